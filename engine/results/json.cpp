@@ -1,0 +1,201 @@
+#include "engine/results/json.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "engine/core/error.hpp"
+#include "engine/metrics/hdr_codec.hpp"
+
+namespace strain {
+namespace {
+
+using nlohmann::json;
+
+json latency_json(const Histogram& h) {
+  const LatencySummary s = summarize_us(h);
+  return json{{"min", s.min},   {"mean", s.mean}, {"p50", s.p50},   {"p90", s.p90},
+              {"p95", s.p95},   {"p99", s.p99},   {"p999", s.p999}, {"max", s.max},
+              {"stddev", s.stddev}, {"count", h.total_count()}};
+}
+
+json metrics_json(const RequestMetrics& m) {
+  json errors = json::object();
+  for (std::size_t i = 1; i < m.errors_by_kind.size(); ++i) {
+    errors[std::string(error_kind_names[i])] = m.errors_by_kind[i];
+  }
+  json classes = json::object();
+  const char* class_names[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
+  for (std::size_t i = 0; i < m.status_classes.size(); ++i) classes[class_names[i]] = m.status_classes[i];
+  json codes = json::object();
+  for (const auto& [code, count] : m.status_codes) codes[std::to_string(code)] = count;
+  return json{
+      {"name", m.name},
+      {"responses", m.responses},
+      {"failed", m.failed()},
+      {"status_classes", classes},
+      {"status_codes", codes},
+      {"errors", errors},
+      {"bytes_in", m.bytes_in},
+      {"bytes_out", m.bytes_out},
+      {"response_time_ms", latency_json(m.response_time_us)},
+      {"service_time_ms", latency_json(m.service_time_us)},
+      // Lossless: HdrHistogram V2 compressed, base64 — the same payload as an .hlog line.
+      {"histograms",
+       {{"unit", "us"},
+        {"response_time", to_base64_compressed(m.response_time_us)},
+        {"service_time", to_base64_compressed(m.service_time_us)}}},
+  };
+}
+
+[[noreturn]] void bad_field(const std::string& field, const std::string& why) {
+  throw Error("result file: field '" + field + "': " + why, ExitCode::bad_usage);
+}
+
+const json& need(const json& j, const char* key, const std::string& where) {
+  auto it = j.find(key);
+  if (it == j.end()) bad_field(where + key, "missing");
+  return *it;
+}
+
+template <class T>
+T get_as(const json& j, const char* key, const std::string& where) {
+  const json& v = need(j, key, where);
+  try {
+    return v.get<T>();
+  } catch (const json::exception& e) {
+    bad_field(where + key, e.what());
+  }
+}
+
+RequestMetrics metrics_from_json(const json& j, const std::string& where) {
+  RequestMetrics m;
+  m.name = get_as<std::string>(j, "name", where);
+  m.responses = get_as<std::uint64_t>(j, "responses", where);
+  m.bytes_in = get_as<std::uint64_t>(j, "bytes_in", where);
+  m.bytes_out = get_as<std::uint64_t>(j, "bytes_out", where);
+  const json& classes = need(j, "status_classes", where);
+  const char* class_names[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
+  for (std::size_t i = 0; i < m.status_classes.size(); ++i) {
+    m.status_classes[i] = get_as<std::uint64_t>(classes, class_names[i], where + "status_classes.");
+  }
+  for (const auto& [code, count] : need(j, "status_codes", where).items()) {
+    int value = 0;
+    try {
+      value = std::stoi(code);
+    } catch (const std::exception&) {
+      bad_field(where + "status_codes." + code, "not a status code");
+    }
+    if (value < 0 || value > 999) bad_field(where + "status_codes." + code, "out of range");
+    m.status_codes[value] = count.get<std::uint64_t>();
+  }
+  const json& errors = need(j, "errors", where);
+  for (std::size_t i = 1; i < m.errors_by_kind.size(); ++i) {
+    const std::string key(error_kind_names[i]);
+    if (auto it = errors.find(key); it != errors.end()) m.errors_by_kind[i] = it->get<std::uint64_t>();
+  }
+  const json& hist = need(j, "histograms", where);
+  const std::string hwhere = where + "histograms.";
+  if (get_as<std::string>(hist, "unit", hwhere) != "us") bad_field(hwhere + "unit", "must be \"us\"");
+  try {
+    m.response_time_us = from_base64_compressed(get_as<std::string>(hist, "response_time", hwhere));
+    m.service_time_us = from_base64_compressed(get_as<std::string>(hist, "service_time", hwhere));
+  } catch (const Error& e) {
+    bad_field(hwhere + "*", e.what());
+  }
+  return m;
+}
+
+}  // namespace
+
+std::string to_json(const RunResult& r, int indent) {
+  json timeline = json::array();
+  for (const auto& p : r.timeline) {
+    timeline.push_back({{"start_s", p.start_s}, {"length_s", p.length_s}, {"responses", p.responses},
+                        {"errors", p.errors}, {"p50_ms", p.p50_ms}, {"p99_ms", p.p99_ms},
+                        {"max_ms", p.max_ms}});
+  }
+  json by_name = json::array();
+  for (const auto& m : r.by_name) by_name.push_back(metrics_json(m));
+  const auto& g = r.generator;
+  json doc{
+      {"schema", r.schema},
+      {"partial", r.partial},
+      {"started_at", r.started_at},
+      {"config",
+       {{"command", r.config.command}, {"executor", r.config.executor}, {"url", r.config.url},
+        {"method", r.config.method}, {"vus", r.config.vus}, {"threads", r.config.threads},
+        {"planned_duration_s", r.config.planned_duration_s}}},
+      {"summary",
+       {{"requests", r.total.responses},
+        {"errors", r.total.failed()},
+        {"transport_errors", r.total.transport_errors()},
+        {"duration_s", r.duration_s},
+        {"throughput_rps", r.throughput_rps()},
+        {"offered_rps", r.offered_rps ? json(*r.offered_rps) : json(nullptr)},
+        {"generator_bound", g.generator_bound},
+        {"response_time_ms", latency_json(r.total.response_time_us)},
+        {"service_time_ms", latency_json(r.total.service_time_us)}}},
+      {"total", metrics_json(r.total)},
+      {"by_name", by_name},
+      {"timeline", timeline},
+      {"generator",
+       {{"cpu_user_s", g.cpu_user_s}, {"cpu_system_s", g.cpu_system_s},
+        {"peak_rss_bytes", g.peak_rss_bytes}, {"connects", g.connects},
+        {"in_flight_at_stop", g.in_flight_at_stop}, {"generator_bound", g.generator_bound},
+        {"notes", g.notes}}},
+  };
+  return doc.dump(indent);
+}
+
+RunResult run_result_from_json(const std::string& text) {
+  json doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw Error(std::string("result file is not JSON: ") + e.what(), ExitCode::bad_usage);
+  }
+  if (!doc.is_object()) throw Error("result file: not a JSON object", ExitCode::bad_usage);
+  RunResult r;
+  r.schema = get_as<std::string>(doc, "schema", "");
+  if (r.schema != result_schema) {
+    bad_field("schema", "'" + r.schema + "' is not " + result_schema);
+  }
+  r.partial = get_as<bool>(doc, "partial", "");
+  r.started_at = get_as<std::string>(doc, "started_at", "");
+  const json& cfg = need(doc, "config", "");
+  r.config.command = get_as<std::string>(cfg, "command", "config.");
+  r.config.executor = get_as<std::string>(cfg, "executor", "config.");
+  r.config.url = get_as<std::string>(cfg, "url", "config.");
+  r.config.method = get_as<std::string>(cfg, "method", "config.");
+  r.config.vus = get_as<std::uint32_t>(cfg, "vus", "config.");
+  r.config.threads = get_as<std::uint32_t>(cfg, "threads", "config.");
+  r.config.planned_duration_s = get_as<double>(cfg, "planned_duration_s", "config.");
+  const json& summary = need(doc, "summary", "");
+  r.duration_s = get_as<double>(summary, "duration_s", "summary.");
+  if (const json& offered = need(summary, "offered_rps", "summary."); !offered.is_null()) {
+    r.offered_rps = offered.get<double>();
+  }
+  r.total = metrics_from_json(need(doc, "total", ""), "total.");
+  for (const auto& m : need(doc, "by_name", "")) r.by_name.push_back(metrics_from_json(m, "by_name[]."));
+  for (const auto& p : need(doc, "timeline", "")) {
+    IntervalPoint point;
+    point.start_s = get_as<double>(p, "start_s", "timeline[].");
+    point.length_s = get_as<double>(p, "length_s", "timeline[].");
+    point.responses = get_as<std::uint64_t>(p, "responses", "timeline[].");
+    point.errors = get_as<std::uint64_t>(p, "errors", "timeline[].");
+    point.p50_ms = get_as<double>(p, "p50_ms", "timeline[].");
+    point.p99_ms = get_as<double>(p, "p99_ms", "timeline[].");
+    point.max_ms = get_as<double>(p, "max_ms", "timeline[].");
+    r.timeline.push_back(point);
+  }
+  const json& g = need(doc, "generator", "");
+  r.generator.cpu_user_s = get_as<double>(g, "cpu_user_s", "generator.");
+  r.generator.cpu_system_s = get_as<double>(g, "cpu_system_s", "generator.");
+  r.generator.peak_rss_bytes = get_as<std::uint64_t>(g, "peak_rss_bytes", "generator.");
+  r.generator.connects = get_as<std::uint64_t>(g, "connects", "generator.");
+  r.generator.in_flight_at_stop = get_as<std::uint64_t>(g, "in_flight_at_stop", "generator.");
+  r.generator.generator_bound = get_as<bool>(g, "generator_bound", "generator.");
+  r.generator.notes = get_as<std::vector<std::string>>(g, "notes", "generator.");
+  return r;
+}
+
+}  // namespace strain

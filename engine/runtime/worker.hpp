@@ -1,0 +1,64 @@
+// One worker thread: its own io_context, transport, VUs and recorder. Shared nothing.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <thread>
+
+#include "engine/results/run_result.hpp"
+#include "engine/runtime/load_plan.hpp"
+#include "engine/transport/request_template.hpp"
+
+namespace strain {
+
+// A worker's report for one interval: plain values posted to the controller.
+struct WorkerReport {
+  std::uint32_t worker = 0;           // index of the worker that sent it
+  std::uint64_t sequence = 0;         // which interval (0, 1, 2 …); final reports too
+  bool final = false;                 // the worker has drained and stopped
+  RequestMetrics metrics;             // what completed in the interval
+  std::uint64_t connects = 0;         // connections opened so far (cumulative)
+  std::uint64_t in_flight = 0;        // requests in flight when the report was taken
+  double busy_fraction = 0;           // worker thread CPU / wall time over the interval
+};
+
+// Lifecycle: construct, start(), then report()/stop() from the controller thread, join().
+class Worker {
+ public:
+  using Sink = std::function<void(WorkerReport)>;  // called on the worker's thread
+
+  Worker(std::uint32_t index, const LoadPlan& plan, const http::RequestTemplate& request,
+         std::uint32_t vus, Sink sink);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start();
+  // Asks for the current interval's report (tagged `sequence`). Thread-safe.
+  void report(std::uint64_t sequence);
+  // Stops new iterations, waits up to drain_grace for in-flight ones, sends the final report,
+  // and ends the thread. With `abort`, abandons in-flight requests at once. Thread-safe.
+  void stop(std::uint64_t sequence, bool abort);
+  void join();
+
+ private:
+  struct State;
+  void run();
+  void send_report(std::uint64_t sequence, bool final);
+  void poll_drain(std::uint64_t sequence);
+  void finish(std::uint64_t sequence);
+
+  std::uint32_t index_;
+  const LoadPlan& plan_;
+  const http::RequestTemplate& request_;
+  std::uint32_t vus_;
+  Sink sink_;
+  boost::asio::io_context io_;
+  std::unique_ptr<State> state_;
+  std::thread thread_;
+  bool finished_ = false;
+};
+
+}  // namespace strain

@@ -1,0 +1,76 @@
+// An intrusive FIFO of deadlines that all share one timeout, so the list stays sorted for free.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/core/assert.hpp"
+
+namespace strain {
+
+// A node embedded in the object it times. Not copyable: its address is its identity.
+struct DeadlineNode {
+  DeadlineNode* prev = nullptr;
+  DeadlineNode* next = nullptr;
+  void* owner = nullptr;  // the object this node times, set once by its owner
+  std::int64_t deadline_ns = 0;
+  bool linked = false;
+
+  DeadlineNode() = default;
+  DeadlineNode(const DeadlineNode&) = delete;
+  DeadlineNode& operator=(const DeadlineNode&) = delete;
+};
+
+// Every timeout of one kind (connect, request, read-idle) has the same length, so pushing at
+// the tail keeps the list ordered by deadline: arm, disarm and expiry are O(1), no heap and no
+// allocation, whatever the number of connections.
+class DeadlineList {
+ public:
+  explicit DeadlineList(std::int64_t timeout_ns) : timeout_ns_(timeout_ns) {}
+  DeadlineList(const DeadlineList&) = delete;
+  DeadlineList& operator=(const DeadlineList&) = delete;
+
+  std::int64_t timeout_ns() const { return timeout_ns_; }
+
+  // (Re)arms `node` to expire timeout_ns after now_ns.
+  void arm(DeadlineNode& node, std::int64_t now_ns) {
+    if (node.linked) unlink(node);
+    node.deadline_ns = now_ns + timeout_ns_;
+    node.prev = tail_;
+    node.next = nullptr;
+    if (tail_ != nullptr) tail_->next = &node;
+    else head_ = &node;
+    tail_ = &node;
+    node.linked = true;
+  }
+
+  void disarm(DeadlineNode& node) {
+    if (node.linked) unlink(node);
+  }
+
+  // The earliest node whose deadline has passed, unlinked; nullptr when none has.
+  DeadlineNode* pop_expired(std::int64_t now_ns) {
+    if (head_ == nullptr || head_->deadline_ns > now_ns) return nullptr;
+    DeadlineNode* node = head_;
+    unlink(*node);
+    return node;
+  }
+
+  bool empty() const { return head_ == nullptr; }
+
+ private:
+  void unlink(DeadlineNode& node) {
+    STRAIN_ASSERT(node.linked);
+    if (node.prev != nullptr) node.prev->next = node.next;
+    else head_ = node.next;
+    if (node.next != nullptr) node.next->prev = node.prev;
+    else tail_ = node.prev;
+    node.prev = node.next = nullptr;
+    node.linked = false;
+  }
+
+  std::int64_t timeout_ns_;
+  DeadlineNode* head_ = nullptr;
+  DeadlineNode* tail_ = nullptr;
+};
+
+}  // namespace strain

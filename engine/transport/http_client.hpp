@@ -1,0 +1,58 @@
+// The transport seam: one HttpClient per worker, one Session per virtual user.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "engine/core/outcome.hpp"
+
+namespace strain {
+namespace http {
+class RequestTemplate;
+}
+
+// What one request/response exchange produced. Plain data; times are monotonic ns (now_ns()).
+struct Exchange {
+  int status = 0;                        // HTTP status; 0 when error != none
+  ErrorKind error = ErrorKind::none;     // transport failure, if any
+  std::int64_t sent_ns = 0;              // when the first request byte was written
+  std::int64_t done_ns = 0;              // when the response completed (or the error was seen)
+  std::int64_t connect_ns = 0;           // connect duration for this exchange; 0 on a reused connection
+  std::uint64_t bytes_in = 0;            // response bytes read (head + body)
+  std::uint64_t bytes_out = 0;           // request bytes written
+};
+
+// Receives the outcome of a started exchange. Called on the worker's thread, exactly once per
+// start(); it may call Session::start() again from inside the callback.
+class ExchangeObserver {
+ public:
+  virtual void on_exchange(const Exchange& exchange) = 0;
+
+ protected:
+  ~ExchangeObserver() = default;
+};
+
+// A virtual user's connection(s). Owned by the VU; used on the worker's thread only.
+class Session {
+ public:
+  virtual ~Session() = default;
+  // Starts one exchange; `request` and `observer` must outlive it. One exchange at a time.
+  // now_ns is the caller's current time (now_ns()): one clock read shared along the path.
+  virtual void start(const http::RequestTemplate& request, ExchangeObserver& observer,
+                     std::int64_t now_ns) = 0;
+  // True while an exchange is in flight.
+  virtual bool busy() const = 0;
+  // Aborts any exchange in flight without calling the observer and closes the connection.
+  virtual void close() = 0;
+};
+
+// One per worker: owns sockets, buffers and timers for all of that worker's sessions.
+class HttpClient {
+ public:
+  virtual ~HttpClient() = default;
+  virtual std::unique_ptr<Session> open_session() = 0;
+  // Number of exchanges in flight across all sessions.
+  virtual std::uint64_t in_flight() const = 0;
+};
+
+}  // namespace strain

@@ -1,0 +1,42 @@
+# Sourced by benchmarks: start_nginx PORT CPU / stop_nginx. A private nginx on 127.0.0.1 only,
+# one worker pinned to CPU, answering a 14-byte body with keep-alive that never expires early.
+start_nginx() {
+  local port=$1 cpu=$2
+  NGINX_DIR=$(mktemp -d /tmp/strain-bench-nginx.XXXXXX)
+  cat >"$NGINX_DIR/nginx.conf" <<CONF
+worker_processes 1;
+worker_cpu_affinity $(printf '1%0*d' "$cpu" 0);
+daemon on;
+pid $NGINX_DIR/nginx.pid;
+error_log $NGINX_DIR/error.log warn;
+worker_rlimit_nofile 40000;
+events { worker_connections 30000; use epoll; multi_accept on; }
+http {
+  access_log off;
+  keepalive_requests 1000000000;
+  keepalive_timeout 300s;
+  client_body_temp_path $NGINX_DIR;
+  proxy_temp_path $NGINX_DIR;
+  fastcgi_temp_path $NGINX_DIR;
+  uwsgi_temp_path $NGINX_DIR;
+  scgi_temp_path $NGINX_DIR;
+  server {
+    listen 127.0.0.1:$port backlog=16384;
+    location / { return 200 "hello, strain\n"; }
+  }
+}
+CONF
+  nginx -c "$NGINX_DIR/nginx.conf" -p "$NGINX_DIR" -e "$NGINX_DIR/error.log"
+  for _ in $(seq 50); do
+    curl -sf "http://127.0.0.1:$port/" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "nginx did not start on 127.0.0.1:$port" >&2
+  return 1
+}
+
+stop_nginx() {
+  [[ -n "${NGINX_DIR:-}" && -f "$NGINX_DIR/nginx.pid" ]] && kill "$(cat "$NGINX_DIR/nginx.pid")" 2>/dev/null
+  sleep 0.2
+  rm -rf "${NGINX_DIR:-/nonexistent}"
+}

@@ -1,0 +1,91 @@
+"""Shared pieces of strain's integration tests: start strain-target on 127.0.0.1, run strain.
+
+Every process is bounded in time and killed at the end, even when a check fails.
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+STRAIN = os.environ["STRAIN"]
+TARGET = os.environ["STRAIN_TARGET"]
+
+
+class Target:
+    """strain-target on an ephemeral loopback port; stop() returns what it says it served."""
+
+    def __init__(self, *args):
+        self.proc = subprocess.Popen([TARGET, "--host", "127.0.0.1", "--port", "0", *args],
+                                     stdout=subprocess.PIPE, text=True)
+        line = self._readline(10)
+        m = re.search(r"listening on http://127\.0\.0\.1:(\d+)/", line)
+        if not m:
+            self.proc.kill()
+            raise AssertionError(f"strain-target did not start: {line!r}")
+        self.port = int(m.group(1))
+        self.url = f"http://127.0.0.1:{self.port}/"
+
+    def _readline(self, timeout_s):
+        import select
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout_s)
+        return self.proc.stdout.readline() if ready else ""
+
+    def stop(self):
+        """SIGTERM; returns the served count from its exit line."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            out, _ = self.proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+        m = re.search(r"served=(\d+)", out or "")
+        return int(m.group(1)) if m else None
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.kill()
+
+
+def run_strain(*args, timeout_s=60):
+    """Runs strain; returns (exit code, stdout, stderr, parsed --out JSON or None)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "result.json")
+        argv = [STRAIN, *args]
+        if args and args[0] in ("run", "demo") and "--out" not in args:
+            argv += ["--out", out]
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s)
+        result = None
+        if os.path.exists(out):
+            with open(out) as f:
+                result = json.load(f)
+        return p.returncode, p.stdout, p.stderr, result
+
+
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def finish():
+    if failures:
+        print(f"{len(failures)} check(s) failed:")
+        for f in failures:
+            print("  - " + f)
+        sys.exit(1)
+    print("all checks passed")

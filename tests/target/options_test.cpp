@@ -1,0 +1,111 @@
+#include "tools/target/options.hpp"
+
+#include <doctest/doctest.h>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "engine/core/error.hpp"
+
+using namespace std::chrono_literals;
+using strain::target::TargetOptions;
+
+namespace {
+
+std::optional<TargetOptions> parse(std::vector<std::string> args, std::string* out = nullptr) {
+  args.insert(args.begin(), "strain-target");
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  std::ostringstream text;
+  auto o = strain::target::parse_options(static_cast<int>(argv.size()), argv.data(), text);
+  if (out != nullptr) *out = text.str();
+  return o;
+}
+
+// The one-line message parse() fails with.
+std::string failure(std::vector<std::string> args) {
+  try {
+    parse(std::move(args));
+  } catch (const strain::UsageError& e) {
+    CHECK(e.code() == strain::ExitCode::bad_usage);
+    return e.what();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST_CASE("defaults") {
+  const auto o = parse({});
+  REQUIRE(o);
+  CHECK(o->host == "127.0.0.1");
+  CHECK(o->port == 8080);
+  CHECK(o->threads == 1);
+  CHECK(o->defaults.delay == 0ns);
+  CHECK(o->defaults.body_bytes == 13);
+  CHECK(o->defaults.status == 200);
+  CHECK(o->idle_timeout == 60s);
+  CHECK(o->max_connections == 20000);
+  CHECK_FALSE(o->exit_after);
+  CHECK_FALSE(o->exit_after_requests);
+}
+
+TEST_CASE("every flag") {
+  const auto o = parse({"--host", "localhost", "--port", "0", "--threads", "4", "--latency", "2ms",
+                        "--body-size", "1KiB", "--status", "503", "--idle-timeout", "5s",
+                        "--max-connections", "100", "--exit-after", "1m",
+                        "--exit-after-requests", "1000"});
+  REQUIRE(o);
+  CHECK(o->host == "127.0.0.1");
+  CHECK(o->port == 0);
+  CHECK(o->threads == 4);
+  CHECK(o->defaults.delay == 2ms);
+  CHECK(o->defaults.body_bytes == 1024);
+  CHECK(o->defaults.status == 503);
+  CHECK(o->idle_timeout == 5s);
+  CHECK(o->max_connections == 100);
+  CHECK(o->exit_after == 60s);
+  CHECK(o->exit_after_requests == 1000u);
+  CHECK(parse({"--host", "::1"})->host == "::1");
+  CHECK(parse({"--host=[::1]"})->host == "::1");
+}
+
+TEST_CASE("only loopback may be listened on") {
+  for (const char* host : {"0.0.0.0", "10.0.0.1", "example.com", "::", "127.0.0.2", ""}) {
+    CAPTURE(host);
+    const auto message = failure({"--host", host});
+    CHECK(message.find("--host") == 0);
+    CHECK(message.find("loopback") != std::string::npos);
+  }
+}
+
+TEST_CASE("bad values name their flag") {
+  const std::vector<std::vector<std::string>> cases = {
+      {"--port", "abc"},       {"--port", "65536"},        {"--port", "-1"},
+      {"--threads", "0"},      {"--threads", "x"},         {"--latency", "fast"},
+      {"--body-size", "big"},  {"--body-size", "2GiB"},    {"--status", "99"},
+      {"--status", "abc"},     {"--idle-timeout", "0"},    {"--idle-timeout", "soon"},
+      {"--max-connections", "0"}, {"--exit-after", "0s"},  {"--exit-after", "x"},
+      {"--exit-after-requests", "0"},
+  };
+  for (const auto& args : cases) {
+    CAPTURE(args[0]);
+    CAPTURE(args[1]);
+    const auto message = failure(args);
+    CHECK(message.find(args[0]) != std::string::npos);
+    CHECK(message.find('\n') == std::string::npos);
+  }
+}
+
+TEST_CASE("unknown flags and missing values are usage errors") {
+  CHECK(failure({"--bogus"}).find("--bogus") != std::string::npos);
+  CHECK(failure({"--port"}).find("--port") != std::string::npos);
+}
+
+TEST_CASE("--help prints usage and returns nothing") {
+  std::string out;
+  CHECK_FALSE(parse({"--help"}, &out));
+  CHECK(out.find("--latency") != std::string::npos);
+  CHECK_FALSE(parse({"--version"}, &out));
+}

@@ -1,0 +1,118 @@
+// One client connection of strain-target: reads pipelined requests, answers them in order.
+#pragma once
+
+#include <boost/asio/buffer.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/core/clock.hpp"
+#include "tools/target/asio_types.hpp"
+#include "tools/target/request_parser.hpp"
+
+namespace strain::target {
+
+class Worker;
+
+// Lives on its worker's thread and is owned by it. Deletes itself through Worker::destroy once
+// it is closed and its last handler has run.
+class Connection {
+ public:
+  Connection(Worker& worker, Socket socket, std::size_t index);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void start();
+  // Closes the socket and the timer at once. May delete *this: call last.
+  void close();
+  // The worker's periodic sweep: closes the connection if it has been silent too long.
+  // May delete *this: call last.
+  void on_tick(std::uint64_t tick);
+
+  std::size_t index() const noexcept { return index_; }
+  void set_index(std::size_t index) noexcept { index_ = index; }
+
+ private:
+  // One response to write, in request order.
+  enum class Body : std::uint8_t { pattern, message, none };
+  struct Slot {
+    TimePoint ready_at{};               // not before; TimePoint{} for no delay
+    std::chrono::nanoseconds delay{0};  // applied once the request has been read
+    std::uint64_t body_bytes = 0;       // advertised body size (sent unless head_only)
+    std::uint32_t head_bytes = 0;       // formatted head, known once writing has begun
+    int status = 200;
+    Body body = Body::pattern;
+    bool complete = false;     // the request has been read to its end
+    bool counted = true;       // counts as served (not 100 Continue, not /__strain/stats)
+    bool stats = false;        // body is the stats JSON, made when the request completes
+    bool head_only = false;    // HEAD: headers only
+    bool http10 = false;       // HTTP/1.0 client: keep-alive must be said
+    bool close_after = false;  // the last response on this connection
+    std::string message;       // body when body == message
+  };
+  // A piece of the next write: bytes of wbuf_ (ptr null) or of the static body pattern.
+  struct Piece {
+    const char* ptr;
+    std::size_t offset;
+    std::size_t len;
+  };
+
+  void read_more();
+  void on_read(const boost::system::error_code& ec, std::size_t n);
+  void process();
+  void on_head(const RequestHead& head);
+  void on_complete();
+  void on_parse_error(RequestError error);
+  void on_eof();
+
+  void flush();
+  bool build_batch();
+  void on_write(const boost::system::error_code& ec);
+  void on_timer(const boost::system::error_code& ec);
+  void begin_drain();
+  void maybe_destroy();
+
+  bool ready(const Slot& slot, TimePoint& now) const;
+  Slot& slot(std::size_t i) noexcept { return ring_[(ring_head_ + i) & (ring_.size() - 1)]; }
+  Slot& push_slot();
+  void pop_slot() noexcept;
+  void append_body(std::uint64_t from, std::uint64_t n, bool copy);
+  void add_piece(const char* ptr, std::size_t offset, std::size_t len);
+
+  Worker& worker_;
+  Socket socket_;
+  Timer timer_;
+  std::size_t index_;
+  RequestParser parser_;
+
+  std::unique_ptr<char[]> rbuf_;
+  std::size_t rcap_ = 0;
+  std::size_t rbeg_ = 0;  // first byte not yet given up by the parser
+  std::size_t rend_ = 0;  // end of bytes read
+
+  std::vector<Slot> ring_;  // power-of-two capacity, grown up to kMaxPipeline
+  std::size_t ring_head_ = 0;
+  std::size_t count_ = 0;
+  std::uint64_t front_sent_ = 0;  // bytes of the front slot already written
+
+  std::string wbuf_;                              // heads and small bodies of the write batch
+  std::vector<Piece> pieces_;                     // the write batch, in order
+  std::vector<boost::asio::const_buffer> iov_;    // pieces_ as buffers
+  std::size_t batch_done_ = 0;                    // slots the batch finishes
+  std::uint64_t batch_partial_ = 0;               // bytes of one more slot it starts
+
+  std::uint64_t active_tick_ = 0;  // worker tick of the last progress
+  std::uint64_t drained_bytes_ = 0;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool timer_armed_ = false;
+  bool stop_parsing_ = false;  // after Connection: close or a bad request: read no more
+  bool eof_ = false;           // the client will send no more
+  bool draining_ = false;      // final response written; waiting for the client to close
+  bool closing_ = false;       // socket closed; waiting for handlers to finish
+};
+
+}  // namespace strain::target

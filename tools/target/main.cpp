@@ -1,0 +1,68 @@
+// strain-target: a fast, configurable HTTP/1.1 test server on loopback, for strain's tests and demo.
+#include <sys/resource.h>
+
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+#include "engine/core/error.hpp"
+#include "tools/target/options.hpp"
+#include "tools/target/server.hpp"
+#include "tools/target/stats.hpp"
+
+namespace {
+
+// Every connection is a descriptor: take all the soft limit the hard limit allows, then keep
+// the connection cap below it, so that a connection over the cap can still be accepted and
+// closed cleanly instead of failing accept() with EMFILE.
+std::uint32_t raise_fd_limit(std::uint32_t max_connections, bool explicit_cap) {
+  constexpr std::uint64_t kSpareDescriptors = 64;  // listener, epoll, timers, stdio, accept
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return max_connections;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= max_connections + kSpareDescriptors) {
+    return max_connections;
+  }
+  const auto cap = static_cast<std::uint32_t>(
+      limit.rlim_cur > 2 * kSpareDescriptors ? limit.rlim_cur - kSpareDescriptors : 64);
+  if (explicit_cap) {
+    std::fprintf(stderr,
+                 "strain-target: warning: the open-file limit is %llu; serving at most %u "
+                 "connections, not %u\n",
+                 static_cast<unsigned long long>(limit.rlim_cur), cap, max_connections);
+  }
+  return cap;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // A reader that went away must not kill us while we print the final count.
+  std::signal(SIGPIPE, SIG_IGN);
+  try {
+    auto options = strain::target::parse_options(argc, argv, std::cout);
+    if (!options) return 0;
+    options->max_connections =
+        raise_fd_limit(options->max_connections,
+                       options->max_connections != strain::target::TargetOptions{}.max_connections);
+    strain::target::Server server(*options);
+    std::printf("strain-target listening on %s\n", server.url().c_str());
+    std::fflush(stdout);
+    const auto stats = server.run();
+    std::printf("%s\n", strain::target::format_stats_line(stats).c_str());
+    std::fflush(stdout);
+    return 0;
+  } catch (const strain::Error& e) {
+    std::fprintf(stderr, "strain-target: %s\n", e.what());
+    return static_cast<int>(e.code());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "strain-target: %s\n", e.what());
+    return static_cast<int>(strain::ExitCode::run_failed);
+  }
+}

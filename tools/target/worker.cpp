@@ -1,0 +1,130 @@
+#include "tools/target/worker.hpp"
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <ctime>
+
+#include "tools/target/connection.hpp"
+#include "tools/target/response.hpp"
+
+namespace strain::target {
+namespace {
+
+std::uint64_t ticks_for(std::chrono::nanoseconds d, std::chrono::nanoseconds period) {
+  return std::max<std::uint64_t>(1, static_cast<std::uint64_t>((d + period - std::chrono::nanoseconds(1)) / period));
+}
+
+}  // namespace
+
+StatsSnapshot ServerShared::snapshot() const {
+  StatsSnapshot s;
+  for (std::size_t i = 0; i < worker_count; ++i) s.add(counters[i]);
+  s.connections = accepted_connections.load(std::memory_order_relaxed);
+  s.open_connections = open_connections.load(std::memory_order_relaxed);
+  s.rejected_connections = rejected_connections.load(std::memory_order_relaxed);
+  s.uptime_ms = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
+  return s;
+}
+
+Worker::Worker(ServerShared& shared, WorkerCounters& counters)
+    : shared_(shared),
+      counters_(counters),
+      guard_(ctx_.get_executor()),
+      tick_timer_(ctx_.get_executor()) {
+  // One sweep per quarter of the idle timeout (10ms to 1s) finds idle connections without a
+  // timer per connection being re-armed on every request.
+  const auto idle = shared.options.idle_timeout;
+  tick_period_ = std::clamp<std::chrono::nanoseconds>(idle / 4, std::chrono::milliseconds(10),
+                                                       std::chrono::seconds(1));
+  idle_ticks_ = ticks_for(idle, tick_period_);
+  linger_ticks_ = ticks_for(std::min<std::chrono::nanoseconds>(idle, std::chrono::seconds(2)),
+                            tick_period_);
+  update_date();
+}
+
+Worker::~Worker() = default;
+
+void Worker::run() {
+  arm_tick();
+  ctx_.run();
+}
+
+void Worker::post_stop() {
+  asio::post(ctx_, [this] { stop(); });
+}
+
+void Worker::post_adopt(Socket socket) {
+  asio::post(ctx_, [this, s = std::move(socket)]() mutable { adopt(std::move(s)); });
+}
+
+void Worker::adopt(Socket socket) {
+  if (stopping_) {
+    boost::system::error_code ec;
+    socket.close(ec);
+    shared_.open_connections.fetch_sub(1, std::memory_order_relaxed);
+    return;
+  }
+  auto connection = std::make_unique<Connection>(*this, std::move(socket), connections_.size());
+  Connection& c = *connection;
+  connections_.push_back(std::move(connection));
+  c.start();
+}
+
+void Worker::destroy(Connection& connection) {
+  const std::size_t i = connection.index();
+  if (i + 1 != connections_.size()) {
+    std::swap(connections_[i], connections_.back());
+    connections_[i]->set_index(i);
+  }
+  connections_.pop_back();
+  shared_.open_connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Worker::stop() {
+  stopping_ = true;
+  guard_.reset();
+  tick_timer_.cancel();
+  // Backwards: close() may remove connection i by moving the last one (already seen) into it.
+  for (std::size_t i = connections_.size(); i-- > 0;) {
+    if (i < connections_.size()) connections_[i]->close();
+  }
+}
+
+void Worker::arm_tick() {
+  if (stopping_) return;
+  tick_timer_.expires_after(tick_period_);
+  tick_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) on_tick();
+  });
+}
+
+void Worker::on_tick() {
+  if (stopping_) return;
+  ++tick_;
+  update_date();
+  for (std::size_t i = connections_.size(); i-- > 0;) {
+    if (i < connections_.size()) connections_[i]->on_tick(tick_);
+  }
+  arm_tick();
+}
+
+void Worker::update_date() {
+  const std::time_t now = std::time(nullptr);
+  if (now == date_second_) return;
+  date_second_ = now;
+  date_ = http_date(now);
+}
+
+void Worker::count(int status) {
+  counters_.count(status);
+  if (const auto& limit = shared_.options.exit_after_requests) {
+    if (shared_.served_total.fetch_add(1, std::memory_order_relaxed) + 1 == *limit) {
+      shared_.on_enough_requests();
+    }
+  }
+}
+
+std::string Worker::stats_json() const { return format_stats_json(shared_.snapshot()); }
+
+}  // namespace strain::target

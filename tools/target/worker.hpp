@@ -1,0 +1,94 @@
+// One strain-target worker: an io_context on its own thread and the connections it owns.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/core/clock.hpp"
+#include "tools/target/asio_types.hpp"
+#include "tools/target/options.hpp"
+#include "tools/target/stats.hpp"
+
+namespace strain::target {
+
+class Connection;
+
+// What every worker may read or bump; owned by the Server, outlives the workers.
+struct ServerShared {
+  ServerShared(const TargetOptions& opts, std::size_t workers)
+      : options(opts), counters(new WorkerCounters[workers]), worker_count(workers) {}
+
+  const TargetOptions& options;
+  std::unique_ptr<WorkerCounters[]> counters;  // one per worker, indexed like the workers
+  std::size_t worker_count;
+  std::atomic<std::uint64_t> open_connections{0};      // accepted, not yet closed
+  std::atomic<std::uint64_t> accepted_connections{0};  // ever accepted and handed to a worker
+  std::atomic<std::uint64_t> rejected_connections{0};  // closed at once over --max-connections
+  std::atomic<std::uint64_t> served_total{0};  // bumped only when --exit-after-requests is set
+  TimePoint started = Clock::now();
+  // Called (from any worker thread) once served_total reaches --exit-after-requests.
+  std::function<void()> on_enough_requests;
+
+  // The count as of now, summed over all workers.
+  StatsSnapshot snapshot() const;
+};
+
+class Worker {
+ public:
+  // `counters` is this worker's entry in shared.counters.
+  Worker(ServerShared& shared, WorkerCounters& counters);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  asio::io_context& context() noexcept { return ctx_; }
+
+  // Runs the event loop on the calling thread until stop has closed every connection.
+  void run();
+  // Any thread: close every connection and timer, then let run() return.
+  void post_stop();
+  // Any thread: a socket accepted onto this worker's context, already counted as open.
+  void post_adopt(Socket socket);
+
+  // Worker thread only, for connections.
+  const TargetOptions& options() const noexcept { return shared_.options; }
+  std::string_view date() const noexcept { return date_; }
+  std::uint64_t tick() const noexcept { return tick_; }
+  std::uint64_t idle_ticks() const noexcept { return idle_ticks_; }
+  std::uint64_t linger_ticks() const noexcept { return linger_ticks_; }
+  bool stopping() const noexcept { return stopping_; }
+  // A response with `status` was fully written.
+  void count(int status);
+  // The body of GET /__strain/stats.
+  std::string stats_json() const;
+  // Removes and deletes `connection`; its last handler has run. Call last.
+  void destroy(Connection& connection);
+
+ private:
+  void adopt(Socket socket);
+  void stop();
+  void arm_tick();
+  void on_tick();
+  void update_date();
+
+  ServerShared& shared_;
+  WorkerCounters& counters_;
+  asio::io_context ctx_{1};
+  asio::executor_work_guard<Executor> guard_;
+  Timer tick_timer_;
+  std::chrono::nanoseconds tick_period_;
+  std::uint64_t tick_ = 0;          // sweeps so far; connections stamp their activity with it
+  std::uint64_t idle_ticks_ = 0;    // --idle-timeout in ticks
+  std::uint64_t linger_ticks_ = 0;  // how long a closing connection may drain, in ticks
+  std::vector<std::unique_ptr<Connection>> connections_;
+  std::int64_t date_second_ = -1;
+  std::string date_;
+  bool stopping_ = false;
+};
+
+}  // namespace strain::target
