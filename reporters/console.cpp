@@ -25,39 +25,48 @@ std::string latency_row(const char* label, const Histogram& h) {
 std::string render_summary(const RunResult& r) {
   const auto& t = r.total;
   std::string out;
-  out += fmt::format("\nstrain {} {} — {} VUs ({}) on {} thread{} for {}{}\n\n",
-                     r.config.command, r.config.url, r.config.vus, r.config.executor,
-                     r.config.threads, r.config.threads == 1 ? "" : "s",
-                     format_duration(std::chrono::nanoseconds(
-                         static_cast<std::int64_t>(r.duration_s * 1e9))),
-                     r.partial ? " (interrupted: partial result)" : "");
+  out += fmt::format(
+      "\nstrain {} {} — {} VUs ({}) on {} thread{} for {}{}\n\n", r.config.command, r.config.url,
+      r.config.vus, r.config.executor, r.config.threads, r.config.threads == 1 ? "" : "s",
+      format_duration(std::chrono::nanoseconds(static_cast<std::int64_t>(r.duration_s * 1e9))),
+      r.partial ? " (interrupted: partial result)" : "");
   const double seconds = r.duration_s > 0 ? r.duration_s : 1.0;
-  out += fmt::format("  {:<15}{} completed, {:.1f}/s\n", "requests", t.responses,
-                     r.throughput_rps());
+  out +=
+      fmt::format("  {:<15}{} completed, {:.1f}/s\n", "requests", t.responses, r.throughput_rps());
   const std::uint64_t failed = t.failed();
   const std::uint64_t attempts = t.responses + t.transport_errors();
-  out += fmt::format("  {:<15}{} ({:.2f}%)", "failed", failed,
-                     attempts > 0 ? 100.0 * static_cast<double>(failed) / static_cast<double>(attempts)
-                                  : 0.0);
+  out += fmt::format(
+      "  {:<15}{} ({:.2f}%)", "failed", failed,
+      attempts > 0 ? 100.0 * static_cast<double>(failed) / static_cast<double>(attempts) : 0.0);
   std::string kinds;
   for (std::size_t i = 1; i < t.errors_by_kind.size(); ++i) {
     if (t.errors_by_kind[i] == 0) continue;
-    kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", error_kind_names[i], t.errors_by_kind[i]);
+    kinds +=
+        fmt::format("{}{} {}", kinds.empty() ? "" : ", ", error_kind_names[i], t.errors_by_kind[i]);
   }
   if (t.status_classes[4] + t.status_classes[5] > 0) {
     kinds += fmt::format("{}HTTP 4xx {}, 5xx {}", kinds.empty() ? "" : ", ", t.status_classes[4],
                          t.status_classes[5]);
   }
   out += kinds.empty() ? "\n" : fmt::format("   [{}]\n", kinds);
-  std::string statuses;
-  for (const auto& [code, count] : t.status_codes) {
-    statuses += fmt::format("{}{} {}", statuses.empty() ? "" : ", ", code, count);
+  std::string classes;
+  const char* class_names[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
+  for (std::size_t i = 0; i < t.status_classes.size(); ++i) {
+    if (t.status_classes[i] == 0) continue;
+    classes +=
+        fmt::format("{}{} {}", classes.empty() ? "" : ", ", class_names[i], t.status_classes[i]);
   }
-  out += fmt::format("  {:<15}{}\n", "status", statuses.empty() ? "-" : statuses);
-  out += fmt::format("  {:<15}in {} ({}/s), out {} ({}/s)\n\n", "data", format_size(t.bytes_in),
-                     format_size(static_cast<std::uint64_t>(static_cast<double>(t.bytes_in) / seconds)),
-                     format_size(t.bytes_out),
-                     format_size(static_cast<std::uint64_t>(static_cast<double>(t.bytes_out) / seconds)));
+  std::string codes;
+  for (const auto& [code, count] : t.status_codes) {
+    codes += fmt::format("{}{} {}", codes.empty() ? "" : ", ", code, count);
+  }
+  out += fmt::format("  {:<15}{}{}\n", "status", classes.empty() ? "-" : classes,
+                     codes.empty() ? "" : fmt::format("   [{}]", codes));
+  out += fmt::format(
+      "  {:<15}in {} ({}/s), out {} ({}/s)\n\n", "data", format_size(t.bytes_in),
+      format_size(static_cast<std::uint64_t>(static_cast<double>(t.bytes_in) / seconds)),
+      format_size(t.bytes_out),
+      format_size(static_cast<std::uint64_t>(static_cast<double>(t.bytes_out) / seconds)));
   out += fmt::format("  {:<15}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}\n", "latency", "min", "mean",
                      "p50", "p90", "p99", "p99.9", "max", "stdev");
   out += latency_row("response time", t.response_time_us);
@@ -67,11 +76,11 @@ std::string render_summary(const RunResult& r) {
   out += fmt::format(
       "\n  {:<15}cpu {:.2f}s ({:.2f} cores, {:.0f} req per cpu-second), peak rss {}, {} connects, "
       "{} in flight at stop\n",
-      "generator", cpu, cpu / seconds,
-      cpu > 0 ? static_cast<double>(t.responses) / cpu : 0.0, format_size(g.peak_rss_bytes),
-      g.connects, g.in_flight_at_stop);
+      "generator", cpu, cpu / seconds, cpu > 0 ? static_cast<double>(t.responses) / cpu : 0.0,
+      format_size(g.peak_rss_bytes), g.connects, g.in_flight_at_stop);
   if (g.generator_bound) out += "  GENERATOR-BOUND: strain could not keep its schedule\n";
-  for (const auto& note : g.notes) out += fmt::format("  note: {}\n", note);
+  for (const auto& note : g.notes)
+    out += fmt::format("  note: {}\n", note);
   return out;
 }
 

@@ -23,8 +23,8 @@ enum class ErrorKind : std::uint8_t {
 inline constexpr std::size_t error_kind_count = 9;
 
 inline constexpr std::array<std::string_view, error_kind_count> error_kind_names = {
-    "none",   "connect_refused", "connect_timeout", "connect_error", "reset",
-    "timeout", "closed",         "bad_response",    "other",
+    "none",    "connect_refused", "connect_timeout", "connect_error", "reset",
+    "timeout", "closed",          "bad_response",    "other",
 };
 
 inline constexpr std::string_view to_string(ErrorKind kind) {

@@ -31,14 +31,16 @@ ConstantVus::ConstantVus(HttpClient& client, const http::RequestTemplate& reques
                          Recorder& recorder, std::uint32_t vus)
     : client_(client), request_(request), recorder_(recorder) {
   vus_.reserve(vus);
-  for (std::uint32_t i = 0; i < vus; ++i) vus_.push_back(std::make_unique<Vu>(*this));
+  for (std::uint32_t i = 0; i < vus; ++i)
+    vus_.push_back(std::make_unique<Vu>(*this));
 }
 
 ConstantVus::~ConstantVus() = default;
 
 void ConstantVus::start() {
   const std::int64_t now = now_ns();
-  for (auto& vu : vus_) vu->begin(now);
+  for (auto& vu : vus_)
+    vu->begin(now);
 }
 
 }  // namespace strain

@@ -12,8 +12,10 @@ using nlohmann::json;
 
 json latency_json(const Histogram& h) {
   const LatencySummary s = summarize_us(h);
-  return json{{"min", s.min},   {"mean", s.mean}, {"p50", s.p50},   {"p90", s.p90},
-              {"p95", s.p95},   {"p99", s.p99},   {"p999", s.p999}, {"max", s.max},
+  return json{{"min", s.min},       {"mean", s.mean},
+              {"p50", s.p50},       {"p90", s.p90},
+              {"p95", s.p95},       {"p99", s.p99},
+              {"p999", s.p999},     {"max", s.max},
               {"stddev", s.stddev}, {"count", h.total_count()}};
 }
 
@@ -24,9 +26,11 @@ json metrics_json(const RequestMetrics& m) {
   }
   json classes = json::object();
   const char* class_names[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
-  for (std::size_t i = 0; i < m.status_classes.size(); ++i) classes[class_names[i]] = m.status_classes[i];
+  for (std::size_t i = 0; i < m.status_classes.size(); ++i)
+    classes[class_names[i]] = m.status_classes[i];
   json codes = json::object();
-  for (const auto& [code, count] : m.status_codes) codes[std::to_string(code)] = count;
+  for (const auto& [code, count] : m.status_codes)
+    codes[std::to_string(code)] = count;
   return json{
       {"name", m.name},
       {"responses", m.responses},
@@ -90,11 +94,13 @@ RequestMetrics metrics_from_json(const json& j, const std::string& where) {
   const json& errors = need(j, "errors", where);
   for (std::size_t i = 1; i < m.errors_by_kind.size(); ++i) {
     const std::string key(error_kind_names[i]);
-    if (auto it = errors.find(key); it != errors.end()) m.errors_by_kind[i] = it->get<std::uint64_t>();
+    if (auto it = errors.find(key); it != errors.end())
+      m.errors_by_kind[i] = it->get<std::uint64_t>();
   }
   const json& hist = need(j, "histograms", where);
   const std::string hwhere = where + "histograms.";
-  if (get_as<std::string>(hist, "unit", hwhere) != "us") bad_field(hwhere + "unit", "must be \"us\"");
+  if (get_as<std::string>(hist, "unit", hwhere) != "us")
+    bad_field(hwhere + "unit", "must be \"us\"");
   try {
     m.response_time_us = from_base64_compressed(get_as<std::string>(hist, "response_time", hwhere));
     m.service_time_us = from_base64_compressed(get_as<std::string>(hist, "service_time", hwhere));
@@ -109,20 +115,29 @@ RequestMetrics metrics_from_json(const json& j, const std::string& where) {
 std::string to_json(const RunResult& r, int indent) {
   json timeline = json::array();
   for (const auto& p : r.timeline) {
-    timeline.push_back({{"start_s", p.start_s}, {"length_s", p.length_s}, {"responses", p.responses},
-                        {"errors", p.errors}, {"p50_ms", p.p50_ms}, {"p99_ms", p.p99_ms},
+    timeline.push_back({{"start_s", p.start_s},
+                        {"length_s", p.length_s},
+                        {"responses", p.responses},
+                        {"errors", p.errors},
+                        {"p50_ms", p.p50_ms},
+                        {"p99_ms", p.p99_ms},
                         {"max_ms", p.max_ms}});
   }
   json by_name = json::array();
-  for (const auto& m : r.by_name) by_name.push_back(metrics_json(m));
+  for (const auto& m : r.by_name)
+    by_name.push_back(metrics_json(m));
   const auto& g = r.generator;
   json doc{
       {"schema", r.schema},
       {"partial", r.partial},
       {"started_at", r.started_at},
       {"config",
-       {{"command", r.config.command}, {"executor", r.config.executor}, {"url", r.config.url},
-        {"method", r.config.method}, {"vus", r.config.vus}, {"threads", r.config.threads},
+       {{"command", r.config.command},
+        {"executor", r.config.executor},
+        {"url", r.config.url},
+        {"method", r.config.method},
+        {"vus", r.config.vus},
+        {"threads", r.config.threads},
         {"planned_duration_s", r.config.planned_duration_s}}},
       {"summary",
        {{"requests", r.total.responses},
@@ -138,9 +153,12 @@ std::string to_json(const RunResult& r, int indent) {
       {"by_name", by_name},
       {"timeline", timeline},
       {"generator",
-       {{"cpu_user_s", g.cpu_user_s}, {"cpu_system_s", g.cpu_system_s},
-        {"peak_rss_bytes", g.peak_rss_bytes}, {"connects", g.connects},
-        {"in_flight_at_stop", g.in_flight_at_stop}, {"generator_bound", g.generator_bound},
+       {{"cpu_user_s", g.cpu_user_s},
+        {"cpu_system_s", g.cpu_system_s},
+        {"peak_rss_bytes", g.peak_rss_bytes},
+        {"connects", g.connects},
+        {"in_flight_at_stop", g.in_flight_at_stop},
+        {"generator_bound", g.generator_bound},
         {"notes", g.notes}}},
   };
   return doc.dump(indent);
@@ -175,7 +193,8 @@ RunResult run_result_from_json(const std::string& text) {
     r.offered_rps = offered.get<double>();
   }
   r.total = metrics_from_json(need(doc, "total", ""), "total.");
-  for (const auto& m : need(doc, "by_name", "")) r.by_name.push_back(metrics_from_json(m, "by_name[]."));
+  for (const auto& m : need(doc, "by_name", ""))
+    r.by_name.push_back(metrics_from_json(m, "by_name[]."));
   for (const auto& p : need(doc, "timeline", "")) {
     IntervalPoint point;
     point.start_s = get_as<double>(p, "start_s", "timeline[].");

@@ -20,7 +20,8 @@ LatencySummary summarize_us(const Histogram& h) {
 
 std::uint64_t RequestMetrics::transport_errors() const {
   std::uint64_t n = 0;
-  for (std::size_t i = 1; i < errors_by_kind.size(); ++i) n += errors_by_kind[i];
+  for (std::size_t i = 1; i < errors_by_kind.size(); ++i)
+    n += errors_by_kind[i];
   return n;
 }
 
@@ -32,9 +33,12 @@ void RequestMetrics::add(const RequestMetrics& other) {
   response_time_us.add(other.response_time_us);
   service_time_us.add(other.service_time_us);
   responses += other.responses;
-  for (std::size_t i = 0; i < status_classes.size(); ++i) status_classes[i] += other.status_classes[i];
-  for (const auto& [code, count] : other.status_codes) status_codes[code] += count;
-  for (std::size_t i = 0; i < errors_by_kind.size(); ++i) errors_by_kind[i] += other.errors_by_kind[i];
+  for (std::size_t i = 0; i < status_classes.size(); ++i)
+    status_classes[i] += other.status_classes[i];
+  for (const auto& [code, count] : other.status_codes)
+    status_codes[code] += count;
+  for (std::size_t i = 0; i < errors_by_kind.size(); ++i)
+    errors_by_kind[i] += other.errors_by_kind[i];
   bytes_in += other.bytes_in;
   bytes_out += other.bytes_out;
 }

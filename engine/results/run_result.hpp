@@ -15,14 +15,14 @@ namespace strain {
 
 // Latency percentiles in milliseconds, derived from a histogram of microseconds.
 struct LatencySummary {
-  double min = 0;   // fastest, ms
-  double mean = 0;  // arithmetic mean, ms
-  double p50 = 0;   // median, ms
-  double p90 = 0;   // 90th percentile, ms
-  double p95 = 0;   // 95th percentile, ms
-  double p99 = 0;   // 99th percentile, ms
-  double p999 = 0;  // 99.9th percentile, ms
-  double max = 0;   // slowest, ms
+  double min = 0;     // fastest, ms
+  double mean = 0;    // arithmetic mean, ms
+  double p50 = 0;     // median, ms
+  double p90 = 0;     // 90th percentile, ms
+  double p95 = 0;     // 95th percentile, ms
+  double p99 = 0;     // 99th percentile, ms
+  double p999 = 0;    // 99.9th percentile, ms
+  double max = 0;     // slowest, ms
   double stddev = 0;  // standard deviation, ms
 };
 
@@ -30,15 +30,15 @@ LatencySummary summarize_us(const Histogram& histogram_us);
 
 // Everything measured for one request name (or for all of them together). Merges exactly.
 struct RequestMetrics {
-  std::string name;                      // stats key; "total" for the whole run
-  Histogram response_time_us;            // completion − intended start (coordinated-omission correct)
-  Histogram service_time_us;             // completion − actual send
-  std::uint64_t responses = 0;           // complete HTTP responses, any status
+  std::string name;             // stats key; "total" for the whole run
+  Histogram response_time_us;   // completion − intended start (coordinated-omission correct)
+  Histogram service_time_us;    // completion − actual send
+  std::uint64_t responses = 0;  // complete HTTP responses, any status
   std::array<std::uint64_t, 6> status_classes{};  // index 1..5 = 1xx..5xx; 0 = outside 100..599
   std::map<int, std::uint64_t> status_codes;      // exact codes seen (bounded: 100..599 and 0)
   std::array<std::uint64_t, error_kind_count> errors_by_kind{};  // transport failures by kind
-  std::uint64_t bytes_in = 0;            // response bytes read
-  std::uint64_t bytes_out = 0;           // request bytes written
+  std::uint64_t bytes_in = 0;                                    // response bytes read
+  std::uint64_t bytes_out = 0;                                   // request bytes written
 
   // Transport failures: exchanges that produced no response.
   std::uint64_t transport_errors() const;
@@ -61,40 +61,40 @@ struct IntervalPoint {
 
 // What strain itself spent, and whether it could keep up.
 struct GeneratorStats {
-  double cpu_user_s = 0;                 // strain's user CPU time over the run
-  double cpu_system_s = 0;               // strain's system CPU time over the run
-  std::uint64_t peak_rss_bytes = 0;      // strain's peak resident set size
-  std::uint64_t connects = 0;            // TCP connections opened (first connects + reconnects)
-  std::uint64_t in_flight_at_stop = 0;   // requests started but abandoned at the end of the drain
-  bool generator_bound = false;          // strain, not the target, limited the run
-  std::vector<std::string> notes;        // human-readable warnings about the generator
+  double cpu_user_s = 0;                // strain's user CPU time over the run
+  double cpu_system_s = 0;              // strain's system CPU time over the run
+  std::uint64_t peak_rss_bytes = 0;     // strain's peak resident set size
+  std::uint64_t connects = 0;           // TCP connections opened (first connects + reconnects)
+  std::uint64_t in_flight_at_stop = 0;  // requests started but abandoned at the end of the drain
+  bool generator_bound = false;         // strain, not the target, limited the run
+  std::vector<std::string> notes;       // human-readable warnings about the generator
 };
 
 // How the run was configured, as far as a report needs to say.
 struct RunConfig {
-  std::string command = "run";           // run | stress | soak
-  std::string executor = "constant-vus"; // load model
-  std::string url;                       // target URL (single-URL runs)
-  std::string method = "GET";            // HTTP method (single-URL runs)
-  std::uint32_t vus = 0;                 // virtual users / connections
-  std::uint32_t threads = 0;             // worker threads
-  double planned_duration_s = 0;         // -d as given
+  std::string command = "run";            // run | stress | soak
+  std::string executor = "constant-vus";  // load model
+  std::string url;                        // target URL (single-URL runs)
+  std::string method = "GET";             // HTTP method (single-URL runs)
+  std::uint32_t vus = 0;                  // virtual users / connections
+  std::uint32_t threads = 0;              // worker threads
+  double planned_duration_s = 0;          // -d as given
 };
 
 inline constexpr const char* result_schema = "strain.result/1";
 
 // The complete outcome of a run: rendered by reporters, saved with --out, merged by `strain merge`.
 struct RunResult {
-  std::string schema = result_schema;    // format version of the saved file
-  bool partial = false;                  // stopped early (interrupt, abort): figures cover what ran
-  std::string started_at;                // wall-clock start, ISO 8601 UTC
-  double duration_s = 0;                 // measured load duration, seconds (excludes the drain)
-  std::optional<double> offered_rps;     // open model: the scheduled rate; closed model: none
-  RunConfig config;                      // what was asked for
-  RequestMetrics total;                  // all requests together
-  std::vector<RequestMetrics> by_name;   // per request name (empty for single-URL runs)
-  std::vector<IntervalPoint> timeline;   // one point per reporting interval
-  GeneratorStats generator;              // strain's own costs and health
+  std::string schema = result_schema;   // format version of the saved file
+  bool partial = false;                 // stopped early (interrupt, abort): figures cover what ran
+  std::string started_at;               // wall-clock start, ISO 8601 UTC
+  double duration_s = 0;                // measured load duration, seconds (excludes the drain)
+  std::optional<double> offered_rps;    // open model: the scheduled rate; closed model: none
+  RunConfig config;                     // what was asked for
+  RequestMetrics total;                 // all requests together
+  std::vector<RequestMetrics> by_name;  // per request name (empty for single-URL runs)
+  std::vector<IntervalPoint> timeline;  // one point per reporting interval
+  GeneratorStats generator;             // strain's own costs and health
 
   double throughput_rps() const {
     return duration_s > 0 ? static_cast<double>(total.responses) / duration_s : 0.0;

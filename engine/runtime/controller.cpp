@@ -22,7 +22,9 @@
 namespace strain {
 namespace {
 
-double seconds(std::int64_t ns) { return static_cast<double>(ns) / 1e9; }
+double seconds(std::int64_t ns) {
+  return static_cast<double>(ns) / 1e9;
+}
 
 double tv_seconds(const timeval& tv) {
   return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
@@ -66,12 +68,13 @@ class Run {
     for (std::uint32_t i = 0; i < threads; ++i) {
       // VUs split as evenly as possible; the first workers take the remainder.
       const std::uint32_t share = plan_.vus / threads + (i < plan_.vus % threads ? 1 : 0);
-      workers_.push_back(std::make_unique<Worker>(i, plan_, request_, share,
-                                                  [this](WorkerReport r) { deliver(std::move(r)); }));
+      workers_.push_back(std::make_unique<Worker>(
+          i, plan_, request_, share, [this](WorkerReport r) { deliver(std::move(r)); }));
     }
     busy_.assign(threads, 0.0);
     start_ns_ = last_tick_ns_ = now_ns();
-    for (auto& w : workers_) w->start();
+    for (auto& w : workers_)
+      w->start();
 
     schedule_tick();
     stop_timer_.expires_after(plan_.duration);
@@ -81,7 +84,8 @@ class Run {
     signals_.async_wait([this](const boost::system::error_code& ec, int) { on_signal(ec); });
 
     io_.run();
-    for (auto& w : workers_) w->join();
+    for (auto& w : workers_)
+      w->join();
 
     rusage usage_end{};
     ::getrusage(RUSAGE_SELF, &usage_end);
@@ -103,7 +107,8 @@ class Run {
  private:
   void deliver(WorkerReport r) {
     // Called on a worker thread: hand the plain value over to the controller's thread.
-    boost::asio::post(io_, [this, report = std::move(r)]() mutable { on_report(std::move(report)); });
+    boost::asio::post(io_,
+                      [this, report = std::move(r)]() mutable { on_report(std::move(report)); });
   }
 
   void schedule_tick() {
@@ -111,7 +116,8 @@ class Run {
     tick_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec || stopping_) return;
       const std::uint64_t seq = next_sequence_++;
-      for (auto& w : workers_) w->report(seq);
+      for (auto& w : workers_)
+        w->report(seq);
       schedule_tick();
     });
   }
@@ -124,7 +130,8 @@ class Run {
       signals_.async_wait([this](const boost::system::error_code& e, int) { on_signal(e); });
     } else {
       // Second signal: stop at once; whatever is in flight is counted as such.
-      for (auto& w : workers_) w->stop(final_sequence_, true);
+      for (auto& w : workers_)
+        w->stop(final_sequence_, true);
     }
   }
 
@@ -136,7 +143,8 @@ class Run {
     tick_timer_.cancel();
     stop_timer_.cancel();
     final_sequence_ = next_sequence_++;
-    for (auto& w : workers_) w->stop(final_sequence_, abort);
+    for (auto& w : workers_)
+      w->stop(final_sequence_, abort);
   }
 
   void on_report(WorkerReport r) {
@@ -184,7 +192,8 @@ class Run {
     }
     if (finished_ == workers_.size()) {
       std::uint64_t connects = 0;
-      for (const auto& [worker, n] : connects_) connects += n;
+      for (const auto& [worker, n] : connects_)
+        connects += n;
       result_.generator.connects = connects;
       signals_.cancel();
       io_.stop();

@@ -11,13 +11,13 @@ namespace strain {
 
 // A live view after each reporting interval, on the controller's (calling) thread.
 struct Progress {
-  double elapsed_s = 0;            // since the load started
-  double planned_s = 0;            // the planned load duration
-  IntervalPoint interval;          // the interval just finished
-  std::uint64_t responses = 0;     // responses so far
-  std::uint64_t failed = 0;        // failed requests so far
-  std::uint32_t vus = 0;           // virtual users running
-  bool stopping = false;           // the load phase is over; draining
+  double elapsed_s = 0;         // since the load started
+  double planned_s = 0;         // the planned load duration
+  IntervalPoint interval;       // the interval just finished
+  std::uint64_t responses = 0;  // responses so far
+  std::uint64_t failed = 0;     // failed requests so far
+  std::uint32_t vus = 0;        // virtual users running
+  bool stopping = false;        // the load phase is over; draining
 };
 
 struct RunHooks {

@@ -12,17 +12,17 @@
 namespace strain {
 
 struct LoadPlan {
-  std::string url;                                          // as the user gave it, for reports
-  Endpoint endpoint;                                        // resolved address of the target
-  std::string method = "GET";                               // HTTP method
-  std::vector<http::Header> headers;                        // extra request headers, in order
-  std::string body;                                         // request body bytes (may be empty)
-  std::uint32_t vus = 50;                                   // closed-loop virtual users (connections)
-  std::uint32_t threads = 1;                                // worker threads
-  std::chrono::nanoseconds duration = std::chrono::seconds(10);       // load phase length
-  std::chrono::nanoseconds drain_grace = std::chrono::seconds(5);     // wait for in-flight at stop
-  std::chrono::nanoseconds report_interval = std::chrono::seconds(1); // snapshot period
-  NativeClientOptions client;                               // timeouts
+  std::string url;                    // as the user gave it, for reports
+  Endpoint endpoint;                  // resolved address of the target
+  std::string method = "GET";         // HTTP method
+  std::vector<http::Header> headers;  // extra request headers, in order
+  std::string body;                   // request body bytes (may be empty)
+  std::uint32_t vus = 50;             // closed-loop virtual users (connections)
+  std::uint32_t threads = 1;          // worker threads
+  std::chrono::nanoseconds duration = std::chrono::seconds(10);        // load phase length
+  std::chrono::nanoseconds drain_grace = std::chrono::seconds(5);      // wait for in-flight at stop
+  std::chrono::nanoseconds report_interval = std::chrono::seconds(1);  // snapshot period
+  NativeClientOptions client;                                          // timeouts
 };
 
 }  // namespace strain

@@ -60,7 +60,8 @@ Endpoint resolve_endpoint(const std::string& host, std::uint16_t port,
   if (try_literal(host, port, ep)) return ep;
   // getaddrinfo has no timeout of its own: run it aside and stop waiting after `timeout`.
   // A lookup still hanging then is left to finish on its detached thread.
-  auto task = std::make_shared<std::packaged_task<Lookup()>>([host, port] { return lookup(host, port); });
+  auto task =
+      std::make_shared<std::packaged_task<Lookup()>>([host, port] { return lookup(host, port); });
   auto result = task->get_future();
   std::thread([task] { (*task)(); }).detach();
   if (result.wait_for(timeout) != std::future_status::ready) {

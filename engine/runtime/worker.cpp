@@ -41,7 +41,9 @@ Worker::Worker(std::uint32_t index, const LoadPlan& plan, const http::RequestTem
     // controller still lock, as they must.
     : index_(index), plan_(plan), request_(request), vus_(vus), sink_(std::move(sink)), io_(1) {}
 
-Worker::~Worker() { join(); }
+Worker::~Worker() {
+  join();
+}
 
 void Worker::start() {
   thread_ = std::thread([this] { run(); });

@@ -37,8 +37,10 @@ class DeadlineList {
     node.deadline_ns = now_ns + timeout_ns_;
     node.prev = tail_;
     node.next = nullptr;
-    if (tail_ != nullptr) tail_->next = &node;
-    else head_ = &node;
+    if (tail_ != nullptr)
+      tail_->next = &node;
+    else
+      head_ = &node;
     tail_ = &node;
     node.linked = true;
   }
@@ -60,10 +62,14 @@ class DeadlineList {
  private:
   void unlink(DeadlineNode& node) {
     STRAIN_ASSERT(node.linked);
-    if (node.prev != nullptr) node.prev->next = node.next;
-    else head_ = node.next;
-    if (node.next != nullptr) node.next->prev = node.prev;
-    else tail_ = node.prev;
+    if (node.prev != nullptr)
+      node.prev->next = node.next;
+    else
+      head_ = node.next;
+    if (node.next != nullptr)
+      node.next->prev = node.prev;
+    else
+      tail_ = node.prev;
     node.prev = node.next = nullptr;
     node.linked = false;
   }

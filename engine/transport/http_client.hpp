@@ -13,13 +13,13 @@ class RequestTemplate;
 
 // What one request/response exchange produced. Plain data; times are monotonic ns (now_ns()).
 struct Exchange {
-  int status = 0;                        // HTTP status; 0 when error != none
-  ErrorKind error = ErrorKind::none;     // transport failure, if any
-  std::int64_t sent_ns = 0;              // when the first request byte was written
-  std::int64_t done_ns = 0;              // when the response completed (or the error was seen)
-  std::int64_t connect_ns = 0;           // connect duration for this exchange; 0 on a reused connection
-  std::uint64_t bytes_in = 0;            // response bytes read (head + body)
-  std::uint64_t bytes_out = 0;           // request bytes written
+  int status = 0;                     // HTTP status; 0 when error != none
+  ErrorKind error = ErrorKind::none;  // transport failure, if any
+  std::int64_t sent_ns = 0;           // when the first request byte was written
+  std::int64_t done_ns = 0;           // when the response completed (or the error was seen)
+  std::int64_t connect_ns = 0;  // connect duration for this exchange; 0 on a reused connection
+  std::uint64_t bytes_in = 0;   // response bytes read (head + body)
+  std::uint64_t bytes_out = 0;  // request bytes written
 };
 
 // Receives the outcome of a started exchange. Called on the worker's thread, exactly once per

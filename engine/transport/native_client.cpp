@@ -45,8 +45,10 @@ class NativeSession final : public Session, private PollHandler {
     parser_.reset(request.is_head());
     ++client_.in_flight_;
     in_start_ = true;
-    if (client_.shut_down_) fail(ErrorKind::other, now);
-    else if (fd_ < 0) open(now);
+    if (client_.shut_down_)
+      fail(ErrorKind::other, now);
+    else if (fd_ < 0)
+      open(now);
     else {
       reused_ = true;
       if (client_.in_batch_) {
@@ -125,17 +127,16 @@ class NativeSession final : public Session, private PollHandler {
   void write_more(std::int64_t now) {
     const auto bytes = request_->bytes();
     while (written_ < bytes.size()) {
-      const ssize_t n =
-          ::send(fd_, bytes.data() + written_, bytes.size() - written_, MSG_NOSIGNAL);
+      const ssize_t n = ::send(fd_, bytes.data() + written_, bytes.size() - written_, MSG_NOSIGNAL);
       if (n > 0) {
         written_ += static_cast<std::size_t>(n);
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;  // wait for EPOLLOUT
-      return fail(n < 0 && errno != EPIPE && errno != ECONNRESET ? ErrorKind::other
-                                                                   : ErrorKind::reset,
-                  now);
+      return fail(
+          n < 0 && errno != EPIPE && errno != ECONNRESET ? ErrorKind::other : ErrorKind::reset,
+          now);
     }
     exchange_.bytes_out = written_;
     state_ = State::reading;
@@ -217,8 +218,10 @@ class NativeSession final : public Session, private PollHandler {
     exchange_.done_ns = now;
     exchange_.status = parser_.status();
     disarm();
-    if (!reusable || !parser_.keep_alive() || request_->expects_close()) close_fd();
-    else state_ = State::idle;
+    if (!reusable || !parser_.keep_alive() || request_->expects_close())
+      close_fd();
+    else
+      state_ = State::idle;
     notify();
   }
 
@@ -272,7 +275,7 @@ class NativeSession final : public Session, private PollHandler {
   Exchange exchange_;
   std::int64_t connect_start_ns_ = 0;
   std::size_t written_ = 0;
-  std::size_t index_ = 0;  // position in client_.sessions_
+  std::size_t index_ = 0;      // position in client_.sessions_
   DeadlineNode timeout_node_;  // connect timeout while connecting, request timeout after
   DeadlineNode idle_node_;     // silence while awaiting the response
   int fd_ = -1;
@@ -314,7 +317,8 @@ void NativeClient::on_batch_end() {
   in_batch_ = false;
   if (deferred_.empty()) return;
   const std::int64_t now = now_ns();
-  for (NativeSession* s : deferred_) s->send_deferred(now);
+  for (NativeSession* s : deferred_)
+    s->send_deferred(now);
   deferred_.clear();
 }
 
@@ -325,7 +329,8 @@ std::unique_ptr<Session> NativeClient::open_session() {
 void NativeClient::shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
-  for (NativeSession* s : sessions_) s->close();
+  for (NativeSession* s : sessions_)
+    s->close();
   sweep_timer_.cancel();
   poller_.stop();
 }

@@ -25,9 +25,11 @@ struct Endpoint {
 };
 
 struct NativeClientOptions {
-  std::chrono::nanoseconds connect_timeout = std::chrono::seconds(5);   // socket() to connected
-  std::chrono::nanoseconds request_timeout = std::chrono::seconds(10);  // first byte sent to response complete
-  std::chrono::nanoseconds idle_timeout = std::chrono::seconds(10);     // longest silence while awaiting bytes
+  std::chrono::nanoseconds connect_timeout = std::chrono::seconds(5);  // socket() to connected
+  std::chrono::nanoseconds request_timeout =
+      std::chrono::seconds(10);  // first byte sent to response complete
+  std::chrono::nanoseconds idle_timeout =
+      std::chrono::seconds(10);  // longest silence while awaiting bytes
 };
 
 class NativeSession;

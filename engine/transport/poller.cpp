@@ -29,7 +29,9 @@ bool Poller::add(int fd, std::uint32_t events, PollHandler& handler) {
   return true;
 }
 
-void Poller::remove(int fd) { ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr); }
+void Poller::remove(int fd) {
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+}
 
 void Poller::stop() {
   if (stopped_) return;

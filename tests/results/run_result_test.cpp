@@ -55,9 +55,11 @@ TEST_CASE("merging metrics is exact: counts add and histograms add bucket by buc
   Histogram direct;
   std::mt19937_64 r1(1), r2(2);
   std::lognormal_distribution<double> lat(7.0, 1.0);
-  for (int i = 0; i < 5000; ++i) direct.record(static_cast<std::int64_t>(lat(r1)) + 10);
+  for (int i = 0; i < 5000; ++i)
+    direct.record(static_cast<std::int64_t>(lat(r1)) + 10);
   lat.reset();
-  for (int i = 0; i < 7000; ++i) direct.record(static_cast<std::int64_t>(lat(r2)) + 10);
+  for (int i = 0; i < 7000; ++i)
+    direct.record(static_cast<std::int64_t>(lat(r2)) + 10);
   CHECK(merged.response_time_us == direct);
 }
 
@@ -96,7 +98,8 @@ TEST_CASE("a result survives a JSON round trip without losing a count") {
   CHECK(doc["summary"]["throughput_rps"].get<double>() == doctest::Approx(2000.0));
   // Percentiles in the summary agree with a brute-force view of the histogram's own buckets.
   const double p50 = doc["summary"]["response_time_ms"]["p50"];
-  CHECK(p50 * 1000 == doctest::Approx(static_cast<double>(r.total.response_time_us.value_at_percentile(50))));
+  CHECK(p50 * 1000 ==
+        doctest::Approx(static_cast<double>(r.total.response_time_us.value_at_percentile(50))));
 }
 
 TEST_CASE("foreign or damaged result files are rejected with the field named") {

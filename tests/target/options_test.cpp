@@ -16,7 +16,8 @@ namespace {
 std::optional<TargetOptions> parse(std::vector<std::string> args, std::string* out = nullptr) {
   args.insert(args.begin(), "strain-target");
   std::vector<const char*> argv;
-  for (const auto& a : args) argv.push_back(a.c_str());
+  for (const auto& a : args)
+    argv.push_back(a.c_str());
   std::ostringstream text;
   auto o = strain::target::parse_options(static_cast<int>(argv.size()), argv.data(), text);
   if (out != nullptr) *out = text.str();
@@ -52,10 +53,26 @@ TEST_CASE("defaults") {
 }
 
 TEST_CASE("every flag") {
-  const auto o = parse({"--host", "localhost", "--port", "0", "--threads", "4", "--latency", "2ms",
-                        "--body-size", "1KiB", "--status", "503", "--idle-timeout", "5s",
-                        "--max-connections", "100", "--exit-after", "1m",
-                        "--exit-after-requests", "1000"});
+  const auto o = parse({"--host",
+                        "localhost",
+                        "--port",
+                        "0",
+                        "--threads",
+                        "4",
+                        "--latency",
+                        "2ms",
+                        "--body-size",
+                        "1KiB",
+                        "--status",
+                        "503",
+                        "--idle-timeout",
+                        "5s",
+                        "--max-connections",
+                        "100",
+                        "--exit-after",
+                        "1m",
+                        "--exit-after-requests",
+                        "1000"});
   REQUIRE(o);
   CHECK(o->host == "127.0.0.1");
   CHECK(o->port == 0);
@@ -82,12 +99,14 @@ TEST_CASE("only loopback may be listened on") {
 
 TEST_CASE("bad values name their flag") {
   const std::vector<std::vector<std::string>> cases = {
-      {"--port", "abc"},       {"--port", "65536"},        {"--port", "-1"},
-      {"--threads", "0"},      {"--threads", "x"},         {"--latency", "fast"},
-      {"--body-size", "big"},  {"--body-size", "2GiB"},    {"--status", "99"},
-      {"--status", "abc"},     {"--idle-timeout", "0"},    {"--idle-timeout", "soon"},
-      {"--max-connections", "0"}, {"--exit-after", "0s"},  {"--exit-after", "x"},
-      {"--exit-after-requests", "0"},
+      {"--port", "abc"},          {"--port", "65536"},
+      {"--port", "-1"},           {"--threads", "0"},
+      {"--threads", "x"},         {"--latency", "fast"},
+      {"--body-size", "big"},     {"--body-size", "2GiB"},
+      {"--status", "99"},         {"--status", "abc"},
+      {"--idle-timeout", "0"},    {"--idle-timeout", "soon"},
+      {"--max-connections", "0"}, {"--exit-after", "0s"},
+      {"--exit-after", "x"},      {"--exit-after-requests", "0"},
   };
   for (const auto& args : cases) {
     CAPTURE(args[0]);
@@ -101,6 +120,13 @@ TEST_CASE("bad values name their flag") {
 TEST_CASE("unknown flags and missing values are usage errors") {
   CHECK(failure({"--bogus"}).find("--bogus") != std::string::npos);
   CHECK(failure({"--port"}).find("--port") != std::string::npos);
+}
+
+TEST_CASE("a repeated flag takes its last value") {
+  const auto o = parse({"--port", "1", "--port", "2", "--exit-after", "50s", "--exit-after", "1s"});
+  REQUIRE(o);
+  CHECK(o->port == 2);
+  CHECK(o->exit_after == 1s);
 }
 
 TEST_CASE("--help prints usage and returns nothing") {

@@ -7,7 +7,8 @@ using namespace strain::target;
 TEST_CASE("worker counters add up into a snapshot") {
   WorkerCounters a;
   WorkerCounters b;
-  for (int i = 0; i < 5; ++i) a.count(200);
+  for (int i = 0; i < 5; ++i)
+    a.count(200);
   a.count(503);
   b.count(200);
   b.count(404);
@@ -26,7 +27,8 @@ TEST_CASE("the exit line and the JSON") {
   s.open_connections = 3;
   s.rejected_connections = 1;
   s.uptime_ms = 5123;
-  CHECK(format_stats_line(s) == "strain-target served=12345 by_status=200:12340,503:5 connections=50");
+  CHECK(format_stats_line(s) ==
+        "strain-target served=12345 by_status=200:12340,503:5 connections=50");
   CHECK(format_stats_json(s) ==
         "{\"served\":12345,\"by_status\":{\"200\":12340,\"503\":5},\"connections\":50,"
         "\"open_connections\":3,\"rejected_connections\":1,\"uptime_ms\":5123}");

@@ -76,7 +76,8 @@ LoadPlan make_plan(const RunFlags& f) {
     throw UsageError(std::string("--url: ") + e.what());
   }
   if (url.scheme != "http") {
-    throw UsageError("--url: '" + f.url + "': only http:// is supported so far (https comes with "
+    throw UsageError("--url: '" + f.url +
+                     "': only http:// is supported so far (https comes with "
                      "the libcurl transport)");
   }
   plan.url = f.url;
@@ -101,8 +102,8 @@ LoadPlan make_plan(const RunFlags& f) {
   if (plan.client.request_timeout.count() <= 0 || plan.client.connect_timeout.count() <= 0) {
     throw UsageError("--timeout and --connect-timeout must be more than zero");
   }
-  plan.drain_grace = std::min<std::chrono::nanoseconds>(plan.client.request_timeout,
-                                                        std::chrono::seconds(5));
+  plan.drain_grace =
+      std::min<std::chrono::nanoseconds>(plan.client.request_timeout, std::chrono::seconds(5));
   // Build the request once here so a bad method or header fails before any traffic.
   (void)http::RequestTemplate(plan.method, url, plan.headers, plan.body);
   require_fds(plan.vus, raise_fd_limit());
@@ -110,7 +111,9 @@ LoadPlan make_plan(const RunFlags& f) {
   return plan;
 }
 
-int run_and_report(const LoadPlan& plan, const RunFlags& f, const char* command) {
+// Runs the plan and renders it; returns the exit code. `result_out` receives the result.
+int run_and_report(const LoadPlan& plan, const RunFlags& f, const char* command,
+                   RunResult* result_out = nullptr) {
   const bool tty = ::isatty(STDERR_FILENO) != 0;
   RunHooks hooks;
   if (!f.quiet) {
@@ -137,6 +140,7 @@ int run_and_report(const LoadPlan& plan, const RunFlags& f, const char* command)
       return static_cast<int>(ExitCode::run_failed);
     }
   }
+  if (result_out != nullptr) *result_out = result;
   if (result.partial) return static_cast<int>(ExitCode::interrupted);
   if (result.generator.generator_bound) return static_cast<int>(ExitCode::generator_bound);
   if (result.total.responses == 0) {
@@ -153,12 +157,19 @@ int demo(RunFlags f) {
   const LoadPlan plan = make_plan(f);
   std::fprintf(stderr, "strain demo: %u VUs for %s against %s\n", plan.vus, f.duration.c_str(),
                f.url.c_str());
-  const int code = run_and_report(plan, f, "demo");
+  RunResult result;
+  const int code = run_and_report(plan, f, "demo", &result);
   const auto served = target.stop(std::chrono::milliseconds(3000));
   if (served) {
-    std::printf("\n  strain-target says it served %llu requests (strain counted the responses "
-                "above; any difference was in flight at stop)\n",
-                static_cast<unsigned long long>(*served));
+    const auto counted = result.total.responses;
+    const auto in_flight = result.generator.in_flight_at_stop;
+    const bool agree = *served >= counted && *served - counted <= in_flight;
+    std::printf(
+        "\n  strain-target says it served %llu requests; strain counted %llu responses "
+        "with %llu in flight at stop: %s\n",
+        static_cast<unsigned long long>(*served), static_cast<unsigned long long>(counted),
+        static_cast<unsigned long long>(in_flight),
+        agree ? "the counts reconcile" : "THE COUNTS DISAGREE");
   }
   return code;
 }

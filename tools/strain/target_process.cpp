@@ -1,19 +1,18 @@
 #include "tools/strain/target_process.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fcntl.h>
-
 #include <cerrno>
-#include <cstring>
-#include <utility>
 #include <climits>
+#include <cstring>
 #include <filesystem>
 #include <thread>
+#include <utility>
 
 #include "engine/core/clock.hpp"
 #include "engine/core/error.hpp"
@@ -45,7 +44,8 @@ TargetProcess::TargetProcess(const std::vector<std::string>& extra_args,
   std::vector<std::string> args = {binary, "--host", "127.0.0.1", "--port", "0"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
+  for (auto& a : args)
+    argv.push_back(a.data());
   argv.push_back(nullptr);
 
   posix_spawn_file_actions_t actions;

@@ -47,9 +47,12 @@ Resolved resolve_behaviour(const Behaviour& defaults, std::string_view query) {
     // The units parser reports bad input by throwing UsageError; here it becomes a 400, which is
     // a runtime outcome, so the exception never leaves this function.
     try {
-      if (name == "delay") out.behaviour.delay = parse_delay(value, "delay");
-      else if (name == "size") out.behaviour.body_bytes = parse_body_size(value, "size");
-      else if (name == "status") out.behaviour.status = parse_status(value, "status");
+      if (name == "delay")
+        out.behaviour.delay = parse_delay(value, "delay");
+      else if (name == "size")
+        out.behaviour.body_bytes = parse_body_size(value, "size");
+      else if (name == "status")
+        out.behaviour.status = parse_status(value, "status");
     } catch (const UsageError& e) {
       out.error = e.what();
       return out;

@@ -60,14 +60,16 @@ void Connection::maybe_destroy() {
 
 void Connection::on_tick(std::uint64_t tick) {
   if (closing_) return;
+  // Activity is stamped with the tick in progress, so only more than N whole ticks of silence
+  // guarantee N tick periods: timeouts land between N and N + 1 periods, never early.
   const auto silent = tick - active_tick_;
   if (draining_) {
-    if (silent >= worker_.linger_ticks()) close();
+    if (silent > worker_.linger_ticks()) close();
     return;
   }
   // Waiting out a requested delay is work, not idleness.
   if (timer_armed_) return;
-  if (silent >= worker_.idle_ticks()) close();
+  if (silent > worker_.idle_ticks()) close();
 }
 
 // ---- reading ----------------------------------------------------------------------------------
@@ -76,10 +78,9 @@ void Connection::read_more() {
   if (reading_ || closing_) return;
   if (draining_) {
     reading_ = true;
-    socket_.async_read_some(asio::buffer(rbuf_.get(), rcap_),
-                            [this](const boost::system::error_code& ec, std::size_t n) {
-                              on_read(ec, n);
-                            });
+    socket_.async_read_some(
+        asio::buffer(rbuf_.get(), rcap_),
+        [this](const boost::system::error_code& ec, std::size_t n) { on_read(ec, n); });
     return;
   }
   if (stop_parsing_ || eof_ || count_ + 2 > kMaxPipeline) return;
@@ -227,7 +228,8 @@ Connection::Slot& Connection::push_slot() {
   STRAIN_ASSERT(count_ < kMaxPipeline);
   if (count_ == ring_.size()) {
     std::vector<Slot> bigger(ring_.size() * 2);
-    for (std::size_t i = 0; i < count_; ++i) bigger[i] = std::move(slot(i));
+    for (std::size_t i = 0; i < count_; ++i)
+      bigger[i] = std::move(slot(i));
     ring_ = std::move(bigger);
     ring_head_ = 0;
   }

@@ -98,11 +98,11 @@ class Connection {
   std::size_t count_ = 0;
   std::uint64_t front_sent_ = 0;  // bytes of the front slot already written
 
-  std::string wbuf_;                              // heads and small bodies of the write batch
-  std::vector<Piece> pieces_;                     // the write batch, in order
-  std::vector<boost::asio::const_buffer> iov_;    // pieces_ as buffers
-  std::size_t batch_done_ = 0;                    // slots the batch finishes
-  std::uint64_t batch_partial_ = 0;               // bytes of one more slot it starts
+  std::string wbuf_;                            // heads and small bodies of the write batch
+  std::vector<Piece> pieces_;                   // the write batch, in order
+  std::vector<boost::asio::const_buffer> iov_;  // pieces_ as buffers
+  std::size_t batch_done_ = 0;                  // slots the batch finishes
+  std::uint64_t batch_partial_ = 0;             // bytes of one more slot it starts
 
   std::uint64_t active_tick_ = 0;  // worker tick of the last progress
   std::uint64_t drained_bytes_ = 0;

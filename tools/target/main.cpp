@@ -1,4 +1,5 @@
-// strain-target: a fast, configurable HTTP/1.1 test server on loopback, for strain's tests and demo.
+// strain-target: a fast, configurable HTTP/1.1 test server on loopback, for strain's tests and
+// demo.
 #include <sys/resource.h>
 
 #include <csignal>

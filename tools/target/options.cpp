@@ -30,6 +30,8 @@ std::optional<TargetOptions> parse_options(int argc, const char* const* argv, st
       "--latency, --body-size and --status. GET /__strain/stats returns the counts as JSON.",
       "strain-target"};
   app.set_version_flag("--version", "strain-target 0.1.0");
+  // A repeated flag takes its last value, so wrappers can append overrides to their defaults.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   std::string host = "127.0.0.1";
   std::string port = "8080";
   std::string threads = "1";
@@ -72,8 +74,10 @@ std::optional<TargetOptions> parse_options(int argc, const char* const* argv, st
   }
 
   TargetOptions o;
-  if (host == "127.0.0.1" || host == "localhost") o.host = "127.0.0.1";
-  else if (host == "::1" || host == "[::1]") o.host = "::1";
+  if (host == "127.0.0.1" || host == "localhost")
+    o.host = "127.0.0.1";
+  else if (host == "::1" || host == "[::1]")
+    o.host = "::1";
   else {
     throw UsageError("--host: '" + host +
                      "' is not allowed: strain-target listens only on loopback "

@@ -33,8 +33,10 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
 }
 
 std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -61,23 +63,34 @@ int hex_value(char c) noexcept {
 
 const char* to_string(RequestError error) noexcept {
   switch (error) {
-    case RequestError::none: return "none";
-    case RequestError::bad_request_line: return "bad_request_line";
-    case RequestError::bad_version: return "bad_version";
-    case RequestError::bad_header: return "bad_header";
-    case RequestError::head_too_large: return "head_too_large";
-    case RequestError::bad_content_length: return "bad_content_length";
-    case RequestError::bad_transfer_encoding: return "bad_transfer_encoding";
-    case RequestError::bad_chunk: return "bad_chunk";
+    case RequestError::none:
+      return "none";
+    case RequestError::bad_request_line:
+      return "bad_request_line";
+    case RequestError::bad_version:
+      return "bad_version";
+    case RequestError::bad_header:
+      return "bad_header";
+    case RequestError::head_too_large:
+      return "head_too_large";
+    case RequestError::bad_content_length:
+      return "bad_content_length";
+    case RequestError::bad_transfer_encoding:
+      return "bad_transfer_encoding";
+    case RequestError::bad_chunk:
+      return "bad_chunk";
   }
   return "unknown";
 }
 
 int status_for(RequestError error) noexcept {
   switch (error) {
-    case RequestError::head_too_large: return 431;
-    case RequestError::bad_version: return 505;
-    default: return 400;
+    case RequestError::head_too_large:
+      return 431;
+    case RequestError::bad_version:
+      return 505;
+    default:
+      return 400;
   }
 }
 
@@ -93,15 +106,16 @@ RequestParser::Event RequestParser::fail(RequestError error, std::size_t& consum
   return Event::error;
 }
 
-RequestParser::Event RequestParser::feed(const char* data, std::size_t len,
-                                         std::size_t& consumed) {
+RequestParser::Event RequestParser::feed(const char* data, std::size_t len, std::size_t& consumed) {
   consumed = 0;
   switch (state_) {
-    case State::failed: return Event::error;
+    case State::failed:
+      return Event::error;
     case State::done:
       state_ = State::head;
       return Event::complete;
-    case State::head: break;
+    case State::head:
+      break;
     case State::fixed_body: {
       const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, len));
       consumed = take;
@@ -122,7 +136,8 @@ RequestParser::Event RequestParser::feed(const char* data, std::size_t len,
 
   // A new request: RFC 9112 §2.2 asks servers to ignore empty lines before the request line.
   if (scanned_ == 0) {
-    while (consumed < len && (data[consumed] == '\r' || data[consumed] == '\n')) ++consumed;
+    while (consumed < len && (data[consumed] == '\r' || data[consumed] == '\n'))
+      ++consumed;
     data += consumed;
     len -= consumed;
   }
@@ -215,8 +230,10 @@ RequestError RequestParser::parse_head(const char* data, std::size_t len) noexce
       case 10:
         if (iequals(name, "connection")) {
           for_each_token(value, [&](std::string_view token) {
-            if (iequals(token, "close")) close = true;
-            else if (iequals(token, "keep-alive")) keep_alive = true;
+            if (iequals(token, "close"))
+              close = true;
+            else if (iequals(token, "keep-alive"))
+              keep_alive = true;
           });
         }
         break;
@@ -239,11 +256,13 @@ RequestError RequestParser::parse_head(const char* data, std::size_t len) noexce
           // is as good as "chunked".
           has_te = true;
           chunked = false;
-          for_each_token(value, [&](std::string_view token) { chunked = iequals(token, "chunked"); });
+          for_each_token(value,
+                         [&](std::string_view token) { chunked = iequals(token, "chunked"); });
           if (!chunked) return RequestError::bad_transfer_encoding;
         }
         break;
-      default: break;
+      default:
+        break;
     }
   }
   // Both framings at once is how request smuggling starts: refuse rather than pick one.
@@ -279,11 +298,11 @@ std::size_t RequestParser::feed_chunked(const char* data, std::size_t len) noexc
       case State::chunk_size: {
         const int digit = hex_value(c);
         if (digit >= 0) {
-          if (remaining_ >= kMaxChunkSize) {
+          remaining_ = remaining_ * 16 + static_cast<std::uint64_t>(digit);
+          if (remaining_ > kMaxChunkSize) {
             state_ = State::failed;
             break;
           }
-          remaining_ = remaining_ * 16 + static_cast<std::uint64_t>(digit);
           chunk_digits_ = true;
         } else if (!chunk_digits_) {
           state_ = State::failed;
@@ -302,9 +321,12 @@ std::size_t RequestParser::feed_chunked(const char* data, std::size_t len) noexc
         break;
       }
       case State::chunk_ext:
-        if (c == '\r') state_ = State::chunk_size_lf;
-        else if (c == '\n') end_size_line();
-        else if (static_cast<unsigned char>(c) < 0x20 && c != '\t') state_ = State::failed;
+        if (c == '\r')
+          state_ = State::chunk_size_lf;
+        else if (c == '\n')
+          end_size_line();
+        else if (static_cast<unsigned char>(c) < 0x20 && c != '\t')
+          state_ = State::failed;
         ++i;
         break;
       case State::chunk_size_lf:
@@ -324,9 +346,12 @@ std::size_t RequestParser::feed_chunked(const char* data, std::size_t len) noexc
         continue;  // not a line byte
       }
       case State::chunk_data_cr:
-        if (c == '\r') state_ = State::chunk_data_lf;
-        else if (c == '\n') state_ = State::chunk_size;
-        else state_ = State::failed;
+        if (c == '\r')
+          state_ = State::chunk_data_lf;
+        else if (c == '\n')
+          state_ = State::chunk_size;
+        else
+          state_ = State::failed;
         ++i;
         continue;
       case State::chunk_data_lf:
@@ -334,9 +359,12 @@ std::size_t RequestParser::feed_chunked(const char* data, std::size_t len) noexc
         ++i;
         continue;
       case State::trailer_line_start:
-        if (c == '\r') state_ = State::trailer_end_lf;
-        else if (c == '\n') state_ = State::done;
-        else state_ = State::trailer_line;
+        if (c == '\r')
+          state_ = State::trailer_end_lf;
+        else if (c == '\n')
+          state_ = State::done;
+        else
+          state_ = State::trailer_line;
         ++i;
         break;
       case State::trailer_line: {
@@ -352,7 +380,9 @@ std::size_t RequestParser::feed_chunked(const char* data, std::size_t len) noexc
         state_ = c == '\n' ? State::done : State::failed;
         ++i;
         break;
-      default: state_ = State::failed; break;
+      default:
+        state_ = State::failed;
+        break;
     }
     // Chunk-size lines and trailers are bounded; chunk data is not a line.
     ++line_bytes_;

@@ -97,8 +97,8 @@ class RequestParser {
   RequestHead head_;
   State state_ = State::head;
   RequestError error_ = RequestError::none;
-  std::size_t scanned_ = 0;     // head bytes already searched for the blank line
-  std::size_t line_start_ = 0;  // start of the head line being scanned
+  std::size_t scanned_ = 0;      // head bytes already searched for the blank line
+  std::size_t line_start_ = 0;   // start of the head line being scanned
   std::uint64_t remaining_ = 0;  // bytes left in a fixed body or chunk
   std::uint64_t body_bytes_ = 0;
   std::uint32_t line_bytes_ = 0;  // chunk-size line or trailer bytes so far

@@ -12,7 +12,8 @@ constexpr std::size_t kPatternBytes = kPeriod.size() * 4681;  // just under 64 K
 
 std::array<char, kPatternBytes> make_pattern() {
   std::array<char, kPatternBytes> out{};
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] = kPeriod[i % kPeriod.size()];
+  for (std::size_t i = 0; i < out.size(); ++i)
+    out[i] = kPeriod[i % kPeriod.size()];
   return out;
 }
 
@@ -29,34 +30,62 @@ bool status_has_body(int status) noexcept {
 
 std::string_view reason_phrase(int status) noexcept {
   switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 413: return "Content Too Large";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Status";
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 206:
+      return "Partial Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 304:
+      return "Not Modified";
+    case 307:
+      return "Temporary Redirect";
+    case 308:
+      return "Permanent Redirect";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Content Too Large";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Status";
   }
 }
 
@@ -85,7 +114,8 @@ std::size_t format_head(const ResponseHead& head, std::string_view date, char* o
       p = std::to_chars(p, p + 20, head.content_length).ptr;
       p = append(p, "\r\n");
     }
-    if (head.connection == ConnectionHeader::close) p = append(p, "Connection: close\r\n");
+    if (head.connection == ConnectionHeader::close)
+      p = append(p, "Connection: close\r\n");
     else if (head.connection == ConnectionHeader::keep_alive) {
       p = append(p, "Connection: keep-alive\r\n");
     }

@@ -12,8 +12,8 @@ namespace strain::target {
 enum class ConnectionHeader : std::uint8_t { none, keep_alive, close };
 
 struct ResponseHead {
-  int status = 200;                    // any 100-599; 1xx, 204 and 304 get no Content-Length
-  std::uint64_t content_length = 0;    // body bytes (also for HEAD, where none are sent)
+  int status = 200;                  // any 100-599; 1xx, 204 and 304 get no Content-Length
+  std::uint64_t content_length = 0;  // body bytes (also for HEAD, where none are sent)
   ConnectionHeader connection = ConnectionHeader::none;
   std::string_view content_type = "text/plain";
 };

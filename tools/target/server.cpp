@@ -71,17 +71,20 @@ StatsSnapshot Server::run() {
   // Returns once request_stop has closed the acceptor and cancelled the timers and signals.
   ctx_.run();
 
-  for (auto& worker : workers_) worker->post_stop();
+  for (auto& worker : workers_)
+    worker->post_stop();
   {
     std::unique_lock lock(mutex);
     const bool clean = finished_cv.wait_for(lock, std::chrono::seconds(5),
                                             [&] { return finished == workers_.size(); });
     if (!clean) {
       std::fprintf(stderr, "strain-target: workers did not stop within 5s; forcing them\n");
-      for (auto& worker : workers_) worker->context().stop();
+      for (auto& worker : workers_)
+        worker->context().stop();
     }
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   return shared_->snapshot();
 }
 

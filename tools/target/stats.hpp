@@ -25,12 +25,12 @@ struct alignas(64) WorkerCounters {
 
 // The server-wide count, as printed on exit and returned by GET /__strain/stats.
 struct StatsSnapshot {
-  std::uint64_t served = 0;                  // responses fully written (stats requests excluded)
-  std::map<int, std::uint64_t> by_status;    // served, by status code; zero counts left out
-  std::uint64_t connections = 0;             // connections accepted and served (rejected excluded)
-  std::uint64_t open_connections = 0;        // connections open at the moment of the snapshot
-  std::uint64_t rejected_connections = 0;    // accepted and closed at once: over --max-connections
-  std::uint64_t uptime_ms = 0;               // since the server started listening
+  std::uint64_t served = 0;                // responses fully written (stats requests excluded)
+  std::map<int, std::uint64_t> by_status;  // served, by status code; zero counts left out
+  std::uint64_t connections = 0;           // connections accepted and served (rejected excluded)
+  std::uint64_t open_connections = 0;      // connections open at the moment of the snapshot
+  std::uint64_t rejected_connections = 0;  // accepted and closed at once: over --max-connections
+  std::uint64_t uptime_ms = 0;             // since the server started listening
 
   // Adds one worker's counters.
   void add(const WorkerCounters& counters);

@@ -11,14 +11,16 @@ namespace strain::target {
 namespace {
 
 std::uint64_t ticks_for(std::chrono::nanoseconds d, std::chrono::nanoseconds period) {
-  return std::max<std::uint64_t>(1, static_cast<std::uint64_t>((d + period - std::chrono::nanoseconds(1)) / period));
+  return std::max<std::uint64_t>(
+      1, static_cast<std::uint64_t>((d + period - std::chrono::nanoseconds(1)) / period));
 }
 
 }  // namespace
 
 StatsSnapshot ServerShared::snapshot() const {
   StatsSnapshot s;
-  for (std::size_t i = 0; i < worker_count; ++i) s.add(counters[i]);
+  for (std::size_t i = 0; i < worker_count; ++i)
+    s.add(counters[i]);
   s.connections = accepted_connections.load(std::memory_order_relaxed);
   s.open_connections = open_connections.load(std::memory_order_relaxed);
   s.rejected_connections = rejected_connections.load(std::memory_order_relaxed);
@@ -36,10 +38,10 @@ Worker::Worker(ServerShared& shared, WorkerCounters& counters)
   // timer per connection being re-armed on every request.
   const auto idle = shared.options.idle_timeout;
   tick_period_ = std::clamp<std::chrono::nanoseconds>(idle / 4, std::chrono::milliseconds(10),
-                                                       std::chrono::seconds(1));
+                                                      std::chrono::seconds(1));
   idle_ticks_ = ticks_for(idle, tick_period_);
-  linger_ticks_ = ticks_for(std::min<std::chrono::nanoseconds>(idle, std::chrono::seconds(2)),
-                            tick_period_);
+  linger_ticks_ =
+      ticks_for(std::min<std::chrono::nanoseconds>(idle, std::chrono::seconds(2)), tick_period_);
   update_date();
 }
 
@@ -125,6 +127,8 @@ void Worker::count(int status) {
   }
 }
 
-std::string Worker::stats_json() const { return format_stats_json(shared_.snapshot()); }
+std::string Worker::stats_json() const {
+  return format_stats_json(shared_.snapshot());
+}
 
 }  // namespace strain::target

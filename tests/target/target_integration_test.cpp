@@ -1,0 +1,732 @@
+// Starts the real strain-target on 127.0.0.1 and checks it with a small blocking client.
+#include <arpa/inet.h>
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr milliseconds kIoTimeout{5000};
+
+long long ms_since(Clock::time_point start) {
+  return std::chrono::duration_cast<milliseconds>(Clock::now() - start).count();
+}
+
+// One line from a pipe, waiting at most `timeout`; empty on timeout or EOF.
+std::string read_line(int fd, std::string& pending, milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    if (const auto nl = pending.find('\n'); nl != std::string::npos) {
+      std::string line = pending.substr(0, nl);
+      pending.erase(0, nl + 1);
+      return line;
+    }
+    const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) return {};
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
+    char buf[512];
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) return {};
+    pending.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+// Waits for `pid` at most `timeout`; the exit status, or nullopt if it is still running.
+std::optional<int> wait_exit(pid_t pid, milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (Clock::now() > deadline) return std::nullopt;
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  return status;
+}
+
+// Forks strain-target with stdout and stderr on pipes. The child dies with this process.
+pid_t spawn(std::vector<std::string> args, int& out_fd, int& err_fd) {
+  args.insert(args.begin(), STRAIN_TARGET_BIN);
+  int out[2];
+  int err[2];
+  REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+  REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::dup2(out[1], STDOUT_FILENO);
+    ::dup2(err[1], STDERR_FILENO);
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  ::close(err[1]);
+  out_fd = out[0];
+  err_fd = err[0];
+  return pid;
+}
+
+// strain-target on an ephemeral port of 127.0.0.1. Always killed by the destructor, so a failed
+// check never leaves it behind; --exit-after 50s is a second guard should this process vanish.
+class Target {
+ public:
+  explicit Target(std::vector<std::string> args = {}) {
+    args.insert(args.begin(), {"--host", "127.0.0.1", "--port", "0"});
+    if (std::find(args.begin(), args.end(), "--exit-after") == args.end()) {
+      args.insert(args.end(), {"--exit-after", "50s"});
+    }
+    pid_ = spawn(args, out_fd_, err_fd_);
+    const std::string line = read_line(out_fd_, pending_, kIoTimeout);
+    const std::string prefix = "strain-target listening on http://127.0.0.1:";
+    REQUIRE_MESSAGE(line.rfind(prefix, 0) == 0, "first line was '" << line << "'");
+    REQUIRE(line.back() == '/');
+    port_ = static_cast<std::uint16_t>(std::stoul(line.substr(prefix.size())));
+    REQUIRE(port_ != 0);
+  }
+  ~Target() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    ::close(out_fd_);
+    ::close(err_fd_);
+  }
+  Target(const Target&) = delete;
+  Target& operator=(const Target&) = delete;
+
+  std::uint16_t port() const { return port_; }
+
+  // SIGTERM; returns the line it prints on the way out, after checking it exits 0.
+  std::string stop() {
+    REQUIRE(pid_ > 0);
+    ::kill(pid_, SIGTERM);
+    return wait_for_exit_line(kIoTimeout);
+  }
+
+  // For a target that stops by itself: its exit line, after checking it exits 0.
+  std::string wait_for_exit_line(milliseconds timeout) {
+    const std::string line = read_line(out_fd_, pending_, timeout);
+    const auto status = wait_exit(pid_, timeout);
+    REQUIRE_MESSAGE(status.has_value(), "strain-target did not exit");
+    pid_ = -1;
+    CHECK(WIFEXITED(*status));
+    CHECK(WEXITSTATUS(*status) == 0);
+    return line;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  int err_fd_ = -1;
+  std::string pending_;
+  std::uint16_t port_ = 0;
+};
+
+struct Response {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // names in lower case
+  std::string body;
+
+  std::string header(const std::string& name) const {
+    const auto it = headers.find(name);
+    return it == headers.end() ? std::string("<none>") : it->second;
+  }
+};
+
+// A blocking HTTP/1.1 client on 127.0.0.1 with 5s timeouts on every call.
+class Client {
+ public:
+  explicit Client(std::uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd_ >= 0);
+    timeval tv{5, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  }
+  ~Client() { ::close(fd_); }
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  void send(std::string_view bytes) {
+    while (!bytes.empty()) {
+      const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      REQUIRE_MESSAGE(n > 0, "send failed: " << std::strerror(errno));
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+
+  // Sends without asserting: false if the peer has gone.
+  bool try_send(std::string_view bytes) {
+    const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    return n == static_cast<ssize_t>(bytes.size());
+  }
+
+  void shutdown_write() { ::shutdown(fd_, SHUT_WR); }
+
+  // Reads one response; `head_request` means no body follows whatever the headers say.
+  Response read(bool head_request = false) {
+    auto r = try_read(head_request);
+    REQUIRE_MESSAGE(r.has_value(), "connection closed before a response");
+    return *r;
+  }
+
+  // Like read, but nullopt (not a failure) when the connection ends before the first byte.
+  std::optional<Response> try_read(bool head_request = false) {
+    std::size_t end = 0;
+    while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
+      if (!fill()) {
+        REQUIRE_MESSAGE(buf_.empty(), "EOF in head");
+        return std::nullopt;
+      }
+    }
+    Response r;
+    const std::string head = buf_.substr(0, end + 2);
+    buf_.erase(0, end + 4);
+    REQUIRE(head.rfind("HTTP/1.1 ", 0) == 0);
+    r.status = std::stoi(head.substr(9, 3));
+    std::size_t pos = head.find("\r\n") + 2;
+    while (pos < head.size()) {
+      const auto eol = head.find("\r\n", pos);
+      const auto line = head.substr(pos, eol - pos);
+      const auto colon = line.find(':');
+      REQUIRE(colon != std::string::npos);
+      std::string name = line.substr(0, colon);
+      for (auto& c : name)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      r.headers[name] = line.substr(line.find_first_not_of(' ', colon + 1));
+      pos = eol + 2;
+    }
+    const bool bodiless = head_request || r.status < 200 || r.status == 204 || r.status == 304;
+    if (!bodiless) {
+      REQUIRE(r.headers.count("content-length") == 1);
+      const auto length = std::stoull(r.headers["content-length"]);
+      while (buf_.size() < length)
+        REQUIRE_MESSAGE(fill(), "EOF in body");
+      r.body = buf_.substr(0, length);
+      buf_.erase(0, length);
+    }
+    return r;
+  }
+
+  Response get(const std::string& target, const std::string& extra_headers = "") {
+    send("GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra_headers + "\r\n");
+    return read();
+  }
+
+  // True when the server closes the connection (FIN, not reset) with nothing more to read.
+  bool closed_cleanly() {
+    if (!buf_.empty()) return false;
+    char c;
+    const ssize_t n = ::recv(fd_, &c, 1, 0);
+    return n == 0;
+  }
+
+ private:
+  // False on EOF or reset; a timeout fails the test.
+  bool fill() {
+    char tmp[65536];
+    const ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+    REQUIRE_MESSAGE((n >= 0 || errno == ECONNRESET), "recv failed: " << std::strerror(errno));
+    if (n <= 0) return false;
+    buf_.append(tmp, static_cast<std::size_t>(n));
+    return true;
+  }
+
+  int fd_ = -1;
+  std::string buf_;
+};
+
+// What the test itself sent and got back: the independent truth the target's count must equal.
+struct Tally {
+  std::uint64_t served = 0;
+  std::map<int, std::uint64_t> by_status;
+
+  void add(const Response& r) {
+    ++served;
+    ++by_status[r.status];
+  }
+  std::string line(std::uint64_t connections) const {
+    std::string out = "strain-target served=" + std::to_string(served) + " by_status=";
+    bool first = true;
+    for (const auto& [status, n] : by_status) {
+      out += (first ? "" : ",") + std::to_string(status) + ":" + std::to_string(n);
+      first = false;
+    }
+    return out + " connections=" + std::to_string(connections);
+  }
+};
+
+std::string expected_body(std::size_t n) {
+  std::string out;
+  out.reserve(n);
+  const std::string period = "hello, strain\n";
+  for (std::size_t i = 0; i < n; ++i)
+    out += period[i % period.size()];
+  return out;
+}
+
+std::uint64_t json_number(const std::string& json, const std::string& key) {
+  const auto at = json.find("\"" + key + "\":");
+  REQUIRE_MESSAGE(at != std::string::npos, key << " missing from " << json);
+  return std::stoull(json.substr(at + key.size() + 3));
+}
+
+}  // namespace
+
+TEST_CASE("statuses, sizes, HEAD, bodies, bad parameters, stats, and the count on exit") {
+  Target target;
+  Tally tally;
+  Client c(target.port());
+
+  auto r = c.get("/");
+  tally.add(r);
+  CHECK(r.status == 200);
+  CHECK(r.body == "hello, strain");
+  CHECK(r.header("content-length") == "13");
+  CHECK(r.header("date").size() == 29);
+  CHECK(r.header("connection") == "<none>");
+
+  r = c.get("/any/path?status=503");
+  tally.add(r);
+  CHECK(r.status == 503);
+  CHECK(r.body == "hello, strain");
+
+  for (std::size_t size : {0ul, 1ul, 10240ul, 65535ul, 1ul << 20, 3ul << 20}) {
+    CAPTURE(size);
+    r = c.get("/?size=" + std::to_string(size));
+    tally.add(r);
+    CHECK(r.status == 200);
+    REQUIRE(r.body.size() == size);
+    CHECK(r.body == expected_body(size));
+  }
+  r = c.get("/?size=10KiB&status=201&id=7");
+  tally.add(r);
+  CHECK(r.status == 201);
+  CHECK(r.body.size() == 10240);
+
+  r = c.get("/?status=204");
+  tally.add(r);
+  CHECK(r.status == 204);
+  CHECK(r.header("content-length") == "<none>");
+
+  // HEAD: the advertised length, no body; the next response on the connection proves it.
+  c.send("HEAD /?size=5000 HTTP/1.1\r\nHost: x\r\n\r\n");
+  r = c.read(true);
+  tally.add(r);
+  CHECK(r.status == 200);
+  CHECK(r.header("content-length") == "5000");
+  r = c.get("/?status=202");
+  tally.add(r);
+  CHECK(r.status == 202);
+  CHECK(r.body == "hello, strain");
+
+  // A bad parameter is a 400 naming it; the connection stays usable.
+  r = c.get("/?delay=abc");
+  tally.add(r);
+  CHECK(r.status == 400);
+  CHECK(r.body.find("delay") != std::string::npos);
+  r = c.get("/?size=lots");
+  tally.add(r);
+  CHECK(r.status == 400);
+  r = c.get("/");
+  tally.add(r);
+  CHECK(r.status == 200);
+
+  // Request bodies are read and dropped, by length and chunked.
+  const std::string upload(100000, 'u');
+  c.send("POST /?status=201 HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+         std::to_string(upload.size()) + "\r\n\r\n" + upload);
+  r = c.read();
+  tally.add(r);
+  CHECK(r.status == 201);
+  c.send(
+      "PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "186a0\r\n" +
+      upload + "\r\n4;ext=1\r\nabcd\r\n0\r\nTrailer: t\r\n\r\n");
+  r = c.read();
+  tally.add(r);
+  CHECK(r.status == 200);
+
+  // Expect: 100-continue gets its interim response before the body is sent.
+  c.send("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+  r = c.read();
+  CHECK(r.status == 100);
+  c.send("hello");
+  r = c.read();
+  tally.add(r);
+  CHECK(r.status == 200);
+
+  // The stats endpoint tells the truth so far and does not count itself.
+  for (int i = 0; i < 2; ++i) {
+    r = c.get("/__strain/stats");
+    CHECK(r.status == 200);
+    CHECK(r.header("content-type") == "application/json");
+    CHECK(json_number(r.body, "served") == tally.served);
+    CHECK(json_number(r.body, "200") == tally.by_status[200]);
+    CHECK(json_number(r.body, "connections") == 1);
+    CHECK(json_number(r.body, "open_connections") == 1);
+    CHECK(json_number(r.body, "rejected_connections") == 0);
+  }
+  // HEAD of the stats endpoint is not counted either.
+  c.send("HEAD /__strain/stats HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(c.read(true).status == 200);
+
+  CHECK(target.stop() == tally.line(1));
+}
+
+TEST_CASE("latency from the flag and from ?delay, never blocking other connections") {
+  Target target({"--latency", "300ms"});
+  Client slow(target.port());
+  Client fast(target.port());
+
+  auto start = Clock::now();
+  auto r = slow.get("/");
+  CHECK(r.status == 200);
+  CHECK(ms_since(start) >= 300);
+
+  start = Clock::now();
+  r = slow.get("/?delay=50ms");
+  CHECK(ms_since(start) >= 50);
+  CHECK(ms_since(start) < 300);
+
+  // A delayed request on one connection does not hold up another (timers, not sleeps).
+  slow.send("GET /?delay=2s HTTP/1.1\r\nHost: x\r\n\r\n");
+  start = Clock::now();
+  r = fast.get("/?delay=0");
+  CHECK(r.status == 200);
+  CHECK(ms_since(start) < 1500);
+  r = slow.read();
+  CHECK(ms_since(start) >= 1900);
+
+  // Pipelined requests with different delays are answered in request order.
+  slow.send(
+      "GET /?delay=200ms&status=201 HTTP/1.1\r\n\r\n"
+      "GET /?delay=0&status=202 HTTP/1.1\r\n\r\n"
+      "GET /?delay=50ms&status=203 HTTP/1.1\r\n\r\n");
+  start = Clock::now();
+  CHECK(slow.read().status == 201);
+  CHECK(ms_since(start) >= 190);
+  CHECK(slow.read().status == 202);
+  CHECK(slow.read().status == 203);
+
+  CHECK(target.stop() == "strain-target served=7 by_status=200:4,201:1,202:1,203:1 connections=2");
+}
+
+TEST_CASE("Connection: close, HTTP/1.0, and pipelining up to a close") {
+  Target target;
+  Tally tally;
+  {
+    Client c(target.port());
+    const auto r = c.get("/", "Connection: close\r\n");
+    tally.add(r);
+    CHECK(r.header("connection") == "close");
+    CHECK(c.closed_cleanly());
+  }
+  {
+    Client c(target.port());
+    c.send("GET / HTTP/1.0\r\n\r\n");
+    const auto r = c.read();
+    tally.add(r);
+    CHECK(r.body == "hello, strain");
+    CHECK(r.header("connection") == "close");
+    CHECK(c.closed_cleanly());
+  }
+  {
+    Client c(target.port());
+    c.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    auto r = c.read();
+    tally.add(r);
+    CHECK(r.header("connection") == "keep-alive");
+    c.send("GET /?status=202 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    r = c.read();
+    tally.add(r);
+    CHECK(r.status == 202);
+  }
+  {
+    // Requests after the one that asked to close are never answered.
+    Client c(target.port());
+    c.send(
+        "GET /?status=201 HTTP/1.1\r\n\r\nGET /?status=202 HTTP/1.1\r\nConnection: close\r\n\r\n"
+        "GET /?status=203 HTTP/1.1\r\n\r\n");
+    auto r = c.read();
+    tally.add(r);
+    CHECK(r.status == 201);
+    r = c.read();
+    tally.add(r);
+    CHECK(r.status == 202);
+    CHECK(r.header("connection") == "close");
+    CHECK(c.closed_cleanly());
+  }
+  {
+    // A client that half-closes after pipelining still gets every answer.
+    Client c(target.port());
+    c.send("GET /?delay=30ms HTTP/1.1\r\n\r\nGET /?status=201 HTTP/1.1\r\n\r\n");
+    c.shutdown_write();
+    auto r = c.read();
+    tally.add(r);
+    CHECK(r.status == 200);
+    r = c.read();
+    tally.add(r);
+    CHECK(r.status == 201);
+    CHECK(c.closed_cleanly());
+  }
+  CHECK(target.stop() == tally.line(5));
+}
+
+TEST_CASE("pipelining: many requests in one write, and requests split at every byte") {
+  Target target;
+  Client c(target.port());
+  std::string batch;
+  for (int i = 0; i < 200; ++i)
+    batch += "GET /?size=" + std::to_string(i) + " HTTP/1.1\r\n\r\n";
+  c.send(batch);
+  for (std::size_t i = 0; i < 200; ++i) {
+    const auto r = c.read();
+    REQUIRE(r.body.size() == i);
+  }
+
+  const std::string two =
+      "POST /?status=201 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nabc\r\n0\r\n\r\n"
+      "GET /?status=202&size=3 HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (char ch : two) {
+    c.send(std::string_view(&ch, 1));
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  CHECK(c.read().status == 201);
+  const auto r = c.read();
+  CHECK(r.status == 202);
+  CHECK(r.body == "hel");
+  CHECK(target.stop() == "strain-target served=202 by_status=200:200,201:1,202:1 connections=1");
+}
+
+TEST_CASE("bad requests: 431 for an oversize head, 400 for garbage, then a clean close") {
+  Target target;
+  {
+    Client c(target.port());
+    c.send("GET / HTTP/1.1\r\nX-Big: " + std::string(70 * 1024, 'b') + "\r\n\r\n");
+    const auto r = c.read();
+    CHECK(r.status == 431);
+    CHECK(r.header("connection") == "close");
+    CHECK(c.closed_cleanly());
+  }
+  {
+    Client c(target.port());
+    c.send("GET / HTTP/1.1\r\n\r\nNOT HTTP AT ALL\r\n\r\n");
+    CHECK(c.read().status == 200);
+    const auto r = c.read();
+    CHECK(r.status == 400);
+    CHECK(r.body.find("bad_request_line") != std::string::npos);
+    CHECK(c.closed_cleanly());
+  }
+  {
+    Client c(target.port());
+    c.send("GET / HTTP/2.0\r\n\r\n");
+    CHECK(c.read().status == 505);
+    CHECK(c.closed_cleanly());
+  }
+  CHECK(target.stop() == "strain-target served=4 by_status=200:1,400:1,431:1,505:1 connections=3");
+}
+
+TEST_CASE("idle connections are closed; a long delay is not idleness") {
+  Target target({"--idle-timeout", "200ms"});
+  Client idle(target.port());
+  Client waiting(target.port());
+  waiting.send("GET /?delay=600ms HTTP/1.1\r\n\r\n");
+  const auto start = Clock::now();
+  CHECK(idle.closed_cleanly());
+  const auto waited = ms_since(start);
+  CHECK(waited >= 150);
+  CHECK(waited < 3000);
+  CHECK(waiting.read().status == 200);
+  CHECK(waiting.closed_cleanly());  // idle again after its response
+  CHECK(target.stop() == "strain-target served=1 by_status=200:1 connections=2");
+}
+
+TEST_CASE("over --max-connections, connections are accepted and closed") {
+  Target target({"--max-connections", "2"});
+  auto a = std::make_unique<Client>(target.port());
+  Client b(target.port());
+  CHECK(a->get("/").status == 200);
+  CHECK(b.get("/").status == 200);
+  {
+    Client over(target.port());
+    CHECK(over.closed_cleanly());  // accepted, then closed without a word
+  }
+  a.reset();
+  // The slot frees once the target has seen the close; poll its stats for it, bounded.
+  std::string stats;
+  for (int i = 0; i < 100 && stats.empty(); ++i) {
+    Client probe(target.port());
+    if (probe.try_send("GET /__strain/stats HTTP/1.1\r\n\r\n")) {
+      if (auto r = probe.try_read()) stats = r->body;
+    }
+    if (stats.empty()) std::this_thread::sleep_for(milliseconds(20));
+  }
+  REQUIRE_FALSE(stats.empty());
+  CHECK(json_number(stats, "rejected_connections") >= 1);
+  CHECK(json_number(stats, "served") == 2);
+  CHECK(json_number(stats, "open_connections") == 2);
+}
+
+TEST_CASE("--exit-after-requests and --exit-after stop the target by themselves") {
+  {
+    Target target({"--exit-after-requests", "3"});
+    Client c(target.port());
+    for (int i = 0; i < 3; ++i)
+      CHECK(c.get("/").status == 200);
+    CHECK(target.wait_for_exit_line(kIoTimeout) ==
+          "strain-target served=3 by_status=200:3 connections=1");
+  }
+  {
+    const auto start = Clock::now();
+    Target target({"--exit-after", "300ms"});
+    CHECK(target.wait_for_exit_line(kIoTimeout) ==
+          "strain-target served=0 by_status= connections=0");
+    CHECK(ms_since(start) >= 300);
+  }
+}
+
+TEST_CASE("a stop closes connections with responses still pending, promptly") {
+  Target target;
+  Client c(target.port());
+  CHECK(c.get("/").status == 200);
+  c.send("GET /?delay=30s HTTP/1.1\r\n\r\n");
+  std::this_thread::sleep_for(milliseconds(50));
+  const auto start = Clock::now();
+  CHECK(target.stop() == "strain-target served=1 by_status=200:1 connections=1");
+  CHECK(ms_since(start) < 2000);
+}
+
+TEST_CASE("several worker threads share the load and the count") {
+  Target target({"--threads", "3"});
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 9; ++i)
+    clients.push_back(std::make_unique<Client>(target.port()));
+  std::string batch;
+  for (int i = 0; i < 50; ++i)
+    batch += "GET /?size=100 HTTP/1.1\r\n\r\n";
+  for (auto& c : clients)
+    c->send(batch);
+  for (auto& c : clients) {
+    for (int i = 0; i < 50; ++i)
+      REQUIRE(c->read().body.size() == 100);
+  }
+  const auto stats = clients[0]->get("/__strain/stats").body;
+  CHECK(json_number(stats, "served") == 450);
+  CHECK(json_number(stats, "open_connections") == 9);
+  CHECK(target.stop() == "strain-target served=450 by_status=200:450 connections=9");
+}
+
+TEST_CASE("bad flags exit 2 with one line naming the flag") {
+  struct Case {
+    std::vector<std::string> args;
+    std::string names;
+  };
+  const std::vector<Case> cases = {
+      {{"--host", "0.0.0.0"}, "--host"},
+      {{"--port", "abc"}, "--port"},
+      {{"--latency", "fast"}, "--latency"},
+      {{"--bogus"}, "--bogus"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.names);
+    int out = -1;
+    int err = -1;
+    const pid_t pid = spawn(c.args, out, err);
+    const auto status = wait_exit(pid, kIoTimeout);
+    if (!status) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+    REQUIRE(status.has_value());
+    CHECK(WIFEXITED(*status));
+    CHECK(WEXITSTATUS(*status) == 2);
+    std::string pending;
+    const std::string line = read_line(err, pending, milliseconds(1000));
+    CHECK(line.find(c.names) != std::string::npos);
+    CHECK(read_line(err, pending, milliseconds(100)).empty());  // one line only
+    std::string out_pending;
+    CHECK(read_line(out, out_pending, milliseconds(100)).empty());  // nothing on stdout
+    ::close(out);
+    ::close(err);
+  }
+}
+
+TEST_CASE("curl agrees with the responses" * doctest::skip(::access("/usr/bin/curl", X_OK) != 0)) {
+  Target target;
+  auto curl = [&](const std::string& target_path, const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {"/usr/bin/curl", "-s", "-o",
+                                     "/dev/null",     "-w", "%{http_code} %{size_download}",
+                                     "--max-time",    "10"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.push_back("http://127.0.0.1:" + std::to_string(target.port()) + target_path);
+    int out[2];
+    REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      ::dup2(out[1], STDOUT_FILENO);
+      std::vector<char*> argv;
+      for (auto& a : args)
+        argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    std::string text;
+    for (char buf[256];;) {
+      pollfd p{out[0], POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(kIoTimeout.count())) <= 0) break;
+      const ssize_t n = ::read(out[0], buf, sizeof buf);
+      if (n <= 0) break;
+      text.append(buf, static_cast<std::size_t>(n));
+    }
+    const auto status = wait_exit(pid, kIoTimeout);
+    ::close(out[0]);
+    if (!status) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+    return text;
+  };
+  CHECK(curl("/?size=100000", {}) == "200 100000");
+  CHECK(curl("/?status=503", {}) == "503 13");
+  CHECK(curl("/", {"-I"}) == "200 0");
+  CHECK(curl("/", {"--http1.0"}) == "200 13");
+  CHECK(curl("/", {"-d", "some=body"}) == "200 13");
+  CHECK(target.stop() == "strain-target served=5 by_status=200:4,503:1 connections=5");
+}
