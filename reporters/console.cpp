@@ -78,6 +78,11 @@ std::string render_summary(const RunResult& r) {
       "{} in flight at stop\n",
       "generator", cpu, cpu / seconds, cpu > 0 ? static_cast<double>(t.responses) / cpu : 0.0,
       format_size(g.peak_rss_bytes), g.connects, g.in_flight_at_stop);
+  if (g.stale_retries > 0) {
+    out +=
+        fmt::format("  {:<15}{} requests resent once after the server closed an idle connection\n",
+                    "", g.stale_retries);
+  }
   if (g.generator_bound) out += "  GENERATOR-BOUND: strain could not keep its schedule\n";
   for (const auto& note : g.notes)
     out += fmt::format("  note: {}\n", note);

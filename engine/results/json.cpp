@@ -157,6 +157,7 @@ std::string to_json(const RunResult& r, int indent) {
         {"cpu_system_s", g.cpu_system_s},
         {"peak_rss_bytes", g.peak_rss_bytes},
         {"connects", g.connects},
+        {"stale_retries", g.stale_retries},
         {"in_flight_at_stop", g.in_flight_at_stop},
         {"generator_bound", g.generator_bound},
         {"notes", g.notes}}},
@@ -211,6 +212,7 @@ RunResult run_result_from_json(const std::string& text) {
   r.generator.cpu_system_s = get_as<double>(g, "cpu_system_s", "generator.");
   r.generator.peak_rss_bytes = get_as<std::uint64_t>(g, "peak_rss_bytes", "generator.");
   r.generator.connects = get_as<std::uint64_t>(g, "connects", "generator.");
+  r.generator.stale_retries = get_as<std::uint64_t>(g, "stale_retries", "generator.");
   r.generator.in_flight_at_stop = get_as<std::uint64_t>(g, "in_flight_at_stop", "generator.");
   r.generator.generator_bound = get_as<bool>(g, "generator_bound", "generator.");
   r.generator.notes = get_as<std::vector<std::string>>(g, "notes", "generator.");

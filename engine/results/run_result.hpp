@@ -61,10 +61,12 @@ struct IntervalPoint {
 
 // What strain itself spent, and whether it could keep up.
 struct GeneratorStats {
-  double cpu_user_s = 0;                // strain's user CPU time over the run
-  double cpu_system_s = 0;              // strain's system CPU time over the run
-  std::uint64_t peak_rss_bytes = 0;     // strain's peak resident set size
-  std::uint64_t connects = 0;           // TCP connections opened (first connects + reconnects)
+  double cpu_user_s = 0;             // strain's user CPU time over the run
+  double cpu_system_s = 0;           // strain's system CPU time over the run
+  std::uint64_t peak_rss_bytes = 0;  // strain's peak resident set size
+  std::uint64_t connects = 0;        // TCP connections opened (first connects + reconnects)
+  std::uint64_t stale_retries =
+      0;  // requests resent once: the server had closed the idle connection
   std::uint64_t in_flight_at_stop = 0;  // requests started but abandoned at the end of the drain
   bool generator_bound = false;         // strain, not the target, limited the run
   std::vector<std::string> notes;       // human-readable warnings about the generator

@@ -154,6 +154,7 @@ class Run {
     ++p.reports;
     busy_[r.worker] += r.busy_fraction;
     connects_[r.worker] = r.connects;
+    stale_retries_[r.worker] = r.stale_retries;
     if (r.final) {
       ++finished_;
       result_.generator.in_flight_at_stop += r.in_flight;
@@ -195,6 +196,8 @@ class Run {
       for (const auto& [worker, n] : connects_)
         connects += n;
       result_.generator.connects = connects;
+      for (const auto& [worker, n] : stale_retries_)
+        result_.generator.stale_retries += n;
       signals_.cancel();
       io_.stop();
     }
@@ -216,6 +219,7 @@ class Run {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::map<std::uint64_t, Pending> pending_;  // at most a few intervals: workers answer in order
   std::map<std::uint32_t, std::uint64_t> connects_;
+  std::map<std::uint32_t, std::uint64_t> stale_retries_;  // per worker, cumulative
   std::vector<double> busy_;
   RunResult result_;
   std::int64_t start_ns_ = 0;

@@ -15,13 +15,14 @@ namespace strain {
 
 // A worker's report for one interval: plain values posted to the controller.
 struct WorkerReport {
-  std::uint32_t worker = 0;     // index of the worker that sent it
-  std::uint64_t sequence = 0;   // which interval (0, 1, 2 …); final reports too
-  bool final = false;           // the worker has drained and stopped
-  RequestMetrics metrics;       // what completed in the interval
-  std::uint64_t connects = 0;   // connections opened so far (cumulative)
-  std::uint64_t in_flight = 0;  // requests in flight when the report was taken
-  double busy_fraction = 0;     // worker thread CPU / wall time over the interval
+  std::uint32_t worker = 0;         // index of the worker that sent it
+  std::uint64_t sequence = 0;       // which interval (0, 1, 2 …); final reports too
+  bool final = false;               // the worker has drained and stopped
+  RequestMetrics metrics;           // what completed in the interval
+  std::uint64_t connects = 0;       // connections opened so far (cumulative)
+  std::uint64_t stale_retries = 0;  // requests resent after a stale keep-alive (cumulative)
+  std::uint64_t in_flight = 0;      // requests in flight when the report was taken
+  double busy_fraction = 0;         // worker thread CPU / wall time over the interval
 };
 
 // Lifecycle: construct, start(), then report()/stop() from the controller thread, join().

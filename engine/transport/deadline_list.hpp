@@ -7,13 +7,16 @@
 
 namespace strain {
 
+class DeadlineList;
+
 // A node embedded in the object it times. Not copyable: its address is its identity.
+// A node may move between lists (connect timeout, then request timeout); it knows its list.
 struct DeadlineNode {
   DeadlineNode* prev = nullptr;
   DeadlineNode* next = nullptr;
-  void* owner = nullptr;  // the object this node times, set once by its owner
+  DeadlineList* list = nullptr;  // the list it is linked into; null when unarmed
+  void* owner = nullptr;         // the object this node times, set once by its owner
   std::int64_t deadline_ns = 0;
-  bool linked = false;
 
   DeadlineNode() = default;
   DeadlineNode(const DeadlineNode&) = delete;
@@ -31,9 +34,10 @@ class DeadlineList {
 
   std::int64_t timeout_ns() const { return timeout_ns_; }
 
-  // (Re)arms `node` to expire timeout_ns after now_ns.
+  // (Re)arms `node` to expire timeout_ns after now_ns, taking it off any list it was on.
+  // now_ns must not go backwards between calls (the list stays sorted because of it).
   void arm(DeadlineNode& node, std::int64_t now_ns) {
-    if (node.linked) unlink(node);
+    if (node.list != nullptr) node.list->unlink(node);
     node.deadline_ns = now_ns + timeout_ns_;
     node.prev = tail_;
     node.next = nullptr;
@@ -42,11 +46,12 @@ class DeadlineList {
     else
       head_ = &node;
     tail_ = &node;
-    node.linked = true;
+    node.list = this;
   }
 
+  // Takes `node` off this list; a node armed on another list is left alone.
   void disarm(DeadlineNode& node) {
-    if (node.linked) unlink(node);
+    if (node.list == this) unlink(node);
   }
 
   // The earliest node whose deadline has passed, unlinked; nullptr when none has.
@@ -61,7 +66,7 @@ class DeadlineList {
 
  private:
   void unlink(DeadlineNode& node) {
-    STRAIN_ASSERT(node.linked);
+    STRAIN_ASSERT(node.list == this);
     if (node.prev != nullptr)
       node.prev->next = node.next;
     else
@@ -71,7 +76,7 @@ class DeadlineList {
     else
       tail_ = node.prev;
     node.prev = node.next = nullptr;
-    node.linked = false;
+    node.list = nullptr;
   }
 
   std::int64_t timeout_ns_;

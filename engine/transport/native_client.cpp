@@ -29,6 +29,9 @@ class NativeSession final : public Session, private PollHandler {
 
   ~NativeSession() override {
     close();
+    // A session dropped mid-batch must not be flushed afterwards (rare: only at teardown).
+    auto& deferred = client_.deferred_;
+    deferred.erase(std::remove(deferred.begin(), deferred.end(), this), deferred.end());
     // Swap-remove keeps teardown O(1) per session even with 100,000 of them.
     auto& all = client_.sessions_;
     all[index_] = all.back();
@@ -41,6 +44,8 @@ class NativeSession final : public Session, private PollHandler {
     STRAIN_ASSERT(!busy());
     request_ = &request;
     observer_ = &observer;
+    ++generation_;
+    retried_ = false;
     exchange_ = Exchange{};
     parser_.reset(request.is_head());
     ++client_.in_flight_;
@@ -134,9 +139,8 @@ class NativeSession final : public Session, private PollHandler {
       }
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;  // wait for EPOLLOUT
-      return fail(
-          n < 0 && errno != EPIPE && errno != ECONNRESET ? ErrorKind::other : ErrorKind::reset,
-          now);
+      if (n < 0 && errno != EPIPE && errno != ECONNRESET) return fail(ErrorKind::other, now);
+      return fail_or_retry(ErrorKind::reset, now);
     }
     exchange_.bytes_out = written_;
     state_ = State::reading;
@@ -160,7 +164,7 @@ class NativeSession final : public Session, private PollHandler {
         if (state_ != State::reading || (events & (EPOLLIN | EPOLLRDHUP)) == 0) return;
         [[fallthrough]];
       case State::reading:
-        return read_response();
+        return read_response(events);
       case State::idle:
         return on_idle_event();
       case State::closed:
@@ -169,8 +173,10 @@ class NativeSession final : public Session, private PollHandler {
   }
 
   // Reads until the response is complete or the socket is drained. A short read means the
-  // receive queue was empty, so the next data brings a new edge: no extra EAGAIN read needed.
-  void read_response() {
+  // receive queue was empty, so the next data brings a new edge: no extra EAGAIN read needed,
+  // unless the peer also closed: data and FIN can come in one edge, so then read on to EOF.
+  void read_response(std::uint32_t events) {
+    const bool peer_closed = (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
     auto& buffer = client_.read_buffer_;
     for (;;) {
       const ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), 0);
@@ -181,12 +187,12 @@ class NativeSession final : public Session, private PollHandler {
         const auto result = parser_.feed(buffer.data(), len, consumed);
         if (result == http::ResponseParser::Result::complete) {
           // Bytes beyond the response were never asked for: the connection can't be trusted.
-          return complete(consumed == len);
+          return complete(consumed == len && !peer_closed);
         }
         if (result == http::ResponseParser::Result::error) {
           return fail(ErrorKind::bad_response, now_ns());
         }
-        if (len < buffer.size()) {
+        if (len < buffer.size() && !peer_closed) {
           client_.idle_deadlines_.arm(idle_node_, now_ns());
           return;
         }
@@ -196,11 +202,12 @@ class NativeSession final : public Session, private PollHandler {
         if (parser_.finish_on_eof() == http::ResponseParser::Result::complete) {
           return complete(false);
         }
-        return fail(ErrorKind::closed, now_ns());
+        return fail_or_retry(ErrorKind::closed, now_ns());
       }
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-      return fail(errno == ECONNRESET ? ErrorKind::reset : ErrorKind::other, now_ns());
+      if (errno == ECONNRESET) return fail_or_retry(ErrorKind::reset, now_ns());
+      return fail(ErrorKind::other, now_ns());
     }
   }
 
@@ -225,6 +232,21 @@ class NativeSession final : public Session, private PollHandler {
     notify();
   }
 
+  // A keep-alive connection the server closed while it sat idle fails the next request with
+  // nothing received; the request never reached the application, so it goes again once on a
+  // fresh connection (as browsers and curl do) instead of counting the server's housekeeping
+  // as an error. Anything else, or a second failure, is reported.
+  void fail_or_retry(ErrorKind kind, std::int64_t now) {
+    if (!reused_ || retried_ || exchange_.bytes_in != 0) return fail(kind, now);
+    retried_ = true;
+    ++client_.stale_retries_;
+    disarm();
+    close_fd();
+    parser_.reset(request_->is_head());  // it saw the EOF; the new connection starts afresh
+    exchange_.bytes_out = 0;
+    open(now);
+  }
+
   void fail(ErrorKind kind, std::int64_t now) {
     exchange_.error = kind;
     exchange_.status = 0;
@@ -240,9 +262,12 @@ class NativeSession final : public Session, private PollHandler {
     if (in_start_) {
       // A failure inside start() (refused at once, fd limit) is reported from the event loop,
       // so a VU that retries at once loops through the io_context rather than down the stack.
-      boost::asio::post(client_.io_, [this] {
-        if (busy()) notify();
-      });
+      boost::asio::post(client_.io_,
+                        [this, generation = generation_, alive = std::weak_ptr(alive_)] {
+                          // Only for the exchange it was posted for, and only if the session still
+                          // exists.
+                          if (!alive.expired() && busy() && generation == generation_) notify();
+                        });
       return;
     }
     ExchangeObserver* observer = observer_;
@@ -280,7 +305,10 @@ class NativeSession final : public Session, private PollHandler {
   DeadlineNode idle_node_;     // silence while awaiting the response
   int fd_ = -1;
   State state_ = State::closed;
-  bool reused_ = false;
+  std::uint64_t generation_ = 0;  // counts start() calls: tells a stale posted report apart
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // expires with the session
+  bool reused_ = false;    // this exchange went out on a connection opened earlier
+  bool retried_ = false;   // this exchange was already resent once after a stale connection
   bool in_start_ = false;  // inside start(): the observer must not be called re-entrantly
 };
 

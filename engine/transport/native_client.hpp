@@ -46,6 +46,8 @@ class NativeClient final : public HttpClient, private BatchListener {
   void shutdown();
   // Connections opened since start (first connects and reconnects).
   std::uint64_t connects() const { return connects_; }
+  // Requests resent once because their idle keep-alive connection had been closed by the peer.
+  std::uint64_t stale_retries() const { return stale_retries_; }
 
  private:
   friend class NativeSession;
@@ -67,6 +69,7 @@ class NativeClient final : public HttpClient, private BatchListener {
   bool in_batch_ = false;
   std::uint64_t in_flight_ = 0;
   std::uint64_t connects_ = 0;
+  std::uint64_t stale_retries_ = 0;
   bool shut_down_ = false;
   // Shared by every connection of this worker: a response is parsed as it is read, so no
   // connection needs a buffer of its own (10,000 connections would otherwise cost 10,000 of these).

@@ -43,7 +43,8 @@ void Poller::stop() {
 void Poller::arm() {
   armed_ = true;
   watcher_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
-                      [this](const boost::system::error_code& ec) {
+                      [this, alive = std::weak_ptr(alive_)](const boost::system::error_code& ec) {
+                        if (alive.expired()) return;
                         armed_ = false;
                         if (ec || stopped_) return;
                         drain();
@@ -62,7 +63,8 @@ void Poller::drain() {
   if (stopped_) return;
   if (n > 0) {
     armed_ = true;
-    boost::asio::post(watcher_.get_executor(), [this] {
+    boost::asio::post(watcher_.get_executor(), [this, alive = std::weak_ptr(alive_)] {
+      if (alive.expired()) return;
       armed_ = false;
       if (!stopped_) drain();
     });

@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <cstdint>
+#include <memory>
 
 namespace strain {
 
@@ -59,6 +60,8 @@ class Poller {
   BatchListener* batch_listener_ = nullptr;
   bool stopped_ = false;
   bool armed_ = false;
+  // Handlers still queued when the Poller is destroyed (the io_context may run on) see it expire.
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   std::array<epoll_event, 256> events_{};
 };
 

@@ -43,7 +43,7 @@ TEST_CASE("nodes expire in arm order: each timeout_ns after its arm and not befo
   CHECK(nodes[1].deadline_ns == 20 + kTimeout);
   CHECK(list.pop_expired(10 + kTimeout - 1) == nullptr);
   CHECK(pop_all(list, nodes, 10 + kTimeout) == std::vector<std::size_t>{0});
-  CHECK_FALSE(nodes[0].linked);
+  CHECK(nodes[0].list == nullptr);
   CHECK(pop_all(list, nodes, 20 + kTimeout) == std::vector<std::size_t>{1, 2});
   CHECK(list.empty());
   CHECK(list.pop_expired(1'000'000) == nullptr);
@@ -68,9 +68,10 @@ TEST_CASE("re-arming moves a node to the back with its new deadline") {
 TEST_CASE("disarming a middle node joins its neighbours directly") {
   DeadlineList list(kTimeout);
   std::array<DeadlineNode, 3> nodes;
-  for (auto& node : nodes) list.arm(node, 0);
+  for (auto& node : nodes)
+    list.arm(node, 0);
   list.disarm(nodes[1]);
-  CHECK_FALSE(nodes[1].linked);
+  CHECK(nodes[1].list == nullptr);
   CHECK(nodes[1].prev == nullptr);
   CHECK(nodes[1].next == nullptr);
   CHECK(nodes[0].next == &nodes[2]);
@@ -82,7 +83,8 @@ TEST_CASE("disarming a middle node joins its neighbours directly") {
 TEST_CASE("disarming the head then the tail then the last node leaves a usable list") {
   DeadlineList list(kTimeout);
   std::array<DeadlineNode, 3> nodes;
-  for (auto& node : nodes) list.arm(node, 0);
+  for (auto& node : nodes)
+    list.arm(node, 0);
   list.disarm(nodes[0]);
   list.disarm(nodes[2]);
   CHECK(nodes[1].prev == nullptr);
@@ -102,7 +104,8 @@ TEST_CASE("random arm/disarm/pop_expired agree with a multimap model") {
     std::mt19937 random(seed);
     DeadlineList list(kTimeout);
     std::array<DeadlineNode, kNodes> nodes;
-    for (auto& node : nodes) node.owner = &node;
+    for (auto& node : nodes)
+      node.owner = &node;
     using Model = std::multimap<std::int64_t, std::size_t>;
     Model model;  // equal keys keep insertion order: the FIFO's tie order
     std::array<std::optional<Model::iterator>, kNodes> where;
@@ -122,14 +125,15 @@ TEST_CASE("random arm/disarm/pop_expired agree with a multimap model") {
       const DeadlineNode* expected_prev = nullptr;
       for (const auto& [deadline, i] : model) {
         const DeadlineNode& node = nodes[i];
-        REQUIRE(node.linked);
+        REQUIRE(node.list != nullptr);
         REQUIRE(node.deadline_ns == deadline);
         REQUIRE(node.prev == expected_prev);
         if (expected_prev != nullptr) REQUIRE(expected_prev->next == &node);
         expected_prev = &node;
       }
       if (expected_prev != nullptr) REQUIRE(expected_prev->next == nullptr);
-      for (std::size_t i = 0; i < kNodes; ++i) REQUIRE(nodes[i].linked == where[i].has_value());
+      for (std::size_t i = 0; i < kNodes; ++i)
+        REQUIRE((nodes[i].list != nullptr) == where[i].has_value());
     };
 
     for (int step = 0; step < 20'000; ++step) {
@@ -154,7 +158,7 @@ TEST_CASE("random arm/disarm/pop_expired agree with a multimap model") {
           if (node == nullptr) break;
           REQUIRE(node == &nodes[*expected]);
           REQUIRE(node->owner == node);
-          REQUIRE_FALSE(node->linked);
+          REQUIRE(node->list == nullptr);
           REQUIRE(node->deadline_ns <= now);
         }
       }
@@ -169,4 +173,21 @@ TEST_CASE("random arm/disarm/pop_expired agree with a multimap model") {
     CHECK(model.empty());
     CHECK(list.empty());
   }
+}
+
+TEST_CASE("a node moves between lists and disarming through another list leaves it alone") {
+  strain::DeadlineList connect(100);
+  strain::DeadlineList request(1000);
+  strain::DeadlineNode a, b;
+  connect.arm(a, 0);
+  request.arm(b, 0);
+  request.arm(a, 10);  // a leaves the connect list for the request list
+  CHECK(connect.empty());
+  CHECK(a.list == &request);
+  connect.disarm(a);  // not on the connect list: nothing happens
+  CHECK(a.list == &request);
+  CHECK(request.pop_expired(1000) == &b);
+  CHECK(request.pop_expired(1009) == nullptr);
+  CHECK(request.pop_expired(1010) == &a);
+  CHECK(request.empty());
 }
