@@ -9,7 +9,7 @@
 namespace strain {
 
 Poller::Poller(boost::asio::io_context& io)
-    : epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)), watcher_(io) {
+    : io_(io), epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)), watcher_(io) {
   if (epoll_fd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
   watcher_.assign(epoll_fd_);
 }
@@ -63,7 +63,8 @@ void Poller::drain() {
   if (stopped_) return;
   if (n > 0) {
     armed_ = true;
-    boost::asio::post(watcher_.get_executor(), [this, alive = std::weak_ptr(alive_)] {
+    // The io_context itself, not the watcher's type-erased executor: that one allocates per post.
+    boost::asio::post(io_, [this, alive = std::weak_ptr(alive_)] {
       if (alive.expired()) return;
       armed_ = false;
       if (!stopped_) drain();

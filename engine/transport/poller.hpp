@@ -55,6 +55,7 @@ class Poller {
   void arm();
   void drain();
 
+  boost::asio::io_context& io_;
   int epoll_fd_;
   boost::asio::posix::stream_descriptor watcher_;
   BatchListener* batch_listener_ = nullptr;
