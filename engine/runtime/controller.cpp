@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -199,6 +200,7 @@ class Run {
       for (const auto& [worker, n] : stale_retries_)
         result_.generator.stale_retries += n;
       signals_.cancel();
+      work_.reset();
       io_.stop();
     }
   }
@@ -216,6 +218,9 @@ class Run {
   boost::asio::steady_timer tick_timer_;
   boost::asio::steady_timer stop_timer_;
   boost::asio::signal_set signals_;
+  // Keeps run() going until every worker's final report is in, whatever else is pending.
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{
+      io_.get_executor()};
   std::vector<std::unique_ptr<Worker>> workers_;
   std::map<std::uint64_t, Pending> pending_;  // at most a few intervals: workers answer in order
   std::map<std::uint32_t, std::uint64_t> connects_;
