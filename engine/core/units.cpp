@@ -143,11 +143,12 @@ std::string format_duration(std::chrono::nanoseconds d) {
   char buf[48];
   const double ns = static_cast<double>(d.count());
   const double abs_ns = std::fabs(ns);
-  if (abs_ns < 1e3)
+  // Each unit ends at 999.5 of itself: "%.3g" would print 999.6ms as "1e+03ms".
+  if (abs_ns < 999.5)
     std::snprintf(buf, sizeof buf, "%.0fns", ns);
-  else if (abs_ns < 1e6)
+  else if (abs_ns < 999.5e3)
     std::snprintf(buf, sizeof buf, "%.3gus", ns / 1e3);
-  else if (abs_ns < 1e9)
+  else if (abs_ns < 999.5e6)
     std::snprintf(buf, sizeof buf, "%.3gms", ns / 1e6);
   else if (abs_ns < 60e9)
     std::snprintf(buf, sizeof buf, "%.3gs", ns / 1e9);

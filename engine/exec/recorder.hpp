@@ -17,6 +17,12 @@ class Recorder {
   void record(const Exchange& ex, std::int64_t intended_ns) {
     if (ex.error != ErrorKind::none) {
       ++interval_.errors_by_kind[static_cast<std::size_t>(ex.error)];
+      // A timed-out request took at least this long: leaving it out would flatter the
+      // percentiles exactly when the target is struggling. Other failures are no latency.
+      if (ex.error == ErrorKind::timeout) {
+        interval_.response_time_us.record((ex.done_ns - intended_ns) / 1000);
+        interval_.service_time_us.record((ex.done_ns - ex.sent_ns) / 1000);
+      }
       interval_.bytes_out += ex.bytes_out;
       interval_.bytes_in += ex.bytes_in;
       return;

@@ -144,6 +144,9 @@ std::string to_json(const RunResult& r, int indent) {
         {"errors", r.total.failed()},
         {"transport_errors", r.total.transport_errors()},
         {"duration_s", r.duration_s},
+        {"drain_s", r.drain_s},
+        {"completed_in_drain", r.drained_responses},
+        {"aborted_reason", r.aborted_reason},
         {"throughput_rps", r.throughput_rps()},
         {"offered_rps", r.offered_rps ? json(*r.offered_rps) : json(nullptr)},
         {"generator_bound", g.generator_bound},
@@ -165,7 +168,21 @@ std::string to_json(const RunResult& r, int indent) {
   return doc.dump(indent);
 }
 
+namespace {
+RunResult parse_run_result(const std::string& text);
+}
+
+// Any type or range error inside the document becomes one usage error naming the problem.
 RunResult run_result_from_json(const std::string& text) {
+  try {
+    return parse_run_result(text);
+  } catch (const json::exception& e) {
+    throw Error(std::string("result file: ") + e.what(), ExitCode::bad_usage);
+  }
+}
+
+namespace {
+RunResult parse_run_result(const std::string& text) {
   json doc;
   try {
     doc = json::parse(text);
@@ -190,6 +207,9 @@ RunResult run_result_from_json(const std::string& text) {
   r.config.planned_duration_s = get_as<double>(cfg, "planned_duration_s", "config.");
   const json& summary = need(doc, "summary", "");
   r.duration_s = get_as<double>(summary, "duration_s", "summary.");
+  r.drain_s = get_as<double>(summary, "drain_s", "summary.");
+  r.drained_responses = get_as<std::uint64_t>(summary, "completed_in_drain", "summary.");
+  r.aborted_reason = get_as<std::string>(summary, "aborted_reason", "summary.");
   if (const json& offered = need(summary, "offered_rps", "summary."); !offered.is_null()) {
     r.offered_rps = offered.get<double>();
   }
@@ -218,5 +238,7 @@ RunResult run_result_from_json(const std::string& text) {
   r.generator.notes = get_as<std::vector<std::string>>(g, "notes", "generator.");
   return r;
 }
+
+}  // namespace
 
 }  // namespace strain

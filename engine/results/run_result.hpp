@@ -91,6 +91,9 @@ struct RunResult {
   bool partial = false;                 // stopped early (interrupt, abort): figures cover what ran
   std::string started_at;               // wall-clock start, ISO 8601 UTC
   double duration_s = 0;                // measured load duration, seconds (excludes the drain)
+  double drain_s = 0;                   // time spent waiting for in-flight requests at the end
+  std::uint64_t drained_responses = 0;  // responses that completed during the drain
+  std::string aborted_reason;  // why the run ended itself early (a worker failed); empty if not
   std::optional<double> offered_rps;    // open model: the scheduled rate; closed model: none
   RunConfig config;                     // what was asked for
   RequestMetrics total;                 // all requests together
@@ -98,8 +101,10 @@ struct RunResult {
   std::vector<IntervalPoint> timeline;  // one point per reporting interval
   GeneratorStats generator;             // strain's own costs and health
 
+  // Responses per second of the load phase; those that completed in the drain are left out.
   double throughput_rps() const {
-    return duration_s > 0 ? static_cast<double>(total.responses) / duration_s : 0.0;
+    return duration_s > 0 ? static_cast<double>(total.responses - drained_responses) / duration_s
+                          : 0.0;
   }
 };
 

@@ -12,9 +12,11 @@
 #include <ctime>
 #include <map>
 #include <memory>
+#include <system_error>
 #include <vector>
 
 #include "engine/core/clock.hpp"
+#include "engine/core/error.hpp"
 #include "engine/core/units.hpp"
 #include "engine/runtime/worker.hpp"
 #include "engine/transport/request_template.hpp"
@@ -74,8 +76,21 @@ class Run {
     }
     busy_.assign(threads, 0.0);
     start_ns_ = last_tick_ns_ = now_ns();
-    for (auto& w : workers_)
-      w->start();
+    for (std::size_t i = 0; i < workers_.size(); ++i) {
+      try {
+        workers_[i]->start();
+      } catch (const std::system_error& e) {
+        // Those already running are aborted and joined before the error goes up, so no
+        // thread is left loading the target.
+        for (std::size_t j = 0; j < i; ++j)
+          workers_[j]->stop(0, true);
+        workers_.resize(i);
+        for (auto& w : workers_)
+          w->join();
+        throw Error(std::string("cannot start worker thread ") + std::to_string(i) + ": " +
+                    e.what());
+      }
+    }
 
     schedule_tick();
     stop_timer_.expires_after(plan_.duration);
@@ -94,6 +109,15 @@ class Run {
     g.cpu_user_s = tv_seconds(usage_end.ru_utime) - tv_seconds(usage_start.ru_utime);
     g.cpu_system_s = tv_seconds(usage_end.ru_stime) - tv_seconds(usage_start.ru_stime);
     g.peak_rss_bytes = static_cast<std::uint64_t>(usage_end.ru_maxrss) * 1024;
+    const auto local =
+        result_.total.errors_by_kind[static_cast<std::size_t>(ErrorKind::local_limit)];
+    if (local > 0) {
+      // Out of descriptors or ephemeral ports: whatever the target did, this run measured
+      // strain's limit, and says so (exit code 4).
+      g.generator_bound = true;
+      g.notes.push_back(std::to_string(local) +
+                        " connection attempts failed for lack of local descriptors or ports");
+    }
     for (std::size_t i = 0; i < busy_.size(); ++i) {
       const double busy = ticks_ > 0 ? busy_[i] / static_cast<double>(ticks_) : 0.0;
       if (busy > 0.95) {
@@ -123,16 +147,17 @@ class Run {
     });
   }
 
+  // The first signal ends the load phase and drains (or lets a drain already under way go
+  // on); the second abandons what is in flight at once.
   void on_signal(const boost::system::error_code& ec) {
     if (ec) return;
     result_.partial = true;
-    if (!stopping_) {
+    if (++signals_seen_ == 1) {
       begin_stop(false);
       signals_.async_wait([this](const boost::system::error_code& e, int) { on_signal(e); });
     } else {
-      // Second signal: stop at once; whatever is in flight is counted as such.
       for (auto& w : workers_)
-        w->stop(final_sequence_, true);
+        w->stop(stop_sequence_, true);
     }
   }
 
@@ -143,12 +168,15 @@ class Run {
     result_.duration_s = seconds(stop_ns_ - start_ns_);
     tick_timer_.cancel();
     stop_timer_.cancel();
-    final_sequence_ = next_sequence_++;
+    // Two intervals: the load phase's last one, then the drain's (see Worker::stop).
+    stop_sequence_ = next_sequence_;
+    next_sequence_ += 2;
     for (auto& w : workers_)
-      w->stop(final_sequence_, abort);
+      w->stop(stop_sequence_, abort);
   }
 
   void on_report(WorkerReport r) {
+    if (!r.fatal.empty()) return on_worker_failed(std::move(r));
     Pending& p = pending_[r.sequence];
     if (p.reports == 0) p.metrics.name = "total";
     p.metrics.add(r.metrics);
@@ -160,7 +188,29 @@ class Run {
       ++finished_;
       result_.generator.in_flight_at_stop += r.in_flight;
     }
-    if (p.reports == workers_.size()) close_interval(r.sequence);
+    if (p.reports + failed_workers_ == workers_.size()) close_interval(r.sequence);
+  }
+
+  // A worker that could not start reports nothing more: the run stops, keeping what the
+  // others measured, and says why.
+  void on_worker_failed(WorkerReport r) {
+    ++failed_workers_;
+    ++finished_;
+    result_.partial = true;
+    if (result_.aborted_reason.empty()) result_.aborted_reason = r.fatal;
+    if (!stopping_)
+      begin_stop(true);
+    else
+      for (auto& w : workers_)
+        w->stop(stop_sequence_, true);
+    // Intervals that were only waiting for this worker are complete now.
+    std::vector<std::uint64_t> ready;
+    for (const auto& [seq, pending] : pending_) {
+      if (pending.reports + failed_workers_ >= workers_.size()) ready.push_back(seq);
+    }
+    for (const std::uint64_t seq : ready)
+      close_interval(seq);
+    if (finished_ == workers_.size() && pending_.empty()) finish_run();
   }
 
   void close_interval(std::uint64_t seq) {
@@ -180,6 +230,10 @@ class Run {
     point.max_ms = s.max;
     result_.total.add(p.metrics);
     result_.timeline.push_back(point);
+    if (stopping_ && seq > stop_sequence_) {
+      result_.drained_responses += p.metrics.responses;
+      result_.drain_s = seconds(now - stop_ns_);
+    }
 
     if (hooks_.on_interval) {
       Progress progress;
@@ -192,17 +246,17 @@ class Run {
       progress.stopping = stopping_;
       hooks_.on_interval(progress);
     }
-    if (finished_ == workers_.size()) {
-      std::uint64_t connects = 0;
-      for (const auto& [worker, n] : connects_)
-        connects += n;
-      result_.generator.connects = connects;
-      for (const auto& [worker, n] : stale_retries_)
-        result_.generator.stale_retries += n;
-      signals_.cancel();
-      work_.reset();
-      io_.stop();
-    }
+    if (finished_ == workers_.size()) finish_run();
+  }
+
+  void finish_run() {
+    for (const auto& [worker, n] : connects_)
+      result_.generator.connects += n;
+    for (const auto& [worker, n] : stale_retries_)
+      result_.generator.stale_retries += n;
+    signals_.cancel();
+    work_.reset();
+    io_.stop();
   }
 
   struct Pending {
@@ -231,7 +285,9 @@ class Run {
   std::int64_t stop_ns_ = 0;
   std::int64_t last_tick_ns_ = 0;
   std::uint64_t next_sequence_ = 0;
-  std::uint64_t final_sequence_ = 0;
+  std::uint64_t stop_sequence_ = 0;  // the load phase's last interval; the drain's is next
+  std::size_t failed_workers_ = 0;   // workers that could not start
+  int signals_seen_ = 0;
   std::uint64_t ticks_ = 0;
   std::size_t finished_ = 0;
   bool stopping_ = false;

@@ -50,10 +50,23 @@ void Worker::start() {
 }
 
 void Worker::run() {
-  state_ = std::make_unique<State>(io_, plan_, request_, vus_);
-  state_->last_report_ns = now_ns();
-  state_->last_cpu_ns = thread_cpu_ns();
-  state_->vus.start();
+  try {
+    state_ = std::make_unique<State>(io_, plan_, request_, vus_);
+    state_->last_report_ns = now_ns();
+    state_->last_cpu_ns = thread_cpu_ns();
+    state_->vus.start();
+  } catch (const std::exception& e) {
+    // Out of descriptors or memory before the first request: tell the controller, which
+    // stops the run; this worker's io_context never runs, so later posts are dropped.
+    finished_ = true;
+    state_.reset();
+    WorkerReport r;
+    r.worker = index_;
+    r.final = true;
+    r.fatal = std::string("worker ") + std::to_string(index_) + " could not start: " + e.what();
+    sink_(std::move(r));
+    return;
+  }
   io_.run();
   // Sessions close their sockets before the client goes away; the io_context outlives both.
   state_.reset();
@@ -88,15 +101,24 @@ void Worker::send_report(std::uint64_t sequence, bool final) {
 void Worker::stop(std::uint64_t sequence, bool abort) {
   boost::asio::post(io_, [this, sequence, abort] {
     if (finished_) return;
-    state_->vus.stop();
-    if (abort || state_->client.in_flight() == 0) return finish(sequence);
+    if (!stopping_) {
+      // The load phase ends here: its last interval is reported before the drain begins,
+      // so throughput counts only what completed within the planned duration.
+      stopping_ = true;
+      state_->vus.stop();
+      send_report(sequence, false);
+    }
+    const std::uint64_t final_sequence = sequence + 1;
+    if (abort || state_->client.in_flight() == 0) return finish(final_sequence);
+    if (draining_) return;
+    draining_ = true;
     // Drain: let what is in flight complete, so completed requests match what the server
     // served; give up after drain_grace and count the rest as in flight at stop.
     state_->drain_timer.expires_after(plan_.drain_grace);
-    state_->drain_timer.async_wait([this, sequence](const boost::system::error_code& ec) {
-      if (!ec) finish(sequence);
+    state_->drain_timer.async_wait([this, final_sequence](const boost::system::error_code& ec) {
+      if (!ec) finish(final_sequence);
     });
-    poll_drain(sequence);
+    poll_drain(final_sequence);
   });
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <thread>
 
 #include "engine/results/run_result.hpp"
@@ -23,6 +24,7 @@ struct WorkerReport {
   std::uint64_t stale_retries = 0;  // requests resent after a stale keep-alive (cumulative)
   std::uint64_t in_flight = 0;      // requests in flight when the report was taken
   double busy_fraction = 0;         // worker thread CPU / wall time over the interval
+  std::string fatal;                // set when the worker could not run at all (final too)
 };
 
 // Lifecycle: construct, start(), then report()/stop() from the controller thread, join().
@@ -39,8 +41,9 @@ class Worker {
   void start();
   // Asks for the current interval's report (tagged `sequence`). Thread-safe.
   void report(std::uint64_t sequence);
-  // Stops new iterations, waits up to drain_grace for in-flight ones, sends the final report,
-  // and ends the thread. With `abort`, abandons in-flight requests at once. Thread-safe.
+  // Ends the load phase: reports interval `sequence`, stops new iterations, waits up to
+  // drain_grace for in-flight ones, sends the final report as `sequence + 1`, and ends the
+  // thread. With `abort` (also while draining), abandons in-flight requests at once.
   void stop(std::uint64_t sequence, bool abort);
   void join();
 
@@ -59,7 +62,9 @@ class Worker {
   boost::asio::io_context io_;
   std::unique_ptr<State> state_;
   std::thread thread_;
-  bool finished_ = false;
+  bool finished_ = false;  // the final report was sent (worker thread only)
+  bool stopping_ = false;  // the load phase is over (worker thread only)
+  bool draining_ = false;  // waiting for in-flight requests (worker thread only)
 };
 
 }  // namespace strain

@@ -35,9 +35,12 @@ class DeadlineList {
   std::int64_t timeout_ns() const { return timeout_ns_; }
 
   // (Re)arms `node` to expire timeout_ns after now_ns, taking it off any list it was on.
-  // now_ns must not go backwards between calls (the list stays sorted because of it).
+  // A now_ns older than one already used is taken as that one, the closer to the true time:
+  // the list stays sorted even when a caller passes a timestamp it read a while ago.
   void arm(DeadlineNode& node, std::int64_t now_ns) {
     if (node.list != nullptr) node.list->unlink(node);
+    if (now_ns < latest_ns_) now_ns = latest_ns_;
+    latest_ns_ = now_ns;
     node.deadline_ns = now_ns + timeout_ns_;
     node.prev = tail_;
     node.next = nullptr;
@@ -80,6 +83,7 @@ class DeadlineList {
   }
 
   std::int64_t timeout_ns_;
+  std::int64_t latest_ns_ = INT64_MIN;  // the newest now_ns armed with
   DeadlineNode* head_ = nullptr;
   DeadlineNode* tail_ = nullptr;
 };

@@ -54,7 +54,12 @@ class NativeSession final : public Session, private PollHandler {
       fail(ErrorKind::other, now);
     else if (fd_ < 0)
       open(now);
-    else {
+    else if (now - idle_since_ns_ > kIdleProbeAfterNs && !still_open()) {
+      // The server closed it while it sat idle: reconnect before sending, no error.
+      ++client_.stale_retries_;
+      close_fd();
+      open(now);
+    } else {
       reused_ = true;
       if (client_.in_batch_) {
         // Sends are held until the batch of responses has been read, then go out together:
@@ -96,14 +101,16 @@ class NativeSession final : public Session, private PollHandler {
   void open(std::int64_t now) {
     const auto& ep = client_.endpoint_;
     fd_ = ::socket(ep.address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) return fail(ErrorKind::connect_error, now);
+    if (fd_ < 0) return fail(local_error_kind(errno, ErrorKind::connect_error), now);
     const int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     ++client_.connects_;
     reused_ = false;
     connect_start_ns_ = now;
     const int rc = ::connect(fd_, reinterpret_cast<const sockaddr*>(&ep.address), ep.length);
-    if (rc != 0 && errno != EINPROGRESS) return fail(connect_error_kind(errno), now);
+    if (rc != 0 && errno != EINPROGRESS) {
+      return fail(local_error_kind(errno, connect_error_kind(errno)), now);
+    }
     // Registered once for the life of the socket. EPOLLOUT is edge-triggered, so it reports
     // only the connect and a send buffer that was full and drained, never every request.
     if (!client_.poller_.add(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP, *this)) {
@@ -225,10 +232,12 @@ class NativeSession final : public Session, private PollHandler {
     exchange_.done_ns = now;
     exchange_.status = parser_.status();
     disarm();
-    if (!reusable || !parser_.keep_alive() || request_->expects_close())
+    if (!reusable || !parser_.keep_alive() || request_->expects_close()) {
       close_fd();
-    else
+    } else {
       state_ = State::idle;
+      idle_since_ns_ = now;
+    }
     notify();
   }
 
@@ -237,7 +246,13 @@ class NativeSession final : public Session, private PollHandler {
   // fresh connection (as browsers and curl do) instead of counting the server's housekeeping
   // as an error. Anything else, or a second failure, is reported.
   void fail_or_retry(ErrorKind kind, std::int64_t now) {
-    if (!reused_ || retried_ || exchange_.bytes_in != 0) return fail(kind, now);
+    // Only a request that went out on a connection idle long enough for the server to have
+    // timed it out, and only an idempotent one: a server that drops requests on a busy
+    // connection must show up as errors, and a POST must never be sent twice.
+    const bool stale = reused_ && exchange_.sent_ns - idle_since_ns_ > kIdleProbeAfterNs;
+    if (!stale || retried_ || exchange_.bytes_in != 0 || !request_->is_idempotent()) {
+      return fail(kind, now);
+    }
     retried_ = true;
     ++client_.stale_retries_;
     disarm();
@@ -288,6 +303,24 @@ class NativeSession final : public Session, private PollHandler {
     state_ = State::closed;
   }
 
+  // A connection reused at once (the closed loop's steady state) is checked by nothing but its
+  // next read; one idle longer than this is probed first, since servers close idle ones.
+  static constexpr std::int64_t kIdleProbeAfterNs = 1'000'000;
+
+  // True when the idle socket has neither EOF nor stray bytes waiting: one non-blocking peek.
+  bool still_open() {
+    char byte;
+    const ssize_t n = ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  }
+
+  // Out of descriptors, memory or ephemeral ports: strain's limit, never blamed on the target.
+  static ErrorKind local_error_kind(int err, ErrorKind otherwise) {
+    const bool local =
+        err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM || err == EADDRNOTAVAIL;
+    return local ? ErrorKind::local_limit : otherwise;
+  }
+
   static ErrorKind connect_error_kind(int err) {
     return err == ECONNREFUSED ? ErrorKind::connect_refused : ErrorKind::connect_error;
   }
@@ -299,6 +332,7 @@ class NativeSession final : public Session, private PollHandler {
   http::ResponseParser parser_;
   Exchange exchange_;
   std::int64_t connect_start_ns_ = 0;
+  std::int64_t idle_since_ns_ = 0;  // when the connection last became idle (kept alive)
   std::size_t written_ = 0;
   std::size_t index_ = 0;      // position in client_.sessions_
   DeadlineNode timeout_node_;  // connect timeout while connecting, request timeout after

@@ -45,14 +45,18 @@ void Poller::arm() {
   watcher_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
                       [this, alive = std::weak_ptr(alive_)](const boost::system::error_code& ec) {
                         if (alive.expired()) return;
-                        armed_ = false;
-                        if (ec || stopped_) return;
+                        if (ec || stopped_) {
+                          armed_ = false;
+                          return;
+                        }
                         drain();
                       });
 }
 
 // While the set keeps producing events we come back through post() (no syscall) rather than
 // re-arming the watcher (an epoll_ctl); timers and posted work still get their turn between.
+// armed_ stays true from the wait or post that called us until we re-arm or re-post, so a
+// socket added by a handler during the batch does not start a second driver.
 void Poller::drain() {
   const int n = ::epoll_wait(epoll_fd_, events_.data(), static_cast<int>(events_.size()), 0);
   for (int i = 0; i < n; ++i) {
@@ -60,14 +64,19 @@ void Poller::drain() {
     static_cast<PollHandler*>(ev.data.ptr)->on_poll(ev.events);
   }
   if (n > 0 && batch_listener_ != nullptr) batch_listener_->on_batch_end();
-  if (stopped_) return;
+  if (stopped_) {
+    armed_ = false;
+    return;
+  }
   if (n > 0) {
-    armed_ = true;
     // The io_context itself, not the watcher's type-erased executor: that one allocates per post.
     boost::asio::post(io_, [this, alive = std::weak_ptr(alive_)] {
       if (alive.expired()) return;
-      armed_ = false;
-      if (!stopped_) drain();
+      if (stopped_) {
+        armed_ = false;
+        return;
+      }
+      drain();
     });
   } else {
     arm();

@@ -97,6 +97,8 @@ RequestTemplate::RequestTemplate(std::string_view method, const Url& url,
     throw UsageError("bad HTTP method '" + printable(method) + "' (expected e.g. GET, POST)");
   }
   is_head_ = method == "HEAD";
+  idempotent_ = method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
+                method == "OPTIONS" || method == "TRACE";
 
   const Header* host = nullptr;
   bool has_user_agent = false;

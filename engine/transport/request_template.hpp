@@ -28,12 +28,16 @@ class RequestTemplate {
   std::string_view bytes() const noexcept { return bytes_; }
   // The response has no body, whatever its headers say; the parser must be told.
   bool is_head() const noexcept { return is_head_; }
+  // Safe to send twice (RFC 9110 §9.2.2: GET, HEAD, PUT, DELETE, OPTIONS, TRACE): the
+  // transport may resend it once when a stale keep-alive connection swallowed it.
+  bool is_idempotent() const noexcept { return idempotent_; }
   // The user sent Connection: close, so every response ends its connection.
   bool expects_close() const noexcept { return expects_close_; }
 
  private:
   std::string bytes_;
   bool is_head_ = false;
+  bool idempotent_ = false;
   bool expects_close_ = false;
 };
 

@@ -62,3 +62,10 @@ TEST_CASE("formatting picks the unit by magnitude") {
   CHECK(format_size(2048) == "2.00 KiB");
   CHECK(format_count(123456) == "123.5k");
 }
+
+TEST_CASE("values just under a unit boundary move to the next unit") {
+  CHECK(format_duration(std::chrono::nanoseconds(999'600'000)) == "1s");
+  CHECK(format_duration(std::chrono::nanoseconds(999'600)) == "1ms");
+  CHECK(format_duration(std::chrono::nanoseconds(999'400)) == "999us");
+  CHECK(format_duration(std::chrono::nanoseconds(999)) == "999ns");
+}

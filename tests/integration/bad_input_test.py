@@ -14,6 +14,9 @@ with Target() as t:
         (["run", "--url", t.url, "--body", "@/nonexistent/file"], "/nonexistent/file"),
         (["run", "-d", "1s"], "--url"),
         (["run", "--url", t.url, "-c", "0"], "vus"),
+        (["run", "--url", t.url, "-d", "1s", "--out", "/nonexistent/dir/r.json"], "--out"),
+        (["run", "--url", t.url, "-d", "1s", "--body", "@/dev/zero"], "--body"),
+        (["run", "--url", t.url, "-d", "1s", "--body", "@/tmp"], "--body"),
     ]
     for argv, mentions in cases:
         code, out, err, r = run_strain(*argv, timeout_s=30)

@@ -44,5 +44,21 @@ code, out, err, r = run_strain("run", "--url", f"http://127.0.0.1:{port}/", "-c"
 silent.close()
 check(r is not None and r["total"]["errors"]["timeout"] >= 2,
       f"silent server: timeouts counted ({r and r['total']['errors']['timeout']})")
+# A timed-out request took at least the timeout: it is in the latency, not left out of it.
+check(r is not None and r["summary"]["response_time_ms"]["min"] >= 300,
+      f"silent server: timeouts recorded at >= 300 ms ({r and r['summary']['response_time_ms']['min']})")
+
+# The server closes every connection after its response: strain reconnects each time and
+# the counts still reconcile with the server's (connections = responses).
+with Target() as t:
+    code, out, err, r = run_strain("run", "--url", t.url, "-c", "4", "-d", "1s", "-q",
+                                   "-H", "Connection: close")
+    served = t.stop()
+    check(code == 0, f"Connection: close: exit 0 (got {code})")
+    s = r["summary"]
+    check(served - r["generator"]["in_flight_at_stop"] <= s["requests"] <= served and s["errors"] == 0,
+          f"Connection: close: completed {s['requests']} vs served {served}, errors {s['errors']}")
+    check(r["generator"]["connects"] == s["requests"] + r["generator"]["in_flight_at_stop"],
+          f"Connection: close: one connection per request ({r['generator']['connects']})")
 
 finish()

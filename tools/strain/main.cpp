@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -58,13 +59,23 @@ void add_run_flags(CLI::App& cmd, RunFlags& f, bool need_url) {
 std::string read_body(const std::string& spec) {
   if (spec.empty() || spec[0] != '@') return spec;
   const std::string path = spec.substr(1);
+  // A regular file of bounded size only: /dev/zero, a FIFO or a directory would otherwise
+  // hang, exhaust memory or send nothing.
+  constexpr std::uintmax_t max_body = 64u * 1024 * 1024;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    throw UsageError("--body: '" + path + "' is not a readable regular file");
+  }
+  if (std::filesystem::file_size(path, ec) > max_body) {
+    throw UsageError("--body: '" + path + "' is over 64 MiB");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw UsageError("--body: cannot read file '" + path + "'");
-  std::ostringstream data;
-  data << in.rdbuf();
-  constexpr std::size_t max_body = 64u * 1024 * 1024;
-  if (data.str().size() > max_body) throw UsageError("--body: '" + path + "' is over 64 MiB");
-  return data.str();
+  std::string data(max_body + 1, '\0');
+  in.read(data.data(), static_cast<std::streamsize>(data.size()));
+  data.resize(static_cast<std::size_t>(in.gcount()));
+  if (data.size() > max_body) throw UsageError("--body: '" + path + "' is over 64 MiB");
+  return data;
 }
 
 LoadPlan make_plan(const RunFlags& f) {
@@ -106,7 +117,8 @@ LoadPlan make_plan(const RunFlags& f) {
       std::min<std::chrono::nanoseconds>(plan.client.request_timeout, std::chrono::seconds(5));
   // Build the request once here so a bad method or header fails before any traffic.
   (void)http::RequestTemplate(plan.method, url, plan.headers, plan.body);
-  require_fds(plan.vus, raise_fd_limit());
+  // Each worker also holds an epoll set, its watcher, timers and a wake-up pipe.
+  require_fds(std::uint64_t{plan.vus} + std::uint64_t{plan.threads} * 4, raise_fd_limit());
   plan.endpoint = resolve_endpoint(url.host, url.port, std::chrono::milliseconds(5000));
   return plan;
 }
@@ -127,18 +139,31 @@ int run_and_report(const LoadPlan& plan, const RunFlags& f, const char* command,
       std::fflush(stderr);
     };
   }
+  // Opened before any traffic: a result that cannot be saved is found out now, not after
+  // an eight-hour soak.
+  std::ofstream out;
+  if (!f.out.empty()) {
+    out.open(f.out, std::ios::binary | std::ios::trunc);
+    if (!out) throw UsageError("--out: cannot write '" + f.out + "'");
+  }
   RunResult result = run_load(plan, hooks);
   result.config.command = command;
   if (!f.quiet && tty) std::fputc('\n', stderr);
+  bool saved = true;
+  if (out.is_open()) {
+    out << to_json(result) << '\n';
+    out.close();
+    saved = static_cast<bool>(out);
+  }
   std::fputs(render_summary(result).c_str(), stdout);
   std::fflush(stdout);
-  if (!f.out.empty()) {
-    std::ofstream out(f.out, std::ios::binary | std::ios::trunc);
-    out << to_json(result) << '\n';
-    if (!out) {
-      std::fprintf(stderr, "strain: cannot write result to '%s'\n", f.out.c_str());
-      return static_cast<int>(ExitCode::run_failed);
-    }
+  if (!saved) {
+    std::fprintf(stderr, "strain: cannot write result to '%s'\n", f.out.c_str());
+    return static_cast<int>(ExitCode::run_failed);
+  }
+  if (!result.aborted_reason.empty()) {
+    std::fprintf(stderr, "strain: the run stopped early: %s\n", result.aborted_reason.c_str());
+    return static_cast<int>(ExitCode::run_failed);
   }
   if (result_out != nullptr) *result_out = result;
   if (result.partial) return static_cast<int>(ExitCode::interrupted);
