@@ -161,6 +161,7 @@ std::string to_json(const RunResult& r, int indent) {
         {"peak_rss_bytes", g.peak_rss_bytes},
         {"connects", g.connects},
         {"stale_retries", g.stale_retries},
+        {"started", g.started},
         {"in_flight_at_stop", g.in_flight_at_stop},
         {"generator_bound", g.generator_bound},
         {"notes", g.notes}}},
@@ -233,6 +234,7 @@ RunResult parse_run_result(const std::string& text) {
   r.generator.peak_rss_bytes = get_as<std::uint64_t>(g, "peak_rss_bytes", "generator.");
   r.generator.connects = get_as<std::uint64_t>(g, "connects", "generator.");
   r.generator.stale_retries = get_as<std::uint64_t>(g, "stale_retries", "generator.");
+  r.generator.started = get_as<std::uint64_t>(g, "started", "generator.");
   r.generator.in_flight_at_stop = get_as<std::uint64_t>(g, "in_flight_at_stop", "generator.");
   r.generator.generator_bound = get_as<bool>(g, "generator_bound", "generator.");
   r.generator.notes = get_as<std::vector<std::string>>(g, "notes", "generator.");

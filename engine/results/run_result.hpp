@@ -65,8 +65,9 @@ struct GeneratorStats {
   double cpu_system_s = 0;           // strain's system CPU time over the run
   std::uint64_t peak_rss_bytes = 0;  // strain's peak resident set size
   std::uint64_t connects = 0;        // TCP connections opened (first connects + reconnects)
-  std::uint64_t stale_retries =
-      0;  // requests resent once: the server had closed the idle connection
+  std::uint64_t stale_retries = 0;   // idle keep-alives found closed by the server and replaced
+  // Requests started; always = responses + transport errors + in flight at stop.
+  std::uint64_t started = 0;
   std::uint64_t in_flight_at_stop = 0;  // requests started but abandoned at the end of the drain
   bool generator_bound = false;         // strain, not the target, limited the run
   std::vector<std::string> notes;       // human-readable warnings about the generator

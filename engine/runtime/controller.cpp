@@ -184,6 +184,7 @@ class Run {
     busy_[r.worker] += r.busy_fraction;
     connects_[r.worker] = r.connects;
     stale_retries_[r.worker] = r.stale_retries;
+    started_[r.worker] = r.started;
     if (r.final) {
       ++finished_;
       result_.generator.in_flight_at_stop += r.in_flight;
@@ -254,6 +255,8 @@ class Run {
       result_.generator.connects += n;
     for (const auto& [worker, n] : stale_retries_)
       result_.generator.stale_retries += n;
+    for (const auto& [worker, n] : started_)
+      result_.generator.started += n;
     signals_.cancel();
     work_.reset();
     io_.stop();
@@ -279,6 +282,7 @@ class Run {
   std::map<std::uint64_t, Pending> pending_;  // at most a few intervals: workers answer in order
   std::map<std::uint32_t, std::uint64_t> connects_;
   std::map<std::uint32_t, std::uint64_t> stale_retries_;  // per worker, cumulative
+  std::map<std::uint32_t, std::uint64_t> started_;        // per worker, cumulative
   std::vector<double> busy_;
   RunResult result_;
   std::int64_t start_ns_ = 0;

@@ -86,6 +86,7 @@ void Worker::send_report(std::uint64_t sequence, bool final) {
   state_->recorder.take_interval(r.metrics);
   r.connects = state_->client.connects();
   r.stale_retries = state_->client.stale_retries();
+  r.started = state_->vus.started();
   r.in_flight = state_->client.in_flight();
   const std::int64_t now = now_ns();
   const std::int64_t cpu = thread_cpu_ns();

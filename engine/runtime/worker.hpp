@@ -22,6 +22,7 @@ struct WorkerReport {
   RequestMetrics metrics;           // what completed in the interval
   std::uint64_t connects = 0;       // connections opened so far (cumulative)
   std::uint64_t stale_retries = 0;  // requests resent after a stale keep-alive (cumulative)
+  std::uint64_t started = 0;        // requests started by this worker's VUs (cumulative)
   std::uint64_t in_flight = 0;      // requests in flight when the report was taken
   double busy_fraction = 0;         // worker thread CPU / wall time over the interval
   std::string fatal;                // set when the worker could not run at all (final too)

@@ -3,7 +3,7 @@ import socket
 import threading
 import time
 
-from harness import Target, run_strain, check, finish
+from harness import Target, run_strain, check, finish, reconciles
 
 # Nothing listening: every attempt is refused; the run ends on time with exit 1 and a summary.
 s = socket.socket()
@@ -19,6 +19,7 @@ check("requests" in out and "connect_refused" in out, "refused: summary printed 
 check(r is not None and r["total"]["errors"]["connect_refused"] > 0,
       f"refused: connect_refused counted ({r and r['total']['errors']['connect_refused']})")
 check(r is not None and r["summary"]["requests"] == 0, "refused: no responses")
+check(r is not None and reconciles(r), "refused: started = completed + failed + in flight")
 
 # The target dies in the middle of the run: resets/closes/refusals are counted, the run finishes.
 with Target("--latency", "1ms") as t:
@@ -33,6 +34,7 @@ with Target("--latency", "1ms") as t:
     lost = sum(errors.get(k, 0) for k in ("reset", "closed", "connect_refused"))
     check(lost > 0, f"target killed: failures counted by kind {errors}")
     check("failed" in out, "target killed: summary printed")
+    check(reconciles(r), "target killed: started = completed + failed + in flight")
 
 # A server that accepts and never answers: the request timeout fires and is counted.
 silent = socket.socket()

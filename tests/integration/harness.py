@@ -76,6 +76,12 @@ def run_strain(*args, timeout_s=60):
 failures = []
 
 
+def reconciles(r):
+    """started = responses + transport errors + in flight at stop (DESIGN §3)."""
+    g, s = r["generator"], r["summary"]
+    return g["started"] == s["requests"] + s["transport_errors"] + g["in_flight_at_stop"]
+
+
 def check(cond, what):
     print(("ok   " if cond else "FAIL ") + what)
     if not cond:

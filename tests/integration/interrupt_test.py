@@ -6,7 +6,7 @@ import tempfile
 import time
 import json
 
-from harness import STRAIN, Target, check, finish
+from harness import STRAIN, Target, check, finish, reconciles
 
 with Target("--latency", "2ms") as t, tempfile.TemporaryDirectory() as tmp:
     out = os.path.join(tmp, "r.json")
@@ -52,6 +52,7 @@ with Target("--latency", "3s") as t, tempfile.TemporaryDirectory() as tmp:
     check(p.returncode == 130, f"second SIGINT: exit 130 (got {p.returncode})")
     check(elapsed < 2, f"second SIGINT: stopped at once ({elapsed:.2f}s; requests take 3 s)")
     r = json.load(open(out)) if os.path.exists(out) else None
+    check(r is not None and reconciles(r), "second SIGINT: started = completed + failed + in flight")
     check(r is not None and r["partial"] and r["generator"]["in_flight_at_stop"] == 4,
           f"second SIGINT: valid partial result with 4 in flight ({r and r['generator']['in_flight_at_stop']})")
 

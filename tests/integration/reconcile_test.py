@@ -1,6 +1,6 @@
 """Counts reconcile: what strain reports as completed equals what strain-target served, less
 at most the requests in flight at stop. Latency can't beat the server's own delay."""
-from harness import Target, run_strain, check, finish
+from harness import Target, run_strain, check, finish, reconciles
 
 # A fast target, several threads and VUs: the count must match exactly (drained stop).
 with Target("--threads", "1") as t:
@@ -15,6 +15,7 @@ with Target("--threads", "1") as t:
     check(served - in_flight <= s["requests"] <= served,
           f"completed {s['requests']} within [served {served} - in flight {in_flight}, served]")
     check(s["errors"] == 0, f"no errors ({s['errors']})")
+    check(reconciles(r), f"started {r['generator']['started']} = completed + failed + in flight")
     check(r["total"]["status_codes"].get("200") == s["requests"], "every response was a 200")
     check(r["schema"] == "strain.result/1" and r["partial"] is False, "schema and partial flag")
     check(s["offered_rps"] is None and s["generator_bound"] is False, "closed-loop summary fields")
