@@ -71,6 +71,15 @@ std::string render_summary(const RunResult& r) {
                      "p50", "p90", "p99", "p99.9", "max", "stdev");
   out += latency_row("response time", t.response_time_us);
   out += latency_row("service time", t.service_time_us);
+  if (!r.thresholds.empty()) {
+    out += fmt::format("\n  {:<15}\n", "thresholds");
+    for (const auto& v : r.thresholds) {
+      const std::string observed =
+          v.observed ? fmt::format("observed {:.4g}", *v.observed) : v.note;
+      out += fmt::format("  {} {} {}   ({})\n", v.passed ? "  pass" : "  FAIL", v.expression,
+                         v.condition, observed);
+    }
+  }
   const auto& g = r.generator;
   const double cpu = g.cpu_user_s + g.cpu_system_s;
   out += fmt::format(

@@ -126,6 +126,14 @@ std::string to_json(const RunResult& r, int indent) {
   json by_name = json::array();
   for (const auto& m : r.by_name)
     by_name.push_back(metrics_json(m));
+  json thresholds = json::array();
+  for (const auto& t : r.thresholds) {
+    thresholds.push_back({{"expression", t.expression},
+                          {"condition", t.condition},
+                          {"observed", t.observed ? json(*t.observed) : json(nullptr)},
+                          {"passed", t.passed},
+                          {"note", t.note}});
+  }
   const auto& g = r.generator;
   json doc{
       {"schema", r.schema},
@@ -155,6 +163,7 @@ std::string to_json(const RunResult& r, int indent) {
       {"total", metrics_json(r.total)},
       {"by_name", by_name},
       {"timeline", timeline},
+      {"thresholds", thresholds},
       {"generator",
        {{"cpu_user_s", g.cpu_user_s},
         {"cpu_system_s", g.cpu_system_s},
@@ -227,6 +236,16 @@ RunResult parse_run_result(const std::string& text) {
     point.p99_ms = get_as<double>(p, "p99_ms", "timeline[].");
     point.max_ms = get_as<double>(p, "max_ms", "timeline[].");
     r.timeline.push_back(point);
+  }
+  for (const auto& t : need(doc, "thresholds", "")) {
+    ThresholdVerdict v;
+    v.expression = get_as<std::string>(t, "expression", "thresholds[].");
+    v.condition = get_as<std::string>(t, "condition", "thresholds[].");
+    if (const json& o = need(t, "observed", "thresholds[]."); !o.is_null())
+      v.observed = o.get<double>();
+    v.passed = get_as<bool>(t, "passed", "thresholds[].");
+    v.note = get_as<std::string>(t, "note", "thresholds[].");
+    r.thresholds.push_back(v);
   }
   const json& g = need(doc, "generator", "");
   r.generator.cpu_user_s = get_as<double>(g, "cpu_user_s", "generator.");

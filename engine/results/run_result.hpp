@@ -59,6 +59,15 @@ struct IntervalPoint {
   double max_ms = 0;            // slowest response in the interval
 };
 
+// The verdict on one threshold (see thresholds.hpp).
+struct ThresholdVerdict {
+  std::string expression;          // the key as written, e.g. "latency{p99}"
+  std::string condition;           // the condition as written, e.g. "< 250ms"
+  std::optional<double> observed;  // the metric's value in the limit's unit; none if absent
+  bool passed = false;             // observed satisfies the condition
+  std::string note;                // why it could not be judged, when observed is empty
+};
+
 // What strain itself spent, and whether it could keep up.
 struct GeneratorStats {
   double cpu_user_s = 0;             // strain's user CPU time over the run
@@ -95,12 +104,13 @@ struct RunResult {
   double drain_s = 0;                   // time spent waiting for in-flight requests at the end
   std::uint64_t drained_responses = 0;  // responses that completed during the drain
   std::string aborted_reason;  // why the run ended itself early (a worker failed); empty if not
-  std::optional<double> offered_rps;    // open model: the scheduled rate; closed model: none
-  RunConfig config;                     // what was asked for
-  RequestMetrics total;                 // all requests together
-  std::vector<RequestMetrics> by_name;  // per request name (empty for single-URL runs)
-  std::vector<IntervalPoint> timeline;  // one point per reporting interval
-  GeneratorStats generator;             // strain's own costs and health
+  std::optional<double> offered_rps;         // open model: the scheduled rate; closed model: none
+  RunConfig config;                          // what was asked for
+  RequestMetrics total;                      // all requests together
+  std::vector<RequestMetrics> by_name;       // per request name (empty for single-URL runs)
+  std::vector<IntervalPoint> timeline;       // one point per reporting interval
+  std::vector<ThresholdVerdict> thresholds;  // judged at the end; any failure exits 3
+  GeneratorStats generator;                  // strain's own costs and health
 
   // Responses per second of the load phase; those that completed in the drain are left out.
   double throughput_rps() const {

@@ -148,12 +148,13 @@ ThresholdSpec parse_threshold(std::string_view key_in, std::string_view conditio
   return t;
 }
 
-std::vector<ThresholdResult> evaluate_thresholds(const std::vector<ThresholdSpec>& specs,
-                                                 const RunResult& result) {
-  std::vector<ThresholdResult> out;
+std::vector<ThresholdVerdict> evaluate_thresholds(const std::vector<ThresholdSpec>& specs,
+                                                  const RunResult& result) {
+  std::vector<ThresholdVerdict> out;
   for (const ThresholdSpec& spec : specs) {
-    ThresholdResult r;
-    r.spec = spec;
+    ThresholdVerdict r;
+    r.expression = spec.expression;
+    r.condition = spec.condition;
     const RequestMetrics* m = &result.total;
     for (const auto& [tag, value] : spec.tags) {
       if (tag != "name") {

@@ -31,17 +31,9 @@ struct ThresholdSpec {
 // Parses `key` and `condition`. Throws UsageError naming the expression and what is wrong.
 ThresholdSpec parse_threshold(std::string_view key, std::string_view condition);
 
-// The verdict on one threshold.
-struct ThresholdResult {
-  ThresholdSpec spec;              // what was asked
-  std::optional<double> observed;  // the metric's value, in the limit's unit; none if absent
-  bool passed = false;             // observed satisfies the condition
-  std::string note;                // why it could not be judged, when observed is empty
-};
-
 // Judges every threshold against `result`. A threshold on a metric the run does not have
 // fails with a note rather than passing silently.
-std::vector<ThresholdResult> evaluate_thresholds(const std::vector<ThresholdSpec>& specs,
-                                                 const RunResult& result);
+std::vector<ThresholdVerdict> evaluate_thresholds(const std::vector<ThresholdSpec>& specs,
+                                                  const RunResult& result);
 
 }  // namespace strain

@@ -17,6 +17,8 @@ with Target() as t:
         (["run", "--url", t.url, "-d", "1s", "--out", "/nonexistent/dir/r.json"], "--out"),
         (["run", "--url", t.url, "-d", "1s", "--body", "@/dev/zero"], "--body"),
         (["run", "--url", t.url, "-d", "1s", "--body", "@/tmp"], "--body"),
+        (["run", "--url", t.url, "-d", "1s", "--threshold", "latency{p99}"], "--threshold"),
+        (["run", "--url", t.url, "-d", "1s", "--threshold", "latency{rate} < 1%"], "latency{rate}"),
     ]
     for argv, mentions in cases:
         code, out, err, r = run_strain(*argv, timeout_s=30)

@@ -30,12 +30,20 @@ with Target("--threads", "1") as t:
     check(0 <= s["completed_in_drain"] <= 20,
           f"at most one response per VU completes in the drain ({s['completed_in_drain']})")
 
-# A 5 ms server delay: no response can be faster, and the run still reconciles.
+# A 5 ms server delay: no response can be faster, and the run still reconciles. Thresholds
+# judged against that truth: p50 >= 5 ms must fail "< 5ms" (exit 3) and pass ">= 5ms".
 with Target("--latency", "5ms") as t:
-    code, out, err, r = run_strain("run", "--url", t.url, "-c", "10", "-d", "1500ms", "-t", "1", "-q")
+    code, out, err, r = run_strain("run", "--url", t.url, "-c", "10", "-d", "1500ms", "-t", "1", "-q",
+                                   "--threshold", "latency{p50} >= 5ms",
+                                   "--threshold", "latency{p50} < 5ms",
+                                   "--threshold", "errors{rate} < 1%")
     served = t.stop()
     s = r["summary"]
-    check(code == 0, f"delayed target: exit 0 (got {code})")
+    check(code == 3, f"delayed target: a failed threshold exits 3 (got {code})")
+    verdicts = [(v["expression"], v["condition"], v["passed"]) for v in r["thresholds"]]
+    check(verdicts == [("latency{p50}", ">= 5ms", True), ("latency{p50}", "< 5ms", False),
+                       ("errors{rate}", "< 1%", True)], f"threshold verdicts {verdicts}")
+    check("FAIL latency{p50} < 5ms" in out, "the failed threshold is in the summary")
     check(s["response_time_ms"]["min"] >= 5.0, f"min latency >= 5 ms ({s['response_time_ms']['min']})")
     check(served - r["generator"]["in_flight_at_stop"] <= s["requests"] <= served,
           f"delayed target: completed {s['requests']} vs served {served}")

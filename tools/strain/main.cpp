@@ -14,6 +14,7 @@
 #include "engine/core/error.hpp"
 #include "engine/core/units.hpp"
 #include "engine/results/json.hpp"
+#include "engine/results/thresholds.hpp"
 #include "engine/runtime/controller.hpp"
 #include "engine/runtime/resolve.hpp"
 #include "engine/runtime/system_limits.hpp"
@@ -36,6 +37,7 @@ struct RunFlags {
   std::string timeout = "10s";
   std::string connect_timeout = "5s";
   std::string out;
+  std::vector<std::string> thresholds;
   bool quiet = false;
 };
 
@@ -53,6 +55,9 @@ void add_run_flags(CLI::App& cmd, RunFlags& f, bool need_url) {
   cmd.add_option("--timeout", f.timeout, "Request timeout (also the read-idle timeout)");
   cmd.add_option("--connect-timeout", f.connect_timeout, "Connect timeout");
   cmd.add_option("-o,--out", f.out, "Write the full result as JSON to this file");
+  cmd.add_option("--threshold", f.thresholds,
+                 "Pass/fail condition, e.g. \"latency{p99} < 250ms\", \"errors{rate} < 1%\" "
+                 "(repeatable; any failure exits 3)");
   cmd.add_flag("-q,--quiet", f.quiet, "No live progress");
 }
 
@@ -123,9 +128,24 @@ LoadPlan make_plan(const RunFlags& f) {
   return plan;
 }
 
+// "latency{p99} < 250ms" → the expression and the condition, split at the operator.
+std::vector<ThresholdSpec> parse_threshold_flags(const std::vector<std::string>& flags) {
+  std::vector<ThresholdSpec> specs;
+  for (const auto& text : flags) {
+    const auto op = text.find_first_of("<>=");
+    if (op == std::string::npos) {
+      throw UsageError("--threshold: '" + text +
+                       "' has no condition (e.g. \"latency{p99} < 250ms\")");
+    }
+    specs.push_back(parse_threshold(text.substr(0, op), text.substr(op)));
+  }
+  return specs;
+}
+
 // Runs the plan and renders it; returns the exit code. `result_out` receives the result.
 int run_and_report(const LoadPlan& plan, const RunFlags& f, const char* command,
                    RunResult* result_out = nullptr) {
+  const std::vector<ThresholdSpec> thresholds = parse_threshold_flags(f.thresholds);
   const bool tty = ::isatty(STDERR_FILENO) != 0;
   RunHooks hooks;
   if (!f.quiet) {
@@ -148,6 +168,7 @@ int run_and_report(const LoadPlan& plan, const RunFlags& f, const char* command,
   }
   RunResult result = run_load(plan, hooks);
   result.config.command = command;
+  result.thresholds = evaluate_thresholds(thresholds, result);
   if (!f.quiet && tty) std::fputc('\n', stderr);
   bool saved = true;
   if (out.is_open()) {
@@ -168,6 +189,9 @@ int run_and_report(const LoadPlan& plan, const RunFlags& f, const char* command,
   if (result_out != nullptr) *result_out = result;
   if (result.partial) return static_cast<int>(ExitCode::interrupted);
   if (result.generator.generator_bound) return static_cast<int>(ExitCode::generator_bound);
+  for (const auto& t : result.thresholds) {
+    if (!t.passed) return static_cast<int>(ExitCode::thresholds_failed);
+  }
   if (result.total.responses == 0) {
     std::fprintf(stderr, "strain: no response was received from %s\n", plan.url.c_str());
     return static_cast<int>(ExitCode::run_failed);
