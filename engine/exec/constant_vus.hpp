@@ -28,6 +28,8 @@ class ConstantVus {
   std::uint64_t in_flight() const { return client_.in_flight(); }
   // Iterations started since start().
   std::uint64_t started() const { return started_; }
+  // VUs this executor runs.
+  std::uint32_t size() const { return static_cast<std::uint32_t>(vus_.size()); }
 
  private:
   class Vu;

@@ -2,6 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
 
 #include "engine/results/run_result.hpp"
 #include "engine/transport/http_client.hpp"
@@ -12,6 +15,11 @@ namespace strain {
 class Recorder {
  public:
   Recorder() { interval_.name = "total"; }
+  // A series of a scripted run: one request name with its tags.
+  Recorder(std::string name, std::map<std::string, std::string> tags) {
+    interval_.name = std::move(name);
+    interval_.tags = std::move(tags);
+  }
 
   // intended_ns: when the iteration was due (closed model: when the VU became ready).
   void record(const Exchange& ex, std::int64_t intended_ns) {
@@ -47,6 +55,7 @@ class Recorder {
     }
     std::swap(out, interval_);
     interval_.name = out.name;
+    interval_.tags = out.tags;
   }
 
  private:

@@ -1,6 +1,9 @@
 #include "engine/results/json.hpp"
 
+#include <map>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "engine/core/error.hpp"
 #include "engine/metrics/hdr_codec.hpp"
@@ -31,8 +34,12 @@ json metrics_json(const RequestMetrics& m) {
   json codes = json::object();
   for (const auto& [code, count] : m.status_codes)
     codes[std::to_string(code)] = count;
+  json tags = json::object();
+  for (const auto& [tag, value] : m.tags)
+    tags[tag] = value;
   return json{
       {"name", m.name},
+      {"tags", tags},
       {"responses", m.responses},
       {"failed", m.failed()},
       {"status_classes", classes},
@@ -70,9 +77,23 @@ T get_as(const json& j, const char* key, const std::string& where) {
   }
 }
 
+// Fields added after the first release: absent in older files, so missing means `fallback`;
+// present with the wrong type is still an error.
+template <class T>
+T get_or(const json& j, const char* key, const std::string& where, T fallback) {
+  auto it = j.find(key);
+  if (it == j.end()) return fallback;
+  try {
+    return it->get<T>();
+  } catch (const json::exception& e) {
+    bad_field(where + key, e.what());
+  }
+}
+
 RequestMetrics metrics_from_json(const json& j, const std::string& where) {
   RequestMetrics m;
   m.name = get_as<std::string>(j, "name", where);
+  m.tags = get_or<std::map<std::string, std::string>>(j, "tags", where, {});
   m.responses = get_as<std::uint64_t>(j, "responses", where);
   m.bytes_in = get_as<std::uint64_t>(j, "bytes_in", where);
   m.bytes_out = get_as<std::uint64_t>(j, "bytes_out", where);
@@ -110,6 +131,111 @@ RequestMetrics metrics_from_json(const json& j, const std::string& where) {
   return m;
 }
 
+// Trend values in the metric's own unit (the histogram holds value × 1000).
+double unmilli(std::int64_t v) {
+  return static_cast<double>(v) / 1000.0;
+}
+
+json custom_metric_json(const CustomMetric& m) {
+  json j{{"name", m.name},
+         {"kind", to_string(m.kind)},
+         {"sum", m.sum},
+         {"count", m.count},
+         {"nonzero", m.nonzero}};
+  if (m.kind == CustomMetricKind::trend) {
+    const Histogram& h = m.values_milli;
+    // Convenience figures for readers of the file; the histogram is the source of truth.
+    j["avg"] = m.count > 0 ? m.sum / static_cast<double>(m.count) : 0.0;
+    j["p50"] = unmilli(h.value_at_percentile(50));
+    j["p90"] = unmilli(h.value_at_percentile(90));
+    j["p95"] = unmilli(h.value_at_percentile(95));
+    j["p99"] = unmilli(h.value_at_percentile(99));
+    j["max"] = unmilli(h.max());
+    j["histogram"] = {{"unit", "milli"}, {"values", to_base64_compressed(h)}};
+  }
+  return j;
+}
+
+json script_json(const ScriptStats& s) {
+  json checks = json::array();
+  for (const CheckTally& c : s.checks)
+    checks.push_back({{"name", c.name}, {"passes", c.passes}, {"fails", c.fails}});
+  json metrics = json::array();
+  for (const CustomMetric& m : s.metrics)
+    metrics.push_back(custom_metric_json(m));
+  json errors = json::array();
+  for (const ScriptErrorTally& e : s.errors)
+    errors.push_back({{"message", e.message}, {"traceback", e.traceback}, {"count", e.count}});
+  return json{{"iterations", s.iterations},
+              {"iterations_failed", s.iterations_failed},
+              {"iterations_interrupted", s.iterations_interrupted},
+              {"untracked_names", s.untracked_names},
+              {"checks", checks},
+              {"metrics", metrics},
+              {"errors", errors}};
+}
+
+const json& need_array(const json& j, const char* key, const std::string& where) {
+  const json& v = need(j, key, where);
+  if (!v.is_array()) bad_field(where + key, "not an array");
+  return v;
+}
+
+CustomMetric custom_metric_from_json(const json& j, const std::string& where) {
+  CustomMetric m;
+  m.name = get_as<std::string>(j, "name", where);
+  const auto kind = get_as<std::string>(j, "kind", where);
+  if (kind == "counter")
+    m.kind = CustomMetricKind::counter;
+  else if (kind == "rate")
+    m.kind = CustomMetricKind::rate;
+  else if (kind == "trend")
+    m.kind = CustomMetricKind::trend;
+  else
+    bad_field(where + "kind", "'" + kind + "' is not counter, rate or trend");
+  m.sum = get_as<double>(j, "sum", where);
+  m.count = get_as<std::uint64_t>(j, "count", where);
+  m.nonzero = get_as<std::uint64_t>(j, "nonzero", where);
+  if (m.kind == CustomMetricKind::trend) {
+    const json& hist = need(j, "histogram", where);
+    const std::string hwhere = where + "histogram.";
+    if (get_as<std::string>(hist, "unit", hwhere) != "milli")
+      bad_field(hwhere + "unit", "must be \"milli\"");
+    try {
+      m.values_milli = from_base64_compressed(get_as<std::string>(hist, "values", hwhere));
+    } catch (const Error& e) {
+      bad_field(hwhere + "values", e.what());
+    }
+  }
+  return m;
+}
+
+ScriptStats script_from_json(const json& j) {
+  if (!j.is_object()) bad_field("script", "not an object");
+  ScriptStats s;
+  s.iterations = get_as<std::uint64_t>(j, "iterations", "script.");
+  s.iterations_failed = get_as<std::uint64_t>(j, "iterations_failed", "script.");
+  s.iterations_interrupted = get_as<std::uint64_t>(j, "iterations_interrupted", "script.");
+  s.untracked_names = get_as<std::uint64_t>(j, "untracked_names", "script.");
+  for (const auto& c : need_array(j, "checks", "script.")) {
+    CheckTally t;
+    t.name = get_as<std::string>(c, "name", "script.checks[].");
+    t.passes = get_as<std::uint64_t>(c, "passes", "script.checks[].");
+    t.fails = get_as<std::uint64_t>(c, "fails", "script.checks[].");
+    s.checks.push_back(std::move(t));
+  }
+  for (const auto& m : need_array(j, "metrics", "script."))
+    s.metrics.push_back(custom_metric_from_json(m, "script.metrics[]."));
+  for (const auto& e : need_array(j, "errors", "script.")) {
+    ScriptErrorTally t;
+    t.message = get_as<std::string>(e, "message", "script.errors[].");
+    t.traceback = get_as<std::string>(e, "traceback", "script.errors[].");
+    t.count = get_as<std::uint64_t>(e, "count", "script.errors[].");
+    s.errors.push_back(std::move(t));
+  }
+  return s;
+}
+
 }  // namespace
 
 std::string to_json(const RunResult& r, int indent) {
@@ -143,6 +269,8 @@ std::string to_json(const RunResult& r, int indent) {
        {{"command", r.config.command},
         {"executor", r.config.executor},
         {"url", r.config.url},
+        {"script", r.config.script},
+        {"scenarios", r.config.scenarios},
         {"method", r.config.method},
         {"vus", r.config.vus},
         {"threads", r.config.threads},
@@ -155,6 +283,7 @@ std::string to_json(const RunResult& r, int indent) {
         {"drain_s", r.drain_s},
         {"completed_in_drain", r.drained_responses},
         {"aborted_reason", r.aborted_reason},
+        {"threshold_abort", r.threshold_abort},
         {"throughput_rps", r.throughput_rps()},
         {"offered_rps", r.offered_rps ? json(*r.offered_rps) : json(nullptr)},
         {"generator_bound", g.generator_bound},
@@ -162,6 +291,7 @@ std::string to_json(const RunResult& r, int indent) {
         {"service_time_ms", latency_json(r.total.service_time_us)}}},
       {"total", metrics_json(r.total)},
       {"by_name", by_name},
+      {"script", script_json(r.script)},
       {"timeline", timeline},
       {"thresholds", thresholds},
       {"generator",
@@ -211,6 +341,8 @@ RunResult parse_run_result(const std::string& text) {
   r.config.command = get_as<std::string>(cfg, "command", "config.");
   r.config.executor = get_as<std::string>(cfg, "executor", "config.");
   r.config.url = get_as<std::string>(cfg, "url", "config.");
+  r.config.script = get_or<std::string>(cfg, "script", "config.", {});
+  r.config.scenarios = get_or<std::vector<std::string>>(cfg, "scenarios", "config.", {});
   r.config.method = get_as<std::string>(cfg, "method", "config.");
   r.config.vus = get_as<std::uint32_t>(cfg, "vus", "config.");
   r.config.threads = get_as<std::uint32_t>(cfg, "threads", "config.");
@@ -220,12 +352,14 @@ RunResult parse_run_result(const std::string& text) {
   r.drain_s = get_as<double>(summary, "drain_s", "summary.");
   r.drained_responses = get_as<std::uint64_t>(summary, "completed_in_drain", "summary.");
   r.aborted_reason = get_as<std::string>(summary, "aborted_reason", "summary.");
+  r.threshold_abort = get_or<std::string>(summary, "threshold_abort", "summary.", {});
   if (const json& offered = need(summary, "offered_rps", "summary."); !offered.is_null()) {
     r.offered_rps = offered.get<double>();
   }
   r.total = metrics_from_json(need(doc, "total", ""), "total.");
   for (const auto& m : need(doc, "by_name", ""))
     r.by_name.push_back(metrics_from_json(m, "by_name[]."));
+  if (auto it = doc.find("script"); it != doc.end()) r.script = script_from_json(*it);
   for (const auto& p : need(doc, "timeline", "")) {
     IntervalPoint point;
     point.start_s = get_as<double>(p, "start_s", "timeline[].");

@@ -1,5 +1,7 @@
 #include "engine/results/run_result.hpp"
 
+#include <algorithm>
+
 namespace strain {
 
 LatencySummary summarize_us(const Histogram& h) {
@@ -27,6 +29,75 @@ std::uint64_t RequestMetrics::transport_errors() const {
 
 std::uint64_t RequestMetrics::failed() const {
   return transport_errors() + status_classes[4] + status_classes[5];
+}
+
+const char* to_string(CustomMetricKind kind) noexcept {
+  switch (kind) {
+    case CustomMetricKind::counter:
+      return "counter";
+    case CustomMetricKind::rate:
+      return "rate";
+    case CustomMetricKind::trend:
+      return "trend";
+  }
+  return "counter";
+}
+
+void CustomMetric::add(const CustomMetric& other) {
+  sum += other.sum;
+  count += other.count;
+  nonzero += other.nonzero;
+  if (other.values_milli.total_count() > 0) values_milli.add(other.values_milli);
+}
+
+bool ScriptStats::empty() const noexcept {
+  return iterations == 0 && iterations_failed == 0 && iterations_interrupted == 0 &&
+         untracked_names == 0 && checks.empty() && metrics.empty() && errors.empty();
+}
+
+void ScriptStats::add(const ScriptStats& other) {
+  iterations += other.iterations;
+  iterations_failed += other.iterations_failed;
+  iterations_interrupted += other.iterations_interrupted;
+  untracked_names += other.untracked_names;
+  // Linear lookups: a script has tens of checks and metrics, and this runs once a second.
+  for (const CheckTally& c : other.checks) {
+    auto it = std::find_if(checks.begin(), checks.end(),
+                           [&](const CheckTally& mine) { return mine.name == c.name; });
+    if (it == checks.end()) {
+      checks.push_back(c);
+    } else {
+      it->passes += c.passes;
+      it->fails += c.fails;
+    }
+  }
+  for (const CustomMetric& m : other.metrics) {
+    auto it = std::find_if(metrics.begin(), metrics.end(),
+                           [&](const CustomMetric& mine) { return mine.name == m.name; });
+    if (it == metrics.end())
+      metrics.push_back(m);
+    else
+      it->add(m);
+  }
+  for (const ScriptErrorTally& e : other.errors) {
+    auto it = std::find_if(errors.begin(), errors.end(),
+                           [&](const ScriptErrorTally& mine) { return mine.message == e.message; });
+    if (it != errors.end()) {
+      it->count += e.count;
+    } else if (errors.size() < max_distinct_errors) {  // at most max_distinct_errors + 1 kept
+      errors.push_back(e);
+    } else {
+      // Bounded: a script that formats ids into its error messages gets one catch-all line.
+      auto more = std::find_if(errors.begin(), errors.end(), [](const ScriptErrorTally& mine) {
+        return mine.message == "(more distinct errors)";
+      });
+      if (more == errors.end()) {
+        errors.push_back(ScriptErrorTally{"(more distinct errors)", "", e.count});  // the +1
+      } else {
+        more->count += e.count;
+      }
+    }
+  }
 }
 
 void RequestMetrics::add(const RequestMetrics& other) {

@@ -30,7 +30,8 @@ LatencySummary summarize_us(const Histogram& histogram_us);
 
 // Everything measured for one request name (or for all of them together). Merges exactly.
 struct RequestMetrics {
-  std::string name;             // stats key; "total" for the whole run
+  std::string name;                         // stats key; "total" for the whole run
+  std::map<std::string, std::string> tags;  // scenario, group and script tags of this series
   Histogram response_time_us;   // completion − intended start (coordinated-omission correct)
   Histogram service_time_us;    // completion − actual send
   std::uint64_t responses = 0;  // complete HTTP responses, any status
@@ -46,6 +47,52 @@ struct RequestMetrics {
   std::uint64_t failed() const;
   // Exact merge: counts add, histograms add bucket by bucket.
   void add(const RequestMetrics& other);
+};
+
+// One check's tally. Names carry their group path: "::checkout::status is 200".
+struct CheckTally {
+  std::string name;          // group path and check name
+  std::uint64_t passes = 0;  // times the check held
+  std::uint64_t fails = 0;   // times it did not (or raised an error)
+};
+
+enum class CustomMetricKind : std::uint8_t { counter, rate, trend };
+const char* to_string(CustomMetricKind kind) noexcept;
+
+// A metric a script declared (metrics.counter/rate/trend) and fed with add().
+struct CustomMetric {
+  std::string name;                                   // as declared
+  CustomMetricKind kind = CustomMetricKind::counter;  // how it aggregates
+  double sum = 0;                                     // sum of the values added
+  std::uint64_t count = 0;                            // add() calls
+  std::uint64_t nonzero = 0;                          // rate: adds with a true or non-zero value
+  Histogram values_milli;  // trend: value × 1000 (1 .. 3.6e9, 3 digits)
+
+  // Exact merge of the same metric (same name and kind).
+  void add(const CustomMetric& other);
+};
+
+// A script error, reported once however often it happened. Keyed by its message.
+struct ScriptErrorTally {
+  std::string message;    // "file:line: what", as Lua raised it
+  std::string traceback;  // stack at the first occurrence
+  std::uint64_t count = 0;  // iterations it ended
+};
+
+// What scripted runs measure beyond requests. Empty for single-URL runs.
+struct ScriptStats {
+  std::uint64_t iterations = 0;              // iterations that ran to their end
+  std::uint64_t iterations_failed = 0;       // iterations ended by a script error
+  std::uint64_t iterations_interrupted = 0;  // iterations cut short when their scenario ended
+  std::uint64_t untracked_names = 0;  // requests recorded under "(other)": the name cap was reached
+  std::vector<CheckTally> checks;         // by name, in first-seen order
+  std::vector<CustomMetric> metrics;      // by name, in first-seen order
+  std::vector<ScriptErrorTally> errors;   // by message, at most max_distinct_errors
+  static constexpr std::size_t max_distinct_errors = 100;  // later distinct ones count as "(more)"
+
+  bool empty() const noexcept;
+  // Exact merge: tallies and metrics with the same name add up; new names are appended.
+  void add(const ScriptStats& other);
 };
 
 // One second (or one interval) of the run, for the timeline.
@@ -87,6 +134,8 @@ struct RunConfig {
   std::string command = "run";            // run | stress | soak
   std::string executor = "constant-vus";  // load model
   std::string url;                        // target URL (single-URL runs)
+  std::string script;                     // script path (scripted runs)
+  std::vector<std::string> scenarios;     // scenario names (scripted runs)
   std::string method = "GET";             // HTTP method (single-URL runs)
   std::uint32_t vus = 0;                  // virtual users / connections
   std::uint32_t threads = 0;              // worker threads
@@ -103,11 +152,13 @@ struct RunResult {
   double duration_s = 0;                // measured load duration, seconds (excludes the drain)
   double drain_s = 0;                   // time spent waiting for in-flight requests at the end
   std::uint64_t drained_responses = 0;  // responses that completed during the drain
-  std::string aborted_reason;  // why the run ended itself early (a worker failed); empty if not
+  std::string aborted_reason;   // why the run ended itself early (a worker failed); empty if not
+  std::string threshold_abort;  // the abort_on_fail threshold that stopped the run; empty if none
   std::optional<double> offered_rps;         // open model: the scheduled rate; closed model: none
   RunConfig config;                          // what was asked for
   RequestMetrics total;                      // all requests together
-  std::vector<RequestMetrics> by_name;       // per request name (empty for single-URL runs)
+  std::vector<RequestMetrics> by_name;       // per request name and tags (scripted runs only)
+  ScriptStats script;                        // checks, custom metrics, iterations, script errors
   std::vector<IntervalPoint> timeline;       // one point per reporting interval
   std::vector<ThresholdVerdict> thresholds;  // judged at the end; any failure exits 3
   GeneratorStats generator;                  // strain's own costs and health

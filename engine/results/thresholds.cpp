@@ -1,5 +1,6 @@
 #include "engine/results/thresholds.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -26,6 +27,19 @@ bool is_latency(std::string_view metric) {
   return metric == "latency" || metric == "service_time";
 }
 
+// Metrics judged against the request series (total or by_name).
+bool is_request_metric(std::string_view metric) {
+  return is_latency(metric) || metric == "errors" || metric == "requests";
+}
+
+bool is_script_builtin(std::string_view metric) {
+  return metric == "checks" || metric == "iterations" || metric == "script_errors";
+}
+
+bool is_builtin(std::string_view metric) {
+  return is_request_metric(metric) || is_script_builtin(metric);
+}
+
 // "p99", "p99.9", "p(95)" → 99, 99.9, 95; nullopt when not a percentile.
 std::optional<double> percentile_of(std::string_view a) {
   if (a.size() < 2 || a.front() != 'p') return std::nullopt;
@@ -35,6 +49,44 @@ std::optional<double> percentile_of(std::string_view a) {
   auto [ptr, ec] = std::from_chars(a.data(), a.data() + a.size(), p);
   if (ec != std::errc() || ptr != a.data() + a.size() || p < 0 || p > 100) return std::nullopt;
   return p;
+}
+
+bool is_one_of(std::string_view a, std::initializer_list<std::string_view> names) {
+  return std::find(names.begin(), names.end(), a) != names.end();
+}
+
+// Built-in metrics know their aggregates and tags now; a script's metrics are declared only
+// when it runs, so for them anything that some metric kind could answer is accepted here
+// and judged against the metric's kind at evaluation.
+void validate_metric(const ThresholdSpec& t, std::string_view key) {
+  const bool pct = percentile_of(t.aggregate).has_value();
+  auto refuse = [&](const char* use) {
+    bad(key,
+        "aggregate '" + t.aggregate + "' does not apply to " + t.metric + " (use " + use + ")");
+  };
+  if (is_latency(t.metric)) {
+    if (!pct && !is_one_of(t.aggregate, {"avg", "min", "max", "med"}))
+      refuse("pNN, avg, min, max or med");
+  } else if (t.metric == "errors" || t.metric == "requests") {
+    if (!is_one_of(t.aggregate, {"rate", "count"})) refuse("rate or count");
+  } else if (t.metric == "checks") {
+    if (!is_one_of(t.aggregate, {"rate", "passes", "fails", "count"}))
+      refuse("rate, passes, fails or count");
+    for (const auto& [tag, value] : t.tags) {
+      if (tag != "check" && tag != "group")
+        bad(key, "checks are filtered only by check:NAME and group:PATH, not '" + tag + "'");
+    }
+  } else if (t.metric == "iterations" || t.metric == "script_errors") {
+    if (!is_one_of(t.aggregate, {"rate", "count"})) refuse("rate or count");
+    if (!t.tags.empty()) bad(key, t.metric + " is counted for the whole run, not per tag");
+  } else {
+    if (!pct &&
+        !is_one_of(t.aggregate, {"avg", "min", "max", "med", "count", "rate", "passes", "fails"})) {
+      bad(key, "aggregate '" + t.aggregate +
+                   "' is not one of pNN, p(NN), avg, min, max, med, count, rate, passes, fails");
+    }
+    if (!t.tags.empty()) bad(key, "a script's metrics are counted for the whole run, not per tag");
+  }
 }
 
 void parse_condition(ThresholdSpec& t, std::string_view key, std::string_view condition) {
@@ -61,6 +113,9 @@ void parse_condition(ThresholdSpec& t, std::string_view key, std::string_view co
       bad(key, "'" + std::string(condition) + "' is not a percentage");
     }
     if (t.aggregate != "rate") bad(key, "a percentage limit needs the rate aggregate");
+    // These rates are per second, not fractions of attempts.
+    if (t.metric == "requests" || t.metric == "iterations")
+      bad(key, t.metric + "{rate} is per second: a percentage does not apply");
     t.limit = v / 100.0;
     return;
   }
@@ -70,11 +125,21 @@ void parse_condition(ThresholdSpec& t, std::string_view key, std::string_view co
     t.limit = v;  // a plain number: ms for latencies, a fraction for rates, else a count
     return;
   }
-  if (!is_latency(t.metric)) {
+  // Durations: latencies are kept in ms, and by convention so are a script's trends of times.
+  if (!is_latency(t.metric) && is_builtin(t.metric)) {
     bad(key, "limit '" + std::string(c) + "' is not a number");
   }
-  t.limit =
-      static_cast<double>(parse_duration(c, "threshold '" + std::string(key) + "'").count()) / 1e6;
+  if (is_latency(t.metric)) {
+    t.limit =
+        static_cast<double>(parse_duration(c, "threshold '" + std::string(key) + "'").count()) /
+        1e6;
+    return;
+  }
+  try {
+    t.limit = static_cast<double>(parse_duration(c, "").count()) / 1e6;
+  } catch (const UsageError&) {
+    bad(key, "limit '" + std::string(c) + "' is not a number, a percentage or a duration");
+  }
 }
 
 bool holds(Comparison c, double observed, double limit) {
@@ -91,6 +156,233 @@ bool holds(Comparison c, double observed, double limit) {
       return observed == limit;
   }
   return false;
+}
+
+// "{name:login,scenario:browse}", for notes.
+std::string tags_text(const std::map<std::string, std::string>& tags) {
+  std::string s = "{";
+  for (const auto& [tag, value] : tags)
+    s += (s.size() > 1 ? "," : "") + tag + ":" + value;
+  return s + "}";
+}
+
+bool series_matches(const RequestMetrics& series, const std::map<std::string, std::string>& tags) {
+  for (const auto& [tag, value] : tags) {
+    if (tag == "name") {
+      if (series.name != value) return false;
+      continue;
+    }
+    auto it = series.tags.find(tag);
+    if (it == series.tags.end() || it->second != value) return false;
+  }
+  return true;
+}
+
+// Percentile-style aggregates of a histogram; `scale` converts its unit to the limit's.
+std::optional<double> histogram_aggregate(const ThresholdSpec& spec, const Histogram& h,
+                                          double scale) {
+  if (spec.aggregate == "min") return static_cast<double>(h.min()) * scale;
+  if (spec.aggregate == "max") return static_cast<double>(h.max()) * scale;
+  if (spec.aggregate == "avg") return h.mean() * scale;
+  const double p = spec.aggregate == "med" ? 50.0 : spec.percentile;
+  return static_cast<double>(h.value_at_percentile(p)) * scale;
+}
+
+void judge_requests(const ThresholdSpec& spec, const RunResult& result, ThresholdVerdict& r) {
+  const RequestMetrics* m = &result.total;
+  std::optional<RequestMetrics> merged;  // only when several series match
+  if (!spec.tags.empty()) {
+    // by_name partitions the requests into series, so adding the matching ones is exact.
+    std::vector<const RequestMetrics*> matches;
+    for (const RequestMetrics& series : result.by_name) {
+      if (series_matches(series, spec.tags)) matches.push_back(&series);
+    }
+    if (matches.empty()) {
+      r.note = "no requests match " + tags_text(spec.tags);
+      return;
+    }
+    m = matches.front();
+    if (matches.size() > 1) {
+      merged.emplace(*matches.front());
+      for (std::size_t i = 1; i < matches.size(); ++i)
+        merged->add(*matches[i]);
+      m = &*merged;
+    }
+  }
+  if (is_latency(spec.metric)) {
+    const Histogram& h = spec.metric == "latency" ? m->response_time_us : m->service_time_us;
+    if (h.total_count() == 0) {
+      r.note = "no responses to measure";
+      return;
+    }
+    r.observed = histogram_aggregate(spec, h, 1.0 / 1000.0);
+  } else if (spec.metric == "errors") {
+    const double attempts = static_cast<double>(m->responses + m->transport_errors());
+    if (spec.aggregate == "count")
+      r.observed = static_cast<double>(m->failed());
+    else if (attempts > 0)
+      r.observed = static_cast<double>(m->failed()) / attempts;
+    else
+      r.note = "no requests were made";
+  } else {  // requests
+    if (spec.aggregate == "count")
+      r.observed = static_cast<double>(m->responses);
+    else if (result.duration_s <= 0)
+      r.note = "the run has no duration to divide by";
+    else if (m == &result.total)
+      r.observed = result.throughput_rps();
+    else
+      r.observed = static_cast<double>(m->responses) / result.duration_s;
+  }
+}
+
+// "::checkout::status is 200" → group "::checkout", check "status is 200".
+std::string_view check_group(std::string_view name) {
+  const auto cut = name.rfind("::");
+  return cut == std::string_view::npos ? std::string_view{} : name.substr(0, cut);
+}
+std::string_view check_leaf(std::string_view name) {
+  const auto cut = name.rfind("::");
+  return cut == std::string_view::npos ? name : name.substr(cut + 2);
+}
+
+bool check_matches(const CheckTally& c, const std::map<std::string, std::string>& tags) {
+  if (auto it = tags.find("check"); it != tags.end()) {
+    if (c.name != it->second && check_leaf(c.name) != it->second) return false;
+  }
+  if (auto it = tags.find("group"); it != tags.end()) {
+    // Group paths start with "::"; "group:checkout" is taken to mean "::checkout".
+    const std::string_view g = check_group(c.name);
+    if (g != it->second && g != "::" + it->second) return false;
+  }
+  return true;
+}
+
+void judge_checks(const ThresholdSpec& spec, const RunResult& result, ThresholdVerdict& r) {
+  const auto& checks = result.script.checks;
+  if (checks.empty()) {
+    r.note = "no checks in this run";
+    return;
+  }
+  std::uint64_t passes = 0;
+  std::uint64_t fails = 0;
+  bool any = false;
+  for (const CheckTally& c : checks) {
+    if (!check_matches(c, spec.tags)) continue;
+    any = true;
+    passes += c.passes;
+    fails += c.fails;
+  }
+  if (!any) {
+    r.note = "no checks match " + tags_text(spec.tags);
+    return;
+  }
+  if (spec.aggregate == "passes")
+    r.observed = static_cast<double>(passes);
+  else if (spec.aggregate == "fails")
+    r.observed = static_cast<double>(fails);
+  else if (spec.aggregate == "count")
+    r.observed = static_cast<double>(passes + fails);
+  else if (passes + fails == 0)
+    r.note = "no checks were run";
+  else
+    r.observed = static_cast<double>(passes) / static_cast<double>(passes + fails);
+}
+
+bool is_scripted(const RunResult& result) {
+  return !result.config.script.empty() || !result.script.empty() || !result.by_name.empty();
+}
+
+void judge_iterations(const ThresholdSpec& spec, const RunResult& result, ThresholdVerdict& r) {
+  if (!is_scripted(result)) {
+    r.note = "metric '" + spec.metric + "' is not recorded by this run (no script)";
+    return;
+  }
+  const ScriptStats& s = result.script;
+  if (spec.metric == "iterations") {
+    if (spec.aggregate == "count")
+      r.observed = static_cast<double>(s.iterations);
+    else if (result.duration_s > 0)
+      r.observed = static_cast<double>(s.iterations) / result.duration_s;
+    else
+      r.note = "the run has no duration to divide by";
+    return;
+  }
+  // script_errors: the iterations a script error ended, of all that ended either way.
+  if (spec.aggregate == "count")
+    r.observed = static_cast<double>(s.iterations_failed);
+  else if (s.iterations + s.iterations_failed > 0)
+    r.observed = static_cast<double>(s.iterations_failed) /
+                 static_cast<double>(s.iterations + s.iterations_failed);
+  else
+    r.note = "no iterations ended";
+}
+
+void judge_custom(const ThresholdSpec& spec, const RunResult& result, ThresholdVerdict& r) {
+  const auto& metrics = result.script.metrics;
+  auto it = std::find_if(metrics.begin(), metrics.end(),
+                         [&](const CustomMetric& m) { return m.name == spec.metric; });
+  if (it == metrics.end()) {
+    r.note = "metric '" + spec.metric + "' is not recorded by this run";
+    return;
+  }
+  const CustomMetric& m = *it;
+  auto does_not_apply = [&](const char* use) {
+    r.note = "aggregate '" + spec.aggregate + "' does not apply to " + to_string(m.kind) +
+             " metric '" + m.name + "' (use " + use + ")";
+  };
+  auto no_values = [&] { r.note = "no values were added to '" + m.name + "'"; };
+  switch (m.kind) {
+    case CustomMetricKind::counter:
+      // As k6: a counter's count is the sum of what was added, its rate that sum per second.
+      if (spec.aggregate == "count")
+        r.observed = m.sum;
+      else if (spec.aggregate != "rate")
+        does_not_apply("count or rate");
+      else if (result.duration_s > 0)
+        r.observed = m.sum / result.duration_s;
+      else
+        r.note = "the run has no duration to divide by";
+      return;
+    case CustomMetricKind::rate:
+      if (spec.aggregate != "rate")
+        does_not_apply("rate");
+      else if (m.count == 0)
+        no_values();
+      else
+        r.observed = static_cast<double>(m.nonzero) / static_cast<double>(m.count);
+      return;
+    case CustomMetricKind::trend:
+      if (spec.aggregate == "count") {
+        r.observed = static_cast<double>(m.count);
+      } else if (spec.aggregate == "rate" || spec.aggregate == "passes" ||
+                 spec.aggregate == "fails") {
+        does_not_apply("pNN, avg, min, max, med or count");
+      } else if (m.count == 0 || m.values_milli.total_count() == 0) {
+        no_values();
+      } else if (spec.aggregate == "avg") {
+        r.observed = m.sum / static_cast<double>(m.count);  // exact, unlike the buckets' mean
+      } else {
+        r.observed = histogram_aggregate(spec, m.values_milli, 1.0 / 1000.0);
+      }
+      return;
+  }
+}
+
+ThresholdVerdict judge(const ThresholdSpec& spec, const RunResult& result) {
+  ThresholdVerdict r;
+  r.expression = spec.expression;
+  r.condition = spec.condition;
+  if (is_request_metric(spec.metric))
+    judge_requests(spec, result, r);
+  else if (spec.metric == "checks")
+    judge_checks(spec, result, r);
+  else if (is_script_builtin(spec.metric))
+    judge_iterations(spec, result, r);
+  else
+    judge_custom(spec, result, r);
+  r.passed = r.observed.has_value() && holds(spec.comparison, *r.observed, spec.limit);
+  return r;
 }
 
 }  // namespace
@@ -131,19 +423,7 @@ ThresholdSpec parse_threshold(std::string_view key_in, std::string_view conditio
   }
   if (t.aggregate.empty()) bad(key, "no aggregate: write e.g. " + t.metric + "{p99}");
   if (auto p = percentile_of(t.aggregate)) t.percentile = *p;
-  const bool pct = percentile_of(t.aggregate).has_value();
-  if (is_latency(t.metric)) {
-    if (!pct && t.aggregate != "avg" && t.aggregate != "min" && t.aggregate != "max" &&
-        t.aggregate != "med") {
-      bad(key, "aggregate '" + t.aggregate + "' does not apply to " + t.metric +
-                   " (use pNN, avg, min, max or med)");
-    }
-  } else if (t.metric == "errors" || t.metric == "requests") {
-    if (t.aggregate != "rate" && t.aggregate != "count") {
-      bad(key,
-          "aggregate '" + t.aggregate + "' does not apply to " + t.metric + " (use rate or count)");
-    }
-  }
+  validate_metric(t, key);
   parse_condition(t, key, condition);
   return t;
 }
@@ -151,61 +431,21 @@ ThresholdSpec parse_threshold(std::string_view key_in, std::string_view conditio
 std::vector<ThresholdVerdict> evaluate_thresholds(const std::vector<ThresholdSpec>& specs,
                                                   const RunResult& result) {
   std::vector<ThresholdVerdict> out;
-  for (const ThresholdSpec& spec : specs) {
-    ThresholdVerdict r;
-    r.expression = spec.expression;
-    r.condition = spec.condition;
-    const RequestMetrics* m = &result.total;
-    for (const auto& [tag, value] : spec.tags) {
-      if (tag != "name") {
-        r.note = "tag '" + tag + "' is not recorded by this run";
-        m = nullptr;
-        break;
-      }
-      m = nullptr;
-      for (const auto& named : result.by_name) {
-        if (named.name == value) m = &named;
-      }
-      if (m == nullptr) r.note = "no requests named '" + value + "' in this run";
-    }
-    if (m != nullptr) {
-      if (is_latency(spec.metric)) {
-        const Histogram& h = spec.metric == "latency" ? m->response_time_us : m->service_time_us;
-        if (h.total_count() == 0) {
-          r.note = "no responses to measure";
-        } else if (spec.aggregate == "avg") {
-          r.observed = h.mean() / 1000.0;
-        } else if (spec.aggregate == "min") {
-          r.observed = static_cast<double>(h.min()) / 1000.0;
-        } else if (spec.aggregate == "max") {
-          r.observed = static_cast<double>(h.max()) / 1000.0;
-        } else {
-          const double p = spec.aggregate == "med" ? 50.0 : spec.percentile;
-          r.observed = static_cast<double>(h.value_at_percentile(p)) / 1000.0;
-        }
-      } else if (spec.metric == "errors") {
-        const double attempts = static_cast<double>(m->responses + m->transport_errors());
-        if (spec.aggregate == "count")
-          r.observed = static_cast<double>(m->failed());
-        else if (attempts > 0)
-          r.observed = static_cast<double>(m->failed()) / attempts;
-        else
-          r.note = "no requests were made";
-      } else if (spec.metric == "requests") {
-        if (spec.aggregate == "count")
-          r.observed = static_cast<double>(m->responses);
-        else if (m == &result.total)
-          r.observed = result.throughput_rps();
-        else if (result.duration_s > 0)
-          r.observed = static_cast<double>(m->responses) / result.duration_s;
-      } else {
-        r.note = "metric '" + spec.metric + "' is not recorded by this run";
-      }
-    }
-    r.passed = r.observed.has_value() && holds(spec.comparison, *r.observed, spec.limit);
-    out.push_back(std::move(r));
-  }
+  out.reserve(specs.size());
+  for (const ThresholdSpec& spec : specs)
+    out.push_back(judge(spec, result));
   return out;
+}
+
+std::optional<std::string> first_abort(const std::vector<ThresholdSpec>& specs,
+                                       const RunResult& partial, double elapsed_s) {
+  for (const ThresholdSpec& spec : specs) {
+    if (!spec.abort_on_fail) continue;
+    if (elapsed_s * 1e9 < static_cast<double>(spec.delay_abort_eval.count())) continue;
+    const ThresholdVerdict v = judge(spec, partial);
+    if (v.observed.has_value() && !v.passed) return spec.expression + " " + spec.condition;
+  }
+  return std::nullopt;
 }
 
 }  // namespace strain

@@ -18,6 +18,7 @@
 #include "engine/core/clock.hpp"
 #include "engine/core/error.hpp"
 #include "engine/core/units.hpp"
+#include "engine/results/thresholds.hpp"
 #include "engine/runtime/worker.hpp"
 #include "engine/transport/request_template.hpp"
 #include "engine/transport/url.hpp"
@@ -49,10 +50,12 @@ class Run {
   Run(const LoadPlan& plan, const RunHooks& hooks)
       : plan_(plan),
         hooks_(hooks),
-        url_(http::parse_url(plan.url)),
+        // Scripted runs build their requests in the VUs; the template is never sent then.
+        url_(http::parse_url(plan.script ? std::string("http://127.0.0.1/") : plan.url)),
         request_(plan.method, url_, plan.headers, plan.body),
         tick_timer_(io_),
         stop_timer_(io_),
+        watchdog_timer_(io_),
         signals_(io_, SIGINT, SIGTERM) {
     result_.total.name = "total";
   }
@@ -62,6 +65,18 @@ class Run {
     result_.started_at = iso8601_utc_now();
     result_.config.url = plan_.url;
     result_.config.method = plan_.method;
+    if (plan_.script) {
+      result_.config.script = plan_.script->path;
+      result_.config.url.clear();
+      result_.config.executor.clear();
+      for (const Scenario& sc : plan_.script->scenarios) {
+        result_.config.scenarios.push_back(sc.name);
+        if (result_.config.executor.find(to_string(sc.executor)) == std::string::npos) {
+          result_.config.executor += std::string(result_.config.executor.empty() ? "" : ",") +
+                                     to_string(sc.executor);
+        }
+      }
+    }
     result_.config.vus = plan_.vus;
     result_.config.threads = threads;
     result_.config.planned_duration_s = seconds(plan_.duration.count());
@@ -72,9 +87,13 @@ class Run {
       // VUs split as evenly as possible; the first workers take the remainder.
       const std::uint32_t share = plan_.vus / threads + (i < plan_.vus % threads ? 1 : 0);
       workers_.push_back(std::make_unique<Worker>(
-          i, plan_, request_, share, [this](WorkerReport r) { deliver(std::move(r)); }));
+          i, threads, plan_, request_, share, [this](WorkerReport r) { deliver(std::move(r)); },
+          [this](std::uint32_t) {
+            boost::asio::post(io_, [this] { on_worker_done(); });
+          }));
     }
     busy_.assign(threads, 0.0);
+    active_vus_.assign(threads, 0);
     start_ns_ = last_tick_ns_ = now_ns();
     for (std::size_t i = 0; i < workers_.size(); ++i) {
       try {
@@ -93,6 +112,7 @@ class Run {
     }
 
     schedule_tick();
+    if (plan_.script) schedule_watchdog();
     stop_timer_.expires_after(plan_.duration);
     stop_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (!ec) begin_stop(false);
@@ -147,6 +167,18 @@ class Run {
     });
   }
 
+  // Scripts that run too long without yielding are stopped, during the drain too: a worker
+  // stuck in Lua could otherwise neither stop nor report.
+  void schedule_watchdog() {
+    watchdog_timer_.expires_after(std::chrono::milliseconds(250));
+    watchdog_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      for (auto& w : workers_)
+        w->check_script(plan_.script->settings.max_run_without_yield);
+      schedule_watchdog();
+    });
+  }
+
   // The first signal ends the load phase and drains (or lets a drain already under way go
   // on); the second abandons what is in flight at once.
   void on_signal(const boost::system::error_code& ec) {
@@ -159,6 +191,11 @@ class Run {
       for (auto& w : workers_)
         w->stop(stop_sequence_, true);
     }
+  }
+
+  // A scripted worker has finished its scenarios; when all have, the run is over early.
+  void on_worker_done() {
+    if (++done_workers_ == workers_.size()) begin_stop(false);
   }
 
   void begin_stop(bool abort) {
@@ -180,7 +217,11 @@ class Run {
     Pending& p = pending_[r.sequence];
     if (p.reports == 0) p.metrics.name = "total";
     p.metrics.add(r.metrics);
+    for (auto& m : r.series)
+      p.series.push_back(std::move(m));
+    p.script.add(r.script);
     ++p.reports;
+    active_vus_[r.worker] = r.active_vus;
     busy_[r.worker] += r.busy_fraction;
     connects_[r.worker] = r.connects;
     stale_retries_[r.worker] = r.stale_retries;
@@ -231,6 +272,9 @@ class Run {
     point.max_ms = s.max;
     result_.total.add(p.metrics);
     result_.timeline.push_back(point);
+    for (auto& m : p.series)
+      add_series(std::move(m));
+    result_.script.add(p.script);
     if (stopping_ && seq > stop_sequence_) {
       result_.drained_responses += p.metrics.responses;
       result_.drain_s = seconds(now - stop_ns_);
@@ -243,11 +287,39 @@ class Run {
       progress.interval = point;
       progress.responses = result_.total.responses;
       progress.failed = result_.total.failed();
-      progress.vus = plan_.vus;
+      progress.vus = 0;
+      for (const auto n : active_vus_)
+        progress.vus += n;
       progress.stopping = stopping_;
       hooks_.on_interval(progress);
     }
+    if (!stopping_) judge_abort(now);
     if (finished_ == workers_.size()) finish_run();
+  }
+
+  // Thresholds with abort_on_fail are judged on the run so far after every interval.
+  void judge_abort(std::int64_t now) {
+    bool any = false;
+    for (const auto& t : plan_.thresholds)
+      any = any || t.abort_on_fail;
+    if (!any) return;
+    result_.duration_s = seconds(now - start_ns_);
+    if (auto failed = first_abort(plan_.thresholds, result_, result_.duration_s)) {
+      result_.threshold_abort = *failed;
+      result_.partial = true;
+      begin_stop(false);
+    }
+  }
+
+  void add_series(RequestMetrics m) {
+    std::string key = m.name;
+    for (const auto& [k, v] : m.tags)
+      key.append("\x1f").append(k).append("=").append(v);
+    const auto [it, added] = series_index_.emplace(key, result_.by_name.size());
+    if (added)
+      result_.by_name.push_back(std::move(m));
+    else
+      result_.by_name[it->second].add(m);
   }
 
   void finish_run() {
@@ -258,12 +330,15 @@ class Run {
     for (const auto& [worker, n] : started_)
       result_.generator.started += n;
     signals_.cancel();
+    watchdog_timer_.cancel();
     work_.reset();
     io_.stop();
   }
 
   struct Pending {
     RequestMetrics metrics;
+    std::vector<RequestMetrics> series;  // unmerged: add_series folds them in
+    ScriptStats script;
     std::size_t reports = 0;
   };
 
@@ -274,6 +349,7 @@ class Run {
   boost::asio::io_context io_{1};
   boost::asio::steady_timer tick_timer_;
   boost::asio::steady_timer stop_timer_;
+  boost::asio::steady_timer watchdog_timer_;
   boost::asio::signal_set signals_;
   // Keeps run() going until every worker's final report is in, whatever else is pending.
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{
@@ -284,6 +360,9 @@ class Run {
   std::map<std::uint32_t, std::uint64_t> stale_retries_;  // per worker, cumulative
   std::map<std::uint32_t, std::uint64_t> started_;        // per worker, cumulative
   std::vector<double> busy_;
+  std::vector<std::uint32_t> active_vus_;  // per worker, at its last report
+  std::map<std::string, std::size_t> series_index_;  // name and tags → result_.by_name index
+  std::size_t done_workers_ = 0;
   RunResult result_;
   std::int64_t start_ns_ = 0;
   std::int64_t stop_ns_ = 0;

@@ -1,5 +1,6 @@
 #include "engine/runtime/worker.hpp"
 
+#include <pthread.h>
 #include <time.h>
 
 #include <boost/asio/post.hpp>
@@ -8,6 +9,7 @@
 #include "engine/core/clock.hpp"
 #include "engine/exec/constant_vus.hpp"
 #include "engine/exec/recorder.hpp"
+#include "engine/script/script_load.hpp"
 #include "engine/transport/native_client.hpp"
 
 namespace strain {
@@ -19,27 +21,92 @@ std::int64_t thread_cpu_ns() {
 }
 }  // namespace
 
+// What a worker runs: one URL's constant VUs, or a script's scenarios.
+class WorkerLoad {
+ public:
+  virtual ~WorkerLoad() = default;
+  virtual void start() = 0;
+  virtual void stop() = 0;
+  virtual void shutdown() = 0;
+  virtual std::uint64_t in_flight() const = 0;
+  virtual void fill(WorkerReport& r) = 0;  // the interval's figures
+  virtual const ScriptLoad* script() const { return nullptr; }
+};
+
+namespace {
+
+class UrlLoad final : public WorkerLoad {
+ public:
+  UrlLoad(boost::asio::io_context& io, const LoadPlan& plan, const http::RequestTemplate& request,
+          std::uint32_t vus)
+      : client_(io, plan.endpoint, plan.client), vus_(client_, request, recorder_, vus) {}
+  void start() override { vus_.start(); }
+  void stop() override { vus_.stop(); }
+  void shutdown() override { client_.shutdown(); }
+  std::uint64_t in_flight() const override { return client_.in_flight(); }
+  void fill(WorkerReport& r) override {
+    recorder_.take_interval(r.metrics);
+    r.connects = client_.connects();
+    r.stale_retries = client_.stale_retries();
+    r.started = vus_.started();
+    r.in_flight = client_.in_flight();
+    r.active_vus = vus_.size();
+  }
+
+ private:
+  NativeClient client_;
+  Recorder recorder_;
+  ConstantVus vus_;
+};
+
+class ScriptedLoad final : public WorkerLoad {
+ public:
+  ScriptedLoad(boost::asio::io_context& io, const LoadPlan& plan, std::uint32_t index,
+               std::uint32_t count, std::function<void()> on_done)
+      : load_(io, *plan.script, index, count, native_client_factory(plan.client),
+              std::move(on_done)) {}
+  void start() override { load_.start(); }
+  void stop() override { load_.stop(); }
+  void shutdown() override { load_.shutdown(); }
+  std::uint64_t in_flight() const override { return load_.in_flight(); }
+  void fill(WorkerReport& r) override {
+    load_.take_interval(r.metrics, r.series, r.script);
+    r.connects = load_.connects();
+    r.stale_retries = load_.stale_retries();
+    r.started = load_.started();
+    r.in_flight = load_.in_flight();
+    r.active_vus = load_.active_vus();
+  }
+  const ScriptLoad* script() const override { return &load_; }
+
+ private:
+  ScriptLoad load_;
+};
+
+}  // namespace
+
 struct Worker::State {
-  State(boost::asio::io_context& io, const LoadPlan& plan, const http::RequestTemplate& request,
-        std::uint32_t vu_count)
-      : client(io, plan.endpoint, plan.client),
-        vus(client, request, recorder, vu_count),
-        drain_timer(io),
-        drain_poll(io) {}
-  NativeClient client;
-  Recorder recorder;
-  ConstantVus vus;
+  State(boost::asio::io_context& io) : drain_timer(io), drain_poll(io) {}
+  std::unique_ptr<WorkerLoad> load;
   boost::asio::steady_timer drain_timer;
   boost::asio::steady_timer drain_poll;
   std::int64_t last_report_ns = 0;
   std::int64_t last_cpu_ns = 0;
 };
 
-Worker::Worker(std::uint32_t index, const LoadPlan& plan, const http::RequestTemplate& request,
-               std::uint32_t vus, Sink sink)
+Worker::Worker(std::uint32_t index, std::uint32_t count, const LoadPlan& plan,
+               const http::RequestTemplate& request, std::uint32_t vus, Sink sink,
+               DoneSink on_done)
     // A concurrency hint of 1 lets Asio skip work meant for many threads; posts from the
     // controller still lock, as they must.
-    : index_(index), plan_(plan), request_(request), vus_(vus), sink_(std::move(sink)), io_(1) {}
+    : index_(index),
+      count_(count),
+      plan_(plan),
+      request_(request),
+      vus_(vus),
+      sink_(std::move(sink)),
+      on_done_(std::move(on_done)),
+      io_(1) {}
 
 Worker::~Worker() {
   join();
@@ -51,14 +118,29 @@ void Worker::start() {
 
 void Worker::run() {
   try {
-    state_ = std::make_unique<State>(io_, plan_, request_, vus_);
+    state_ = std::make_unique<State>(io_);
+    if (plan_.script) {
+      state_->load = std::make_unique<ScriptedLoad>(io_, plan_, index_, count_, [this] {
+        if (on_done_) on_done_(index_);
+      });
+    } else {
+      state_->load = std::make_unique<UrlLoad>(io_, plan_, request_, vus_);
+    }
+    {
+      const std::lock_guard lock(watch_mutex_);
+      watched_ = state_->load->script();
+    }
     state_->last_report_ns = now_ns();
     state_->last_cpu_ns = thread_cpu_ns();
-    state_->vus.start();
+    state_->load->start();
   } catch (const std::exception& e) {
     // Out of descriptors or memory before the first request: tell the controller, which
     // stops the run; this worker's io_context never runs, so later posts are dropped.
     finished_ = true;
+    {
+      const std::lock_guard lock(watch_mutex_);
+      watched_ = nullptr;
+    }
     state_.reset();
     WorkerReport r;
     r.worker = index_;
@@ -68,6 +150,10 @@ void Worker::run() {
     return;
   }
   io_.run();
+  {
+    const std::lock_guard lock(watch_mutex_);
+    watched_ = nullptr;
+  }
   // Sessions close their sockets before the client goes away; the io_context outlives both.
   state_.reset();
 }
@@ -83,11 +169,7 @@ void Worker::send_report(std::uint64_t sequence, bool final) {
   r.worker = index_;
   r.sequence = sequence;
   r.final = final;
-  state_->recorder.take_interval(r.metrics);
-  r.connects = state_->client.connects();
-  r.stale_retries = state_->client.stale_retries();
-  r.started = state_->vus.started();
-  r.in_flight = state_->client.in_flight();
+  state_->load->fill(r);
   const std::int64_t now = now_ns();
   const std::int64_t cpu = thread_cpu_ns();
   if (now > state_->last_report_ns) {
@@ -106,11 +188,11 @@ void Worker::stop(std::uint64_t sequence, bool abort) {
       // The load phase ends here: its last interval is reported before the drain begins,
       // so throughput counts only what completed within the planned duration.
       stopping_ = true;
-      state_->vus.stop();
+      state_->load->stop();
       send_report(sequence, false);
     }
     const std::uint64_t final_sequence = sequence + 1;
-    if (abort || state_->client.in_flight() == 0) return finish(final_sequence);
+    if (abort || state_->load->in_flight() == 0) return finish(final_sequence);
     if (draining_) return;
     draining_ = true;
     // Drain: let what is in flight complete, so completed requests match what the server
@@ -125,7 +207,7 @@ void Worker::stop(std::uint64_t sequence, bool abort) {
 
 void Worker::poll_drain(std::uint64_t sequence) {
   if (finished_) return;
-  if (state_->client.in_flight() == 0) return finish(sequence);
+  if (state_->load->in_flight() == 0) return finish(sequence);
   state_->drain_poll.expires_after(std::chrono::milliseconds(1));
   state_->drain_poll.async_wait([this, sequence](const boost::system::error_code& ec) {
     if (!ec) poll_drain(sequence);
@@ -138,7 +220,16 @@ void Worker::finish(std::uint64_t sequence) {
   send_report(sequence, true);
   state_->drain_timer.cancel();
   state_->drain_poll.cancel();
-  state_->client.shutdown();
+  state_->load->shutdown();
+}
+
+void Worker::check_script(std::chrono::nanoseconds limit) {
+  const std::lock_guard lock(watch_mutex_);
+  if (watched_ == nullptr || !thread_.joinable()) return;
+  if (watched_->running_for_ns() < limit.count()) return;
+  // The handler runs on the worker's thread, which is inside Lua: it makes the running
+  // coroutine fail at its next instruction (see ScriptLoad::on_watchdog_signal).
+  ::pthread_kill(thread_.native_handle(), ScriptLoad::watchdog_signal());
 }
 
 void Worker::join() {

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <vector>
 #include <string>
 #include <thread>
 
@@ -13,6 +15,8 @@
 #include "engine/transport/request_template.hpp"
 
 namespace strain {
+
+class ScriptLoad;
 
 // A worker's report for one interval: plain values posted to the controller.
 struct WorkerReport {
@@ -25,6 +29,9 @@ struct WorkerReport {
   std::uint64_t started = 0;        // requests started by this worker's VUs (cumulative)
   std::uint64_t in_flight = 0;      // requests in flight when the report was taken
   double busy_fraction = 0;         // worker thread CPU / wall time over the interval
+  std::uint32_t active_vus = 0;     // VUs running iterations when the report was taken
+  std::vector<RequestMetrics> series;  // scripted runs: the interval per request name and tags
+  ScriptStats script;                  // scripted runs: checks, metrics, iterations, errors
   std::string fatal;                // set when the worker could not run at all (final too)
 };
 
@@ -32,9 +39,11 @@ struct WorkerReport {
 class Worker {
  public:
   using Sink = std::function<void(WorkerReport)>;  // called on the worker's thread
+  using DoneSink = std::function<void(std::uint32_t worker)>;  // called on the worker's thread
 
-  Worker(std::uint32_t index, const LoadPlan& plan, const http::RequestTemplate& request,
-         std::uint32_t vus, Sink sink);
+  // `on_done` fires once when a scripted worker has finished all its scenarios' work.
+  Worker(std::uint32_t index, std::uint32_t count, const LoadPlan& plan,
+         const http::RequestTemplate& request, std::uint32_t vus, Sink sink, DoneSink on_done);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -47,6 +56,8 @@ class Worker {
   // thread. With `abort` (also while draining), abandons in-flight requests at once.
   void stop(std::uint64_t sequence, bool abort);
   void join();
+  // Watchdog (controller thread): stops a script that has run `limit` without yielding.
+  void check_script(std::chrono::nanoseconds limit);
 
  private:
   struct State;
@@ -56,11 +67,15 @@ class Worker {
   void finish(std::uint64_t sequence);
 
   std::uint32_t index_;
+  std::uint32_t count_;
   const LoadPlan& plan_;
   const http::RequestTemplate& request_;
   std::uint32_t vus_;
   Sink sink_;
+  DoneSink on_done_;
   boost::asio::io_context io_;
+  std::mutex watch_mutex_;          // guards watched_ against the worker tearing it down
+  const ScriptLoad* watched_ = nullptr;
   std::unique_ptr<State> state_;
   std::thread thread_;
   bool finished_ = false;  // the final report was sent (worker thread only)

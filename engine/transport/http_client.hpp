@@ -5,10 +5,12 @@
 #include <memory>
 
 #include "engine/core/outcome.hpp"
+#include "engine/transport/request_template.hpp"
+#include "engine/transport/request_view.hpp"
 
 namespace strain {
 namespace http {
-class RequestTemplate;
+class ResponseObserver;
 }
 
 // What one request/response exchange produced. Plain data; times are monotonic ns (now_ns()).
@@ -36,10 +38,17 @@ class ExchangeObserver {
 class Session {
  public:
   virtual ~Session() = default;
-  // Starts one exchange; `request` and `observer` must outlive it. One exchange at a time.
+  // Starts one exchange; the request's bytes and `observer` must outlive it. One at a time.
   // now_ns is the caller's current time (now_ns()): one clock read shared along the path.
-  virtual void start(const http::RequestTemplate& request, ExchangeObserver& observer,
+  virtual void start(const http::RequestView& request, ExchangeObserver& observer,
                      std::int64_t now_ns) = 0;
+  void start(const http::RequestTemplate& request, ExchangeObserver& observer,
+             std::int64_t now_ns) {
+    start(request.view(), observer, now_ns);
+  }
+  // Reports the fields and body of every later response to `observer` (not owned; null stops).
+  // Call between exchanges. Without one, responses are parsed and their bytes never kept.
+  virtual void set_response_observer(http::ResponseObserver* observer) = 0;
   // True while an exchange is in flight.
   virtual bool busy() const = 0;
   // Aborts any exchange in flight without calling the observer and closes the connection.
@@ -53,6 +62,12 @@ class HttpClient {
   virtual std::unique_ptr<Session> open_session() = 0;
   // Number of exchanges in flight across all sessions.
   virtual std::uint64_t in_flight() const = 0;
+  // Connections opened so far (first connects and reconnects).
+  virtual std::uint64_t connects() const { return 0; }
+  // Requests resent once after a stale keep-alive connection.
+  virtual std::uint64_t stale_retries() const { return 0; }
+  // Closes every session's connection and stops timers; in-flight exchanges are abandoned.
+  virtual void shutdown() {}
 };
 
 }  // namespace strain

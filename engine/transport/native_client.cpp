@@ -39,15 +39,16 @@ class NativeSession final : public Session, private PollHandler {
     all.pop_back();
   }
 
-  void start(const http::RequestTemplate& request, ExchangeObserver& observer,
+  using Session::start;
+  void start(const http::RequestView& request, ExchangeObserver& observer,
              std::int64_t now) override {
     STRAIN_ASSERT(!busy());
-    request_ = &request;
+    request_ = request;
     observer_ = &observer;
     ++generation_;
     retried_ = false;
     exchange_ = Exchange{};
-    parser_.reset(request.is_head());
+    parser_.reset(request.head);
     ++client_.in_flight_;
     in_start_ = true;
     if (client_.shut_down_)
@@ -82,6 +83,11 @@ class NativeSession final : public Session, private PollHandler {
   }
 
   bool busy() const override { return observer_ != nullptr; }
+
+  void set_response_observer(http::ResponseObserver* observer) override {
+    STRAIN_ASSERT(!busy());
+    parser_.set_observer(observer);
+  }
 
   void close() override {
     if (busy()) --client_.in_flight_;
@@ -137,7 +143,7 @@ class NativeSession final : public Session, private PollHandler {
   }
 
   void write_more(std::int64_t now) {
-    const auto bytes = request_->bytes();
+    const auto bytes = request_.bytes;
     while (written_ < bytes.size()) {
       const ssize_t n = ::send(fd_, bytes.data() + written_, bytes.size() - written_, MSG_NOSIGNAL);
       if (n > 0) {
@@ -232,7 +238,7 @@ class NativeSession final : public Session, private PollHandler {
     exchange_.done_ns = now;
     exchange_.status = parser_.status();
     disarm();
-    if (!reusable || !parser_.keep_alive() || request_->expects_close()) {
+    if (!reusable || !parser_.keep_alive() || request_.expects_close) {
       close_fd();
     } else {
       state_ = State::idle;
@@ -250,14 +256,14 @@ class NativeSession final : public Session, private PollHandler {
     // timed it out, and only an idempotent one: a server that drops requests on a busy
     // connection must show up as errors, and a POST must never be sent twice.
     const bool stale = reused_ && exchange_.sent_ns - idle_since_ns_ > kIdleProbeAfterNs;
-    if (!stale || retried_ || exchange_.bytes_in != 0 || !request_->is_idempotent()) {
+    if (!stale || retried_ || exchange_.bytes_in != 0 || !request_.idempotent) {
       return fail(kind, now);
     }
     retried_ = true;
     ++client_.stale_retries_;
     disarm();
     close_fd();
-    parser_.reset(request_->is_head());  // it saw the EOF; the new connection starts afresh
+    parser_.reset(request_.head);  // it saw the EOF; the new connection starts afresh
     exchange_.bytes_out = 0;
     open(now);
   }
@@ -327,7 +333,7 @@ class NativeSession final : public Session, private PollHandler {
 
   friend class NativeClient;
   NativeClient& client_;
-  const http::RequestTemplate* request_ = nullptr;
+  http::RequestView request_;  // the bytes are the caller's, alive while busy()
   ExchangeObserver* observer_ = nullptr;  // non-null while an exchange is in flight
   http::ResponseParser parser_;
   Exchange exchange_;

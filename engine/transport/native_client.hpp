@@ -43,11 +43,11 @@ class NativeClient final : public HttpClient, private BatchListener {
   std::unique_ptr<Session> open_session() override;
   std::uint64_t in_flight() const override { return in_flight_; }
   // Closes every session's socket and stops timers; in-flight exchanges are abandoned unreported.
-  void shutdown();
+  void shutdown() override;
   // Connections opened since start (first connects and reconnects).
-  std::uint64_t connects() const { return connects_; }
+  std::uint64_t connects() const override { return connects_; }
   // Requests resent once because their idle keep-alive connection had been closed by the peer.
-  std::uint64_t stale_retries() const { return stale_retries_; }
+  std::uint64_t stale_retries() const override { return stale_retries_; }
 
  private:
   friend class NativeSession;

@@ -1,6 +1,7 @@
 #include "engine/transport/request_template.hpp"
 
 #include <string>
+#include <vector>
 
 #include "engine/core/error.hpp"
 
@@ -66,16 +67,24 @@ std::string_view trim(std::string_view s) {
 
 // Field values may hold visible ASCII, obs-text, spaces and tabs; never CR, LF, NUL or other
 // controls, which would let a value end the header early (request smuggling).
-void check_value(const Header& h) {
-  for (char c : h.value) {
+const char* bad_value(std::string_view value) {
+  for (char c : value) {
     auto u = static_cast<unsigned char>(c);
-    if (c == '\r' || c == '\n') {
-      throw UsageError("header '" + printable(h.name) + "': value contains CR or LF");
-    }
-    if ((u < 0x20 && c != '\t') || u == 0x7f) {
-      throw UsageError("header '" + printable(h.name) + "': value contains a control character");
-    }
+    if (c == '\r' || c == '\n') return "value contains CR or LF";
+    if ((u < 0x20 && c != '\t') || u == 0x7f) return "value contains a control character";
   }
+  return nullptr;
+}
+
+void append_decimal(std::string& out, std::size_t n) {
+  char digits[24];
+  int len = 0;
+  do {
+    digits[len++] = static_cast<char>('0' + n % 10);
+    n /= 10;
+  } while (n != 0);
+  while (len > 0)
+    out += digits[--len];
 }
 
 // True when a comma-separated Connection value lists the "close" option.
@@ -91,52 +100,86 @@ bool lists_close(std::string_view value) {
 
 }  // namespace
 
-RequestTemplate::RequestTemplate(std::string_view method, const Url& url,
-                                 std::span<const Header> headers, std::string_view body) {
+bool build_request(std::string& out, std::string_view method, std::string_view target,
+                   std::string_view host_header, std::span<const HeaderView> headers,
+                   std::string_view body, RequestView& view, std::string& error) {
   if (!is_token(method)) {
-    throw UsageError("bad HTTP method '" + printable(method) + "' (expected e.g. GET, POST)");
+    error = "bad HTTP method '" + printable(method) + "' (expected e.g. GET, POST)";
+    return false;
   }
-  is_head_ = method == "HEAD";
-  idempotent_ = method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
-                method == "OPTIONS" || method == "TRACE";
+  view = RequestView{};
+  view.head = method == "HEAD";
+  view.idempotent = method == "GET" || method == "HEAD" || method == "PUT" ||
+                    method == "DELETE" || method == "OPTIONS" || method == "TRACE";
 
-  const Header* host = nullptr;
+  const HeaderView* host = nullptr;
   bool has_user_agent = false;
   for (const auto& h : headers) {
-    if (!is_token(h.name)) throw UsageError("bad header name '" + printable(h.name) + "'");
-    check_value(h);
+    if (!is_token(h.name)) {
+      error = "bad header name '" + printable(h.name) + "'";
+      return false;
+    }
+    if (const char* why = bad_value(h.value)) {
+      error = "header '" + printable(h.name) + "': " + why;
+      return false;
+    }
     const auto value = trim(h.value);
     if (iequals(h.name, "host")) {
-      if (host != nullptr) throw UsageError("header 'Host' given twice");
-      if (value.empty()) throw UsageError("header 'Host' is empty");
+      if (host != nullptr) {
+        error = "header 'Host' given twice";
+        return false;
+      }
+      if (value.empty()) {
+        error = "header 'Host' is empty";
+        return false;
+      }
       host = &h;
     } else if (iequals(h.name, "user-agent")) {
       has_user_agent = true;
     } else if (iequals(h.name, "connection")) {
-      expects_close_ = expects_close_ || lists_close(value);
+      view.expects_close = view.expects_close || lists_close(value);
     } else if (iequals(h.name, "transfer-encoding")) {
-      throw UsageError("header 'Transfer-Encoding' is not supported (bodies are sent whole)");
+      error = "header 'Transfer-Encoding' is not supported (bodies are sent whole)";
+      return false;
     } else if (iequals(h.name, "content-length")) {
       if (value != std::to_string(body.size())) {
-        throw UsageError("header 'Content-Length: " + printable(value) + "' disagrees with the " +
-                         std::to_string(body.size()) + "-byte body (leave it out)");
+        error = "header 'Content-Length: " + printable(value) + "' disagrees with the " +
+                std::to_string(body.size()) + "-byte body (leave it out)";
+        return false;
       }
     }
   }
 
   // Host first (RFC 9112 §3.2); Content-Length last so it is computed in one place.
-  bytes_.reserve(64 + url.target.size() + url.host_header.size() + body.size());
-  bytes_.append(method).append(" ").append(url.target).append(" HTTP/1.1\r\n");
-  bytes_.append("Host: ").append(host ? trim(host->value) : url.host_header).append("\r\n");
-  if (!has_user_agent) bytes_.append("User-Agent: ").append(kUserAgent).append("\r\n");
+  out.clear();
+  out.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
+  out.append("Host: ").append(host ? trim(host->value) : host_header).append("\r\n");
+  if (!has_user_agent) out.append("User-Agent: ").append(kUserAgent).append("\r\n");
   for (const auto& h : headers) {
     if (&h == host || iequals(h.name, "content-length")) continue;
-    bytes_.append(h.name).append(": ").append(trim(h.value)).append("\r\n");
+    out.append(h.name).append(": ").append(trim(h.value)).append("\r\n");
   }
   if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
-    bytes_.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
+    out.append("Content-Length: ");
+    append_decimal(out, body.size());
+    out.append("\r\n");
   }
-  bytes_.append("\r\n").append(body);
+  out.append("\r\n").append(body);
+  view.bytes = out;
+  return true;
+}
+
+RequestTemplate::RequestTemplate(std::string_view method, const Url& url,
+                                 std::span<const Header> headers, std::string_view body) {
+  std::vector<HeaderView> views;
+  views.reserve(headers.size());
+  for (const auto& h : headers)
+    views.push_back(HeaderView{h.name, h.value});
+  std::string error;
+  if (!build_request(bytes_, method, url.target, url.host_header, views, body, flags_, error)) {
+    throw UsageError(error);
+  }
+  flags_.bytes = {};
 }
 
 }  // namespace strain::http

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "engine/transport/request_view.hpp"
 #include "engine/transport/url.hpp"
 
 namespace strain::http {
@@ -14,6 +15,20 @@ struct Header {
   std::string name;
   std::string value;
 };
+
+// A header field borrowed from the caller (a script's table, say): no copy, no allocation.
+struct HeaderView {
+  std::string_view name;
+  std::string_view value;
+};
+
+// Appends one request's bytes to `out` (cleared first) and describes it in `view` (whose bytes
+// point into `out`). Returns false with `error` set, `out` unspecified, for a bad method, header
+// name or value, Transfer-Encoding, or a Content-Length that disagrees with the body. Allocates
+// only when `out` must grow, or on error.
+bool build_request(std::string& out, std::string_view method, std::string_view target,
+                   std::string_view host_header, std::span<const HeaderView> headers,
+                   std::string_view body, RequestView& view, std::string& error);
 
 // Immutable after construction: bytes() is the same buffer for every request of the run.
 class RequestTemplate {
@@ -26,19 +41,23 @@ class RequestTemplate {
 
   // Request line, headers, blank line and body; valid as long as this object lives.
   std::string_view bytes() const noexcept { return bytes_; }
+  // What the transport sends; valid as long as this object lives.
+  RequestView view() const noexcept {
+    RequestView v = flags_;
+    v.bytes = bytes_;
+    return v;
+  }
   // The response has no body, whatever its headers say; the parser must be told.
-  bool is_head() const noexcept { return is_head_; }
+  bool is_head() const noexcept { return flags_.head; }
   // Safe to send twice (RFC 9110 §9.2.2: GET, HEAD, PUT, DELETE, OPTIONS, TRACE): the
   // transport may resend it once when a stale keep-alive connection swallowed it.
-  bool is_idempotent() const noexcept { return idempotent_; }
+  bool is_idempotent() const noexcept { return flags_.idempotent; }
   // The user sent Connection: close, so every response ends its connection.
-  bool expects_close() const noexcept { return expects_close_; }
+  bool expects_close() const noexcept { return flags_.expects_close; }
 
  private:
   std::string bytes_;
-  bool is_head_ = false;
-  bool idempotent_ = false;
-  bool expects_close_ = false;
+  RequestView flags_;  // bytes left empty: a copied template must not point into another
 };
 
 }  // namespace strain::http

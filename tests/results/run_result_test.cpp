@@ -12,6 +12,18 @@ using namespace strain;
 
 namespace {
 
+// A script metric with its tallies; the trend histogram starts empty.
+CustomMetric make_metric(std::string name, CustomMetricKind kind, double sum = 0,
+                         std::uint64_t count = 0, std::uint64_t nonzero = 0) {
+  CustomMetric m;
+  m.name = std::move(name);
+  m.kind = kind;
+  m.sum = sum;
+  m.count = count;
+  m.nonzero = nonzero;
+  return m;
+}
+
 RequestMetrics sample_metrics(std::uint64_t seed, int n) {
   std::mt19937_64 rng(seed);
   std::lognormal_distribution<double> lat(7.0, 1.0);  // median ~1.1 ms in µs
@@ -120,5 +132,201 @@ TEST_CASE("foreign or damaged result files are rejected with the field named") {
     FAIL("accepted a damaged histogram");
   } catch (const Error& e) {
     CHECK(std::string(e.what()).find("histograms") != std::string::npos);
+  }
+}
+
+namespace {
+
+// A scripted run's result with every field the script model adds.
+RunResult scripted_result() {
+  RunResult r;
+  r.started_at = "2026-11-23T12:00:00Z";
+  r.duration_s = 20.0;
+  r.threshold_abort = "checks{rate} > 99%";
+  r.config.script = "shop.lua";
+  r.config.scenarios = {"browse", "checkout"};
+  r.total = sample_metrics(5, 3000);
+  RequestMetrics items = sample_metrics(6, 2000);
+  items.name = "items";
+  items.tags = {{"scenario", "browse"}, {"page", "home"}};
+  RequestMetrics pay = sample_metrics(7, 1000);
+  pay.name = "pay";
+  pay.tags = {{"scenario", "checkout"}, {"group", "::checkout"}};
+  r.by_name = {items, pay};
+  r.script.iterations = 900;
+  r.script.iterations_failed = 12;
+  r.script.iterations_interrupted = 3;
+  r.script.untracked_names = 4;
+  r.script.checks = {{"status is 200", 890, 10}, {"::checkout::has id", 400, 0}};
+  CustomMetric orders =
+      make_metric("orders", CustomMetricKind::counter, 0.1 + 0.2, 9, 0);  // inexact on purpose
+  CustomMetric hits = make_metric("cache_hit", CustomMetricKind::rate, 30, 40, 30);
+  CustomMetric cart = make_metric("cart_ms", CustomMetricKind::trend);
+  for (int i = 1; i <= 1000; ++i) {
+    cart.values_milli.record(i * 1500);  // 1.5 .. 1500 in the metric's unit
+    cart.sum += i * 1.5;
+    ++cart.count;
+  }
+  r.script.metrics = {orders, hits, cart};
+  r.script.errors = {
+      {"shop.lua:12: attempt to index a nil value", "stack traceback:\n\t[C]: in ?", 11},
+      {"shop.lua:40: boom", "stack traceback:\n\tshop.lua:40: in function", 1}};
+  return r;
+}
+
+void check_same_metrics(const RequestMetrics& a, const RequestMetrics& b) {
+  CHECK(a.name == b.name);
+  CHECK(a.tags == b.tags);
+  CHECK(a.response_time_us == b.response_time_us);
+  CHECK(a.service_time_us == b.service_time_us);
+  CHECK(a.responses == b.responses);
+  CHECK(a.status_classes == b.status_classes);
+  CHECK(a.status_codes == b.status_codes);
+  CHECK(a.errors_by_kind == b.errors_by_kind);
+  CHECK(a.bytes_in == b.bytes_in);
+  CHECK(a.bytes_out == b.bytes_out);
+}
+
+void check_same_script(const ScriptStats& a, const ScriptStats& b) {
+  CHECK(a.iterations == b.iterations);
+  CHECK(a.iterations_failed == b.iterations_failed);
+  CHECK(a.iterations_interrupted == b.iterations_interrupted);
+  CHECK(a.untracked_names == b.untracked_names);
+  REQUIRE(a.checks.size() == b.checks.size());
+  for (std::size_t i = 0; i < a.checks.size(); ++i) {
+    CHECK(a.checks[i].name == b.checks[i].name);
+    CHECK(a.checks[i].passes == b.checks[i].passes);
+    CHECK(a.checks[i].fails == b.checks[i].fails);
+  }
+  REQUIRE(a.metrics.size() == b.metrics.size());
+  for (std::size_t i = 0; i < a.metrics.size(); ++i) {
+    CHECK(a.metrics[i].name == b.metrics[i].name);
+    CHECK(a.metrics[i].kind == b.metrics[i].kind);
+    CHECK(a.metrics[i].sum == b.metrics[i].sum);  // exact, not approximately
+    CHECK(a.metrics[i].count == b.metrics[i].count);
+    CHECK(a.metrics[i].nonzero == b.metrics[i].nonzero);
+    CHECK(a.metrics[i].values_milli == b.metrics[i].values_milli);
+  }
+  REQUIRE(a.errors.size() == b.errors.size());
+  for (std::size_t i = 0; i < a.errors.size(); ++i) {
+    CHECK(a.errors[i].message == b.errors[i].message);
+    CHECK(a.errors[i].traceback == b.errors[i].traceback);
+    CHECK(a.errors[i].count == b.errors[i].count);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("a scripted result survives a JSON round trip: series tags, checks, metrics, errors") {
+  const RunResult r = scripted_result();
+  const std::string text = to_json(r);
+  const RunResult back = run_result_from_json(text);
+  CHECK(back.threshold_abort == r.threshold_abort);
+  CHECK(back.config.script == "shop.lua");
+  CHECK(back.config.scenarios == r.config.scenarios);
+  check_same_metrics(back.total, r.total);
+  REQUIRE(back.by_name.size() == 2);
+  check_same_metrics(back.by_name[0], r.by_name[0]);
+  check_same_metrics(back.by_name[1], r.by_name[1]);
+  check_same_script(back.script, r.script);
+  CHECK(to_json(back) == text);
+
+  const auto doc = nlohmann::json::parse(text);
+  CHECK(doc["by_name"][0]["tags"] == nlohmann::json{{"page", "home"}, {"scenario", "browse"}});
+  CHECK(doc["total"]["tags"] == nlohmann::json::object());
+  CHECK(doc["config"]["scenarios"] == nlohmann::json{"browse", "checkout"});
+  CHECK(doc["summary"]["threshold_abort"] == "checks{rate} > 99%");
+  const auto& s = doc["script"];
+  CHECK(s["iterations"] == 900);
+  CHECK(s["iterations_failed"] == 12);
+  CHECK(s["iterations_interrupted"] == 3);
+  CHECK(s["untracked_names"] == 4);
+  CHECK(s["checks"][1] ==
+        nlohmann::json{{"name", "::checkout::has id"}, {"passes", 400}, {"fails", 0}});
+  CHECK(s["metrics"][0]["kind"] == "counter");
+  CHECK_FALSE(s["metrics"][0].contains("histogram"));
+  CHECK(s["metrics"][1]["kind"] == "rate");
+  CHECK(s["metrics"][1]["nonzero"] == 30);
+  const auto& trend = s["metrics"][2];
+  CHECK(trend["kind"] == "trend");
+  CHECK(trend["histogram"]["unit"] == "milli");
+  // Summary figures in the metric's unit against brute force: values are 1.5 × 1..1000.
+  CHECK(trend["avg"].get<double>() == doctest::Approx(1.5 * 500.5));
+  CHECK(trend["p50"].get<double>() == doctest::Approx(1.5 * 500).epsilon(0.001));
+  CHECK(trend["p95"].get<double>() == doctest::Approx(1.5 * 950).epsilon(0.001));
+  CHECK(trend["p99"].get<double>() == doctest::Approx(1.5 * 990).epsilon(0.001));
+  CHECK(trend["max"].get<double>() == doctest::Approx(1500).epsilon(0.001));
+  CHECK(s["errors"][0]["count"] == 11);
+  CHECK(s["errors"][1]["traceback"] == "stack traceback:\n\tshop.lua:40: in function");
+
+  // The convenience figures are ignored on read: the histogram is what counts.
+  auto edited = doc;
+  edited["script"]["metrics"][2]["p99"] = 0;
+  check_same_script(run_result_from_json(edited.dump()).script, r.script);
+}
+
+TEST_CASE("a result file from before scripts reads with the new fields empty") {
+  auto doc = nlohmann::json::parse(to_json(scripted_result()));
+  doc.erase("script");
+  doc["config"].erase("script");
+  doc["config"].erase("scenarios");
+  doc["summary"].erase("threshold_abort");
+  doc["total"].erase("tags");
+  for (auto& m : doc["by_name"])
+    m.erase("tags");
+  const RunResult back = run_result_from_json(doc.dump());
+  CHECK(back.script.empty());
+  CHECK(back.config.script.empty());
+  CHECK(back.config.scenarios.empty());
+  CHECK(back.threshold_abort.empty());
+  REQUIRE(back.by_name.size() == 2);
+  CHECK(back.by_name[0].tags.empty());
+  CHECK(back.by_name[0].responses == 2000);
+}
+
+TEST_CASE("new fields of the wrong type are usage errors naming the field") {
+  const auto good = nlohmann::json::parse(to_json(scripted_result()));
+  struct Case {
+    const char* field;
+    void (*damage)(nlohmann::json&);
+  };
+  const Case cases[] = {
+      {"config.scenarios", [](nlohmann::json& d) { d["config"]["scenarios"] = "browse"; }},
+      {"config.script", [](nlohmann::json& d) { d["config"]["script"] = 3; }},
+      {"summary.threshold_abort",
+       [](nlohmann::json& d) { d["summary"]["threshold_abort"] = true; }},
+      {"by_name[].tags",
+       [](nlohmann::json& d) {
+         d["by_name"][0]["tags"] = {1, 2};
+       }},
+      {"by_name[].tags", [](nlohmann::json& d) { d["by_name"][0]["tags"]["page"] = 7; }},
+      {"script", [](nlohmann::json& d) { d["script"] = 1; }},
+      {"script.checks",
+       [](nlohmann::json& d) { d["script"]["checks"] = nlohmann::json::object(); }},
+      {"script.iterations", [](nlohmann::json& d) { d["script"].erase("iterations"); }},
+      {"script.checks[].passes",
+       [](nlohmann::json& d) { d["script"]["checks"][0]["passes"] = "many"; }},
+      {"script.metrics[].kind",
+       [](nlohmann::json& d) { d["script"]["metrics"][0]["kind"] = "gauge"; }},
+      {"script.metrics[].histogram",
+       [](nlohmann::json& d) { d["script"]["metrics"][2].erase("histogram"); }},
+      {"script.metrics[].histogram.unit",
+       [](nlohmann::json& d) { d["script"]["metrics"][2]["histogram"]["unit"] = "us"; }},
+      {"script.metrics[].histogram.values",
+       [](nlohmann::json& d) { d["script"]["metrics"][2]["histogram"]["values"] = "!!"; }},
+      {"script.errors[].message",
+       [](nlohmann::json& d) { d["script"]["errors"][0]["message"] = 5; }},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.field);
+    auto doc = good;
+    c.damage(doc);
+    try {
+      (void)run_result_from_json(doc.dump());
+      FAIL("accepted");
+    } catch (const Error& e) {
+      CHECK(e.code() == ExitCode::bad_usage);
+      CHECK(std::string(e.what()).find(c.field) != std::string::npos);
+    }
   }
 }

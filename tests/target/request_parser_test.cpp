@@ -342,3 +342,98 @@ TEST_CASE("after an error the parser stays failed") {
   CHECK(used == 0);
   CHECK(parser.feed(bad.data(), bad.size(), used) == Event::error);
 }
+
+TEST_CASE("head fields for the API: Authorization and Content-Length") {
+  RequestParser parser;
+  std::size_t used = 0;
+  std::string bytes =
+      "POST /api/items HTTP/1.1\r\nauthorization:  Bearer u.a.0123 \r\nContent-Length: 7\r\n\r\n";
+  REQUIRE(parser.feed(bytes.data(), bytes.size(), used) == Event::head);
+  CHECK(parser.head().authorization == "Bearer u.a.0123");
+  CHECK(parser.head().content_length == 7);
+
+  RequestParser chunked;
+  bytes = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  REQUIRE(chunked.feed(bytes.data(), bytes.size(), used) == Event::head);
+  CHECK(chunked.head().has_body);
+  CHECK(chunked.head().content_length == 0);
+  CHECK(chunked.head().authorization.empty());
+}
+
+namespace {
+
+// Feeds `chunks`, keeping the body of every request whose target starts with /keep, up to
+// `max_bytes`; returns each request's kept body and whether it was cut.
+std::vector<std::pair<std::string, bool>> kept_bodies(const std::vector<std::string>& chunks,
+                                                      std::size_t max_bytes) {
+  RequestParser parser;
+  std::vector<std::pair<std::string, bool>> out;
+  std::vector<std::string> sinks;
+  sinks.reserve(64);
+  std::string pending;
+  for (const auto& chunk : chunks) {
+    pending += chunk;
+    for (;;) {
+      std::size_t used = 0;
+      const auto event = parser.feed(pending.data(), pending.size(), used);
+      if (event == Event::head) {
+        out.emplace_back("<dropped>", false);
+        if (parser.head().target.rfind("/keep", 0) == 0) {
+          sinks.emplace_back();
+          parser.keep_body(&sinks.back(), max_bytes);
+          out.back().first.clear();
+        }
+      }
+      pending.erase(0, used);
+      if (event == Event::need_more) break;
+      REQUIRE(event != Event::error);
+      if (event == Event::complete && out.back().first != "<dropped>") {
+        out.back() = {sinks.back(), parser.body_truncated()};
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("keep_body: fixed and chunked bodies, split anywhere, capped") {
+  const std::string bytes =
+      "POST /keep HTTP/1.1\r\nContent-Length: 11\r\n\r\nhello world"
+      "POST /drop HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
+      "PUT /keep HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5;x=y\r\nhello\r\n1A\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nT: 1\r\n\r\n"
+      "GET /keep HTTP/1.1\r\n\r\n";
+  const std::vector<std::pair<std::string, bool>> want = {
+      {"hello world", false},
+      {"<dropped>", false},
+      {"helloabcdefghijklmnopqrstuvwxyz", false},
+      {"", false},
+  };
+  CHECK(kept_bodies({bytes}, 1000) == want);
+  for (std::size_t cut = 1; cut < bytes.size(); ++cut) {
+    CAPTURE(cut);
+    REQUIRE(kept_bodies({bytes.substr(0, cut), bytes.substr(cut)}, 1000) == want);
+  }
+  std::vector<std::string> bytewise;
+  for (char c : bytes)
+    bytewise.emplace_back(1, c);
+  CHECK(kept_bodies(bytewise, 1000) == want);
+
+  const std::vector<std::pair<std::string, bool>> capped = {
+      {"hello", true},
+      {"<dropped>", false},
+      {"hello", true},
+      {"", false},
+  };
+  CHECK(kept_bodies({bytes}, 5) == capped);
+  CHECK(kept_bodies(bytewise, 5) == capped);
+  // A cut body does not mark the next request, kept or not, as cut.
+  const std::string after_cut =
+      "POST /keep HTTP/1.1\r\nContent-Length: 11\r\n\r\nhello world"
+      "GET /keep HTTP/1.1\r\n\r\n";
+  CHECK(kept_bodies({after_cut}, 5) ==
+        std::vector<std::pair<std::string, bool>>{{"hello", true}, {"", false}});
+  // Exactly at the cap is not truncated.
+  CHECK(kept_bodies({bytes}, 11).front() == std::make_pair(std::string("hello world"), false));
+}

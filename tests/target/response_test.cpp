@@ -56,8 +56,23 @@ TEST_CASE("the longest head fits the bound") {
   h.status = 431;  // the longest reason phrase
   h.content_length = ~0ull;
   h.connection = ConnectionHeader::keep_alive;
-  h.content_type = "application/json";
+  h.content_type = std::string_view("application/json-with-a-long-subtype-name-that-is-cut");
+  h.extra_field = std::string_view(
+      "WWW-Authenticate: Bearer realm=\"a realm name long enough to be cut at 64 bytes\"");
   CHECK(head(h, "Wed, 31 Dec 9999 23:59:59 GMT").size() < kMaxResponseHeadBytes);
+}
+
+TEST_CASE("an extra field goes after the length; 507 has its phrase") {
+  ResponseHead h;
+  h.status = 405;
+  h.content_length = 2;
+  h.content_type = "application/json";
+  h.extra_field = "Allow: GET, POST";
+  CHECK(head(h) ==
+        "HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/json\r\n"
+        "Content-Length: 2\r\nAllow: GET, POST\r\n\r\n");
+  CHECK(reason_phrase(507) == "Insufficient Storage");
+  CHECK(reason_phrase(413) == "Content Too Large");
 }
 
 TEST_CASE("the body pattern is whole periods of 'hello, strain\\n'") {

@@ -31,8 +31,42 @@ TEST_CASE("the exit line and the JSON") {
         "strain-target served=12345 by_status=200:12340,503:5 connections=50");
   CHECK(format_stats_json(s) ==
         "{\"served\":12345,\"by_status\":{\"200\":12340,\"503\":5},\"connections\":50,"
-        "\"open_connections\":3,\"rejected_connections\":1,\"uptime_ms\":5123}");
+        "\"open_connections\":3,\"rejected_connections\":1,\"uptime_ms\":5123,"
+        "\"api\":{\"requests\":0,\"logins_ok\":0,\"logins_failed\":0,\"unauthorized\":0,"
+        "\"items_created\":0,\"items_updated\":0,\"items_deleted\":0,\"items_read\":0,"
+        "\"carts_created\":0,\"cart_adds\":0,\"orders\":0,\"item_count\":0}}");
   const StatsSnapshot empty;
   CHECK(format_stats_line(empty) == "strain-target served=0 by_status= connections=0");
   CHECK(format_stats_json(empty).find("\"by_status\":{}") != std::string::npos);
+}
+
+TEST_CASE("API counters: summed per worker, in the JSON, and on the exit line once used") {
+  WorkerCounters a;
+  WorkerCounters b;
+  ApiCounters::bump(a.api.requests);
+  ApiCounters::bump(a.api.requests);
+  ApiCounters::bump(a.api.logins_ok);
+  ApiCounters::bump(a.api.unauthorized);
+  ApiCounters::bump(b.api.requests);
+  ApiCounters::bump(b.api.items_created);
+  ApiCounters::bump(b.api.orders);
+  a.count(200);
+  a.count(401);
+  b.count(201);
+  StatsSnapshot s;
+  s.add(a);
+  s.add(b);
+  s.connections = 2;
+  s.api.item_count = 1;
+  CHECK(s.api.requests == 3);
+  CHECK(format_stats_line(s) ==
+        "strain-target served=3 by_status=200:1,201:1,401:1 connections=2 api_requests=3 "
+        "api_logins_ok=1 api_logins_failed=0 api_unauthorized=1 api_items_created=1 "
+        "api_items_updated=0 api_items_deleted=0 api_items_read=0 api_carts_created=0 "
+        "api_cart_adds=0 api_orders=1 api_item_count=1");
+  CHECK(format_stats_json(s).find(
+            "\"api\":{\"requests\":3,\"logins_ok\":1,\"logins_failed\":0,\"unauthorized\":1,"
+            "\"items_created\":1,\"items_updated\":0,\"items_deleted\":0,\"items_read\":0,"
+            "\"carts_created\":0,\"cart_adds\":0,\"orders\":1,\"item_count\":1}}") !=
+        std::string::npos);
 }

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
@@ -242,6 +243,17 @@ class Client {
   Response get(const std::string& target, const std::string& extra_headers = "") {
     send("GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra_headers + "\r\n");
     return read();
+  }
+
+  // Any method; a Content-Length is sent with any body, and always for POST and PUT.
+  Response request(const std::string& method, const std::string& target,
+                   const std::string& body = "", const std::string& extra_headers = "") {
+    std::string text = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra_headers;
+    if (!body.empty() || method == "POST" || method == "PUT") {
+      text += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    }
+    send(text + "\r\n" + body);
+    return read(method == "HEAD");
   }
 
   // True when the server closes the connection (FIN, not reset) with nothing more to read.
@@ -729,4 +741,158 @@ TEST_CASE("curl agrees with the responses" * doctest::skip(::access("/usr/bin/cu
   CHECK(curl("/", {"--http1.0"}) == "200 13");
   CHECK(curl("/", {"-d", "some=body"}) == "200 13");
   CHECK(target.stop() == "strain-target served=5 by_status=200:4,503:1 connections=5");
+}
+
+TEST_CASE("the demo API end to end: login, items, checkout, body limits, and the counts") {
+  using nlohmann::json;
+  Target target({"--threads", "3"});
+  Tally tally;
+  // What the API must report, counted here from the answers.
+  std::map<std::string, std::uint64_t> api;
+  auto expect = [&](Response r, int status, const std::string& counter = "") {
+    tally.add(r);
+    ++api["requests"];
+    CHECK(r.status == status);
+    if (status != 204) CHECK(r.header("content-type") == "application/json");
+    if (!counter.empty()) ++api[counter];
+    return r;
+  };
+
+  // Three connections, handed round-robin to three workers: a token from one works on all.
+  Client a(target.port());
+  Client b(target.port());
+  Client c(target.port());
+  auto r = expect(a.request("POST", "/api/login", R"({"user":"alice","pass":"pw-alice"})",
+                            "Content-Type: application/json\r\n"),
+                  200, "logins_ok");
+  const auto login = json::parse(r.body);
+  CHECK(login["user"] == "alice");
+  const std::string token = login["token"];
+  const std::string auth = "Authorization: Bearer " + token + "\r\n";
+
+  r = expect(b.request("POST", "/api/items", R"({"name":"x","price":12.5})", auth), 201,
+             "items_created");
+  const auto created = json::parse(r.body);
+  CHECK(created["name"] == "x");
+  CHECK(created["price"] == 12.5);
+  CHECK(created["owner"] == "alice");
+  const std::string item = "/api/items/" + std::to_string(created["id"].get<std::uint64_t>());
+  r = expect(c.request("GET", item, "", auth), 200, "items_read");
+  CHECK(json::parse(r.body) == created);
+  r = expect(a.request("PUT", item, R"({"name":"y","price":1})", auth), 200, "items_updated");
+  CHECK(json::parse(r.body)["name"] == "y");
+  r = expect(b.request("DELETE", item, "", auth), 204, "items_deleted");
+  CHECK(r.body.empty());
+  CHECK(r.header("content-length") == "<none>");
+  expect(c.request("GET", item, "", auth), 404);
+
+  // Refusals, each on a connection that stays usable.
+  r = expect(a.request("GET", item), 401, "unauthorized");
+  CHECK(r.header("www-authenticate") == "Bearer");
+  expect(
+      a.request("GET", "/api/products", "", "Authorization: Bearer u.alice.0123456789abcdef\r\n"),
+      401, "unauthorized");
+  expect(b.request("POST", "/api/login", R"({"user":"alice","pass":"nope"})"), 401,
+         "logins_failed");
+  expect(b.request("POST", "/api/login", "{not json"), 400);
+  r = expect(c.request("GET", "/api/cart", "", auth), 405);
+  CHECK(r.header("allow") == "POST");
+  expect(c.request("GET", "/api/nothing", "", auth), 404);
+
+  // A chunked login pipelined with the next request; a bad ?delay= is a JSON 400.
+  a.send(
+      "POST /api/login HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "e\r\n{\"user\":\"bob\",\r\n10\r\n\"pass\":\"pw-bob\"}\r\n0\r\n\r\n"
+      "GET /api/products?delay=nope HTTP/1.1\r\n" +
+      auth + "\r\n");
+  r = expect(a.read(), 200, "logins_ok");
+  CHECK(json::parse(r.body)["user"] == "bob");
+  r = a.read();
+  tally.add(r);
+  CHECK(r.status == 400);
+  CHECK(json::parse(r.body)["error"].get<std::string>().find("delay") != std::string::npos);
+
+  // The checkout, with ?delay= holding one answer back and Expect: 100-continue on another.
+  auto start = Clock::now();
+  r = expect(b.request("GET", "/api/products?delay=150ms", "", auth), 200);
+  CHECK(ms_since(start) >= 150);
+  const auto products = json::parse(r.body)["products"];
+  REQUIRE(products.size() == 20);
+  r = expect(c.request("POST", "/api/cart", "", auth), 201, "carts_created");
+  const std::string cart = "/api/cart/" + std::to_string(json::parse(r.body)["cart"].get<int>());
+  c.send("POST " + cart + "/items HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 23\r\n" +
+         auth + "\r\n");
+  CHECK(c.read().status == 100);
+  c.send(R"({"product":3,"qty":10})" + std::string(" "));
+  r = expect(c.read(), 200, "cart_adds");
+  const double total = products[2]["price"].get<double>() * 10;
+  CHECK(json::parse(r.body)["items"] == 1);
+  CHECK(json::parse(r.body)["total"].get<double>() == doctest::Approx(total));
+  r = expect(a.request("POST", cart + "/checkout", "", auth), 200, "orders");
+  CHECK(json::parse(r.body)["order"] == 1);
+  CHECK(json::parse(r.body)["total"].get<double>() == doctest::Approx(total));
+  expect(b.request("POST", cart + "/checkout", "", auth), 404);
+
+  // Bodies over 1 MiB: refused at the head when the length is declared (then closed), and
+  // after reading when chunked (the connection stays open).
+  {
+    Client d(target.port());
+    d.send("POST /api/items HTTP/1.1\r\nContent-Length: 1048577\r\n" + auth + "\r\n");
+    r = d.read();
+    tally.add(r);
+    CHECK(r.status == 413);
+    CHECK(r.header("connection") == "close");
+    CHECK(c.request("GET", "/").status == 200);  // the others are unaffected
+    tally.add(Response{200, {}, {}});
+    CHECK(d.closed_cleanly());
+  }
+  {
+    Client e(target.port());
+    const std::string chunk(512 * 1024, ' ');
+    std::string chunked = "POST /api/items HTTP/1.1\r\nTransfer-Encoding: chunked\r\n" + auth +
+                          "\r\n80000\r\n" + chunk + "\r\n80000\r\n" + chunk +
+                          "\r\n1\r\n \r\n0\r\n\r\n";
+    e.send(chunked);
+    r = e.read();
+    tally.add(r);
+    CHECK(r.status == 413);
+    CHECK(r.header("connection") == "<none>");
+    expect(e.request("GET", "/api/products", "", auth), 200);  // the cut is not remembered
+    // Exactly 1 MiB is allowed (and is then judged on its content).
+    chunked = "POST /api/items HTTP/1.1\r\nTransfer-Encoding: chunked\r\n" + auth +
+              "\r\n80000\r\n" + chunk + "\r\n80000\r\n" + chunk + "\r\n0\r\n\r\n";
+    e.send(chunked);
+    expect(e.read(), 400);
+    r = e.get("/");
+    tally.add(r);
+    CHECK(r.body == "hello, strain");
+    CHECK(r.header("content-type") == "text/plain");
+  }
+
+  // "served" is bumped once a write completes, which on another worker can be just after the
+  // client has read the bytes: poll briefly. The API's counts are made before the write.
+  json stats;
+  for (int i = 0; i < 100; ++i) {
+    stats = json::parse(a.get("/__strain/stats").body);
+    if (stats["served"] == tally.served) break;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  CHECK(stats["served"] == tally.served);
+  const auto& reported = stats["api"];
+  for (const char* name :
+       {"requests", "logins_ok", "logins_failed", "unauthorized", "items_created", "items_updated",
+        "items_deleted", "items_read", "carts_created", "cart_adds", "orders"}) {
+    CAPTURE(name);
+    CHECK(reported[name] == api[name]);
+  }
+  CHECK(reported["item_count"] == 0);
+
+  std::string line = tally.line(5);
+  for (const char* name :
+       {"requests", "logins_ok", "logins_failed", "unauthorized", "items_created", "items_updated",
+        "items_deleted", "items_read", "carts_created", "cart_adds", "orders"}) {
+    line += std::string(" api_") + name + "=" + std::to_string(api[name]);
+  }
+  line += " api_item_count=0";
+  CHECK(target.stop() == line);
 }

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <algorithm>
 #include <thread>
 #include <vector>
 
@@ -16,17 +17,26 @@
 #include "engine/results/json.hpp"
 #include "engine/results/thresholds.hpp"
 #include "engine/runtime/controller.hpp"
-#include "engine/runtime/resolve.hpp"
 #include "engine/runtime/system_limits.hpp"
+#include "engine/script/script_load.hpp"
+#include "engine/transport/resolve.hpp"
 #include "engine/transport/url.hpp"
 #include "reporters/console.hpp"
 #include "tools/strain/target_process.hpp"
+
+extern char** environ;
 
 namespace strain {
 namespace {
 
 // Flags as typed; turned into a LoadPlan (and checked) by make_plan before any traffic.
 struct RunFlags {
+  std::string script;  // a Lua script, when given
+  std::vector<std::string> env;
+  std::uint64_t iterations = 0;
+  bool vus_given = false;       // set after parsing: the flag was on the command line
+  bool duration_given = false;  // ditto
+  bool timeout_given = false;   // ditto
   std::string url;
   std::uint32_t vus = 50;
   std::uint32_t threads = 0;  // 0 = number of cores
@@ -41,9 +51,15 @@ struct RunFlags {
   bool quiet = false;
 };
 
-void add_run_flags(CLI::App& cmd, RunFlags& f, bool need_url) {
-  auto* url = cmd.add_option("-u,--url", f.url, "Target URL, e.g. http://127.0.0.1:8080/");
-  if (need_url) url->required();
+void add_run_flags(CLI::App& cmd, RunFlags& f, bool scriptable) {
+  cmd.add_option("-u,--url", f.url, "Target URL, e.g. http://127.0.0.1:8080/");
+  if (scriptable) {
+    cmd.add_option("script", f.script, "Lua scenario script (instead of --url)");
+    cmd.add_option("-e,--env", f.env, "KEY=VALUE for the script's env table (repeatable)");
+    cmd.add_option("-i,--iterations", f.iterations,
+                   "Script: run this many iterations in all (shared by the VUs)")
+        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 50));
+  }
   cmd.add_option("-c,--vus,--connections", f.vus, "Virtual users (keep-alive connections)")
       ->check(CLI::Range(1u, 1'000'000u));
   cmd.add_option("-d,--duration", f.duration, "Load duration: 500ms, 30s, 2m, 1h");
@@ -52,7 +68,8 @@ void add_run_flags(CLI::App& cmd, RunFlags& f, bool need_url) {
   cmd.add_option("-m,--method", f.method, "HTTP method");
   cmd.add_option("-H,--header", f.headers, "Request header \"Name: value\" (repeatable)");
   cmd.add_option("--body", f.body, "Request body, or @file to read it from a file");
-  cmd.add_option("--timeout", f.timeout, "Request timeout (also the read-idle timeout)");
+  cmd.add_option("--timeout", f.timeout,
+                 "Request timeout (also the read-idle timeout); scripts: the default per request");
   cmd.add_option("--connect-timeout", f.connect_timeout, "Connect timeout");
   cmd.add_option("-o,--out", f.out, "Write the full result as JSON to this file");
   cmd.add_option("--threshold", f.thresholds,
@@ -83,8 +100,23 @@ std::string read_body(const std::string& spec) {
   return data;
 }
 
+// "latency{p99} < 250ms" → the expression and the condition, split at the operator.
+std::vector<ThresholdSpec> parse_threshold_flags(const std::vector<std::string>& flags) {
+  std::vector<ThresholdSpec> specs;
+  for (const auto& text : flags) {
+    const auto op = text.find_first_of("<>=");
+    if (op == std::string::npos) {
+      throw UsageError("--threshold: '" + text +
+                       "' has no condition (e.g. \"latency{p99} < 250ms\")");
+    }
+    specs.push_back(parse_threshold(text.substr(0, op), text.substr(op)));
+  }
+  return specs;
+}
+
 LoadPlan make_plan(const RunFlags& f) {
   LoadPlan plan;
+  if (f.url.empty()) throw UsageError("give a script or --url (see 'strain run --help')");
   http::Url url;
   try {
     url = http::parse_url(f.url);
@@ -125,27 +157,121 @@ LoadPlan make_plan(const RunFlags& f) {
   // Each worker also holds an epoll set, its watcher, timers and a wake-up pipe.
   require_fds(std::uint64_t{plan.vus} + std::uint64_t{plan.threads} * 4, raise_fd_limit());
   plan.endpoint = resolve_endpoint(url.host, url.port, std::chrono::milliseconds(5000));
+  plan.thresholds = parse_threshold_flags(f.thresholds);
   return plan;
 }
 
-// "latency{p99} < 250ms" → the expression and the condition, split at the operator.
-std::vector<ThresholdSpec> parse_threshold_flags(const std::vector<std::string>& flags) {
-  std::vector<ThresholdSpec> specs;
-  for (const auto& text : flags) {
-    const auto op = text.find_first_of("<>=");
-    if (op == std::string::npos) {
-      throw UsageError("--threshold: '" + text +
-                       "' has no condition (e.g. \"latency{p99} < 250ms\")");
-    }
-    specs.push_back(parse_threshold(text.substr(0, op), text.substr(op)));
+std::string read_script(const std::string& path) {
+  constexpr std::uintmax_t max_script = 16u * 1024 * 1024;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    throw UsageError(path + ": no such script (or not a regular file)");
   }
-  return specs;
+  if (std::filesystem::file_size(path, ec) > max_script) {
+    throw UsageError(path + ": the script is over 16 MiB");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UsageError(path + ": cannot read the script");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Scenarios from the command line (they replace the script's), options, or k6's default.
+std::vector<Scenario> choose_scenarios(const RunFlags& f, const ScriptOptions& o) {
+  Scenario s;
+  const bool cli = f.vus_given || f.duration_given || f.iterations != 0;
+  if (cli || o.scenarios.empty()) {
+    const std::uint32_t vus = f.vus_given ? f.vus : o.vus.value_or(1);
+    s.vus = vus;
+    if (!o.stages.empty() && !cli) {
+      s.executor = ExecutorKind::ramping_vus;
+      s.stages = o.stages;
+    } else if (f.iterations != 0 || (!f.duration_given && o.iterations && !o.duration)) {
+      s.executor = ExecutorKind::shared_iterations;
+      s.iterations = f.iterations != 0 ? f.iterations : *o.iterations;
+      if (s.iterations < s.vus) s.vus = static_cast<std::uint32_t>(s.iterations);
+    } else if (f.duration_given || o.duration) {
+      s.executor = ExecutorKind::constant_vus;
+      s.duration = f.duration_given ? parse_duration(f.duration, "--duration") : *o.duration;
+      if (s.duration.count() <= 0) throw UsageError("--duration: must be more than zero");
+    } else {
+      // k6's default: one VU, one iteration; a smoke test of the script.
+      s.executor = ExecutorKind::shared_iterations;
+      s.iterations = 1;
+      s.vus = 1;
+    }
+    return {s};
+  }
+  return o.scenarios;
+}
+
+LoadPlan make_script_plan(const RunFlags& f) {
+  auto script = std::make_shared<ScriptPlan>();
+  script->path = f.script;
+  script->chunk_name = "@" + f.script;
+  script->source = read_script(f.script);
+  script->directory = std::filesystem::path(f.script).parent_path().string();
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    const std::string kv = *e;
+    const auto eq = kv.find('=');
+    if (eq != std::string::npos && eq > 0) script->env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  for (const auto& kv : f.env) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) throw UsageError("-e: '" + kv + "' is not KEY=VALUE");
+    script->env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  // Load once here: a syntax error, a bad option or a missing function stops before traffic.
+  const InspectedScript inspected = inspect_script(*script);
+  script->settings = inspected.options.settings;
+  script->scenarios = choose_scenarios(f, inspected.options);
+  script->has_setup = inspected.has_setup;
+  script->has_teardown = inspected.has_teardown;
+  for (const Scenario& s : script->scenarios) {
+    if (!std::binary_search(inspected.functions.begin(), inspected.functions.end(), s.exec)) {
+      throw UsageError(f.script + ": scenario '" + s.name + "' runs " + s.exec +
+                       "(), which the script does not define" +
+                       (s.exec == "default" ? " (define function default() or options.scenarios)"
+                                            : ""));
+    }
+  }
+
+  LoadPlan plan;
+  plan.url = f.script;
+  plan.thresholds = inspected.options.thresholds;
+  for (auto& t : parse_threshold_flags(f.thresholds))
+    plan.thresholds.push_back(std::move(t));
+  std::uint64_t vus = 0;
+  std::chrono::nanoseconds length{0};
+  for (const Scenario& s : script->scenarios) {
+    vus += peak_vus(s);
+    length = std::max(length, end_offset(s) + s.graceful_stop);
+  }
+  if (vus > 10'000'000) throw UsageError(f.script + ": more than 10,000,000 VUs in all");
+  plan.vus = static_cast<std::uint32_t>(std::max<std::uint64_t>(vus, 1));
+  plan.threads = f.threads != 0 ? f.threads : std::max(1u, std::thread::hardware_concurrency());
+  plan.duration = length;
+  plan.client.request_timeout = f.timeout_given ? parse_duration(f.timeout, "--timeout")
+                                                : script->settings.request_timeout;
+  plan.client.idle_timeout = plan.client.request_timeout;
+  plan.client.connect_timeout = parse_duration(f.connect_timeout, "--connect-timeout");
+  if (plan.client.request_timeout.count() <= 0 || plan.client.connect_timeout.count() <= 0) {
+    throw UsageError("--timeout and --connect-timeout must be more than zero");
+  }
+  script->settings.request_timeout = plan.client.request_timeout;
+  plan.drain_grace =
+      std::min<std::chrono::nanoseconds>(plan.client.request_timeout, std::chrono::seconds(5));
+  // VUs connect only when they make requests, so descriptors are raised, not demanded: a
+  // shortfall shows up as local_limit errors and a generator-bound run.
+  raise_fd_limit();
+  plan.script = std::move(script);
+  return plan;
 }
 
 // Runs the plan and renders it; returns the exit code. `result_out` receives the result.
 int run_and_report(const LoadPlan& plan, const RunFlags& f, const char* command,
                    RunResult* result_out = nullptr) {
-  const std::vector<ThresholdSpec> thresholds = parse_threshold_flags(f.thresholds);
   const bool tty = ::isatty(STDERR_FILENO) != 0;
   RunHooks hooks;
   if (!f.quiet) {
@@ -168,7 +294,7 @@ int run_and_report(const LoadPlan& plan, const RunFlags& f, const char* command,
   }
   RunResult result = run_load(plan, hooks);
   result.config.command = command;
-  result.thresholds = evaluate_thresholds(thresholds, result);
+  result.thresholds = evaluate_thresholds(plan.thresholds, result);
   if (!f.quiet && tty) std::fputc('\n', stderr);
   bool saved = true;
   if (out.is_open()) {
@@ -187,16 +313,49 @@ int run_and_report(const LoadPlan& plan, const RunFlags& f, const char* command,
     return static_cast<int>(ExitCode::run_failed);
   }
   if (result_out != nullptr) *result_out = result;
+  if (!result.threshold_abort.empty()) {
+    std::fprintf(stderr, "strain: stopped early: threshold %s failed (abort_on_fail)\n",
+                 result.threshold_abort.c_str());
+    return static_cast<int>(ExitCode::thresholds_failed);
+  }
   if (result.partial) return static_cast<int>(ExitCode::interrupted);
   if (result.generator.generator_bound) return static_cast<int>(ExitCode::generator_bound);
   for (const auto& t : result.thresholds) {
     if (!t.passed) return static_cast<int>(ExitCode::thresholds_failed);
   }
-  if (result.total.responses == 0) {
+  if (result.total.responses == 0 && result.script.iterations == 0) {
     std::fprintf(stderr, "strain: no response was received from %s\n", plan.url.c_str());
     return static_cast<int>(ExitCode::run_failed);
   }
   return static_cast<int>(ExitCode::passed);
+}
+
+int run_script(const RunFlags& f) {
+  LoadPlan plan = make_script_plan(f);
+  auto script = std::make_shared<ScriptPlan>(*plan.script);
+  if (script->has_setup) {
+    if (!f.quiet) std::fprintf(stderr, "strain: running setup()\n");
+    const OneShotResult setup = ScriptLoad::run_once(*script, "setup", "null",
+                                                        native_client_factory(plan.client));
+    if (!setup.ok) {
+      std::fprintf(stderr, "strain: setup() failed, so no load was run:\n%s\n",
+                   setup.error.c_str());
+      return static_cast<int>(ExitCode::run_failed);
+    }
+    script->setup_data_json = setup.value_json;
+  }
+  plan.script = script;
+  int code = run_and_report(plan, f, "run");
+  if (script->has_teardown) {
+    const OneShotResult teardown =
+        ScriptLoad::run_once(*script, "teardown", script->setup_data_json,
+                             native_client_factory(plan.client));
+    if (!teardown.ok) {
+      std::fprintf(stderr, "strain: teardown() failed:\n%s\n", teardown.error.c_str());
+      if (code == 0) code = static_cast<int>(ExitCode::run_failed);
+    }
+  }
+  return code;
 }
 
 int demo(RunFlags f) {
@@ -232,7 +391,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "strain 0.1.0");
   app.require_subcommand(1);
   RunFlags run_flags;
-  auto* run = app.add_subcommand("run", "Run a load test against a URL");
+  auto* run = app.add_subcommand("run", "Run a load test: a Lua script, or --url");
   add_run_flags(*run, run_flags, true);
   RunFlags demo_flags;
   demo_flags.duration = "10s";
@@ -249,7 +408,19 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (*run) return run_and_report(make_plan(run_flags), run_flags, "run");
+    if (*run) {
+      run_flags.vus_given = run->count("--vus") > 0;
+      run_flags.duration_given = run->count("--duration") > 0;
+      run_flags.timeout_given = run->count("--timeout") > 0;
+      if (!run_flags.script.empty()) {
+        if (!run_flags.url.empty()) {
+          throw UsageError("give a script or --url, not both (scripts name their URLs; pass "
+                           "one in with -e BASE_URL=...)");
+        }
+        return run_script(run_flags);
+      }
+      return run_and_report(make_plan(run_flags), run_flags, "run");
+    }
     if (*demo_cmd) return demo(demo_flags);
   } catch (const Error& e) {
     std::fprintf(stderr, "strain: %s\n", e.what());

@@ -6,6 +6,7 @@
 
 #include "engine/core/assert.hpp"
 #include "tools/target/behaviour.hpp"
+#include "tools/target/demo_api.hpp"
 #include "tools/target/response.hpp"
 #include "tools/target/worker.hpp"
 
@@ -137,6 +138,7 @@ void Connection::process() {
     if (event == RequestParser::Event::need_more) break;
     if (event == RequestParser::Event::head) {
       on_head(parser_.head());
+      if (stop_parsing_) break;  // refused at its head; its body is never read
     } else if (event == RequestParser::Event::complete) {
       on_complete();
       if (stop_parsing_) break;
@@ -156,7 +158,11 @@ void Connection::process() {
 }
 
 void Connection::on_head(const RequestHead& head) {
-  if (head.expect_continue) {
+  const auto path = head.path();
+  const bool api = is_api_path(path);
+  // Refused before it is sent: no 100 Continue for an /api body over the cap.
+  const bool too_large = api && head.content_length > kMaxApiBodyBytes;
+  if (head.expect_continue && !too_large) {
     Slot& interim = push_slot();
     interim.status = 100;
     interim.body = Body::none;
@@ -167,30 +173,83 @@ void Connection::on_head(const RequestHead& head) {
   s.head_only = head.is_head();
   s.http10 = head.version_minor == 0;
   s.close_after = !head.keep_alive;
-  if (head.path() == "/__strain/stats") {
+  if (path == "/__strain/stats") {
     s.stats = true;
     s.counted = false;
-    s.body = Body::message;
+    s.body = Body::json;
+    return;
+  }
+  if (too_large) {
+    s.status = 413;
+    s.body = Body::json;
+    s.message = api_error_body("body larger than 1 MiB");
+    s.body_bytes = s.message.size();
+    s.complete = true;
+    s.close_after = true;
+    stop_parsing_ = true;
     return;
   }
   Resolved resolved = resolve_behaviour(worker_.options().defaults, head.query());
   if (!resolved.ok()) {
     s.status = 400;
-    s.body = Body::message;
-    s.message = std::move(resolved.error);
-    s.message += '\n';
+    if (api) {
+      s.body = Body::json;
+      s.message = api_error_body(resolved.error);
+    } else {
+      s.body = Body::message;
+      s.message = std::move(resolved.error);
+      s.message += '\n';
+    }
     s.body_bytes = s.message.size();
     return;
   }
+  if (api) return on_api_head(head, s, resolved.behaviour.delay);
   s.status = resolved.behaviour.status;
   s.delay = resolved.behaviour.delay;
   s.body_bytes = resolved.behaviour.body_bytes;
+}
+
+void Connection::on_api_head(const RequestHead& head, Slot& s, std::chrono::nanoseconds delay) {
+  // Only the delay applies: ?status= and ?size= would make the API lie about what it did.
+  s.delay = delay;
+  s.body = Body::json;
+  s.api = std::make_unique<ApiCall>();
+  s.api->method = head.method;
+  s.api->target = head.target;
+  s.api->authorization = head.authorization;
+  if (head.has_body) parser_.keep_body(&s.api->body, kMaxApiBodyBytes);
+}
+
+void Connection::on_api_complete(Slot& s) {
+  ApiResponse response;
+  if (parser_.body_truncated()) {
+    // Only a chunked body gets here: a Content-Length over the cap is refused at the head.
+    response.status = 413;
+    response.body = api_error_body("body larger than 1 MiB");
+  } else {
+    const std::string_view target = s.api->target;
+    const auto q = target.find('?');
+    ApiRequest request;
+    request.method = s.api->method;
+    request.path = target.substr(0, q);
+    request.query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+    request.authorization = s.api->authorization;
+    request.body = s.api->body;
+    response = worker_.handle_api(request);
+  }
+  std::string().swap(s.api->body);  // up to 1 MiB: not kept while the answer waits
+  s.api->extra_field = response.extra_field;
+  s.status = response.status;
+  s.message = std::move(response.body);
+  s.body_bytes = s.message.size();
 }
 
 void Connection::on_complete() {
   STRAIN_ASSERT(count_ > 0);
   Slot& s = slot(count_ - 1);
   s.complete = true;
+  if (s.api) [[unlikely]]
+    on_api_complete(s);
   // The delay runs from the end of the request, as a slow handler's would.
   if (s.delay.count() > 0) s.ready_at = Clock::now() + s.delay;
   if (s.stats) {
@@ -297,7 +356,11 @@ bool Connection::build_batch() {
       head.connection = s.close_after ? ConnectionHeader::close
                         : s.http10    ? ConnectionHeader::keep_alive
                                       : ConnectionHeader::none;
-      head.content_type = s.stats ? "application/json" : "text/plain";
+      if (s.body != Body::json)
+        head.content_type = "text/plain";
+      else
+        head.content_type = status_has_body(s.status) ? "application/json" : "";
+      if (s.api) head.extra_field = s.api->extra_field;
       const auto at = wbuf_.size();
       wbuf_.resize(at + kMaxResponseHeadBytes);
       const auto n = format_head(head, s.status >= 200 ? worker_.date() : "", wbuf_.data() + at);
@@ -311,7 +374,7 @@ bool Connection::build_batch() {
     const std::uint64_t body_sent = offset > 0 ? offset - s.head_bytes : 0;
     const std::uint64_t body_left = wire_body - body_sent;
     std::uint64_t take = body_left;
-    if (s.body == Body::message) {
+    if (s.body == Body::message || s.body == Body::json) {
       // Messages are small and always go out whole with their head.
       if (body_left > 0) {
         const auto w = wbuf_.size();

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/core/clock.hpp"
@@ -36,8 +37,17 @@ class Connection {
   void set_index(std::size_t index) noexcept { index_ = index; }
 
  private:
-  // One response to write, in request order.
-  enum class Body : std::uint8_t { pattern, message, none };
+  // An /api request: copies of its head (whose views die with the read buffer), its body, and
+  // its answer's extra field. Lives in its slot; the body is dropped once it is answered.
+  struct ApiCall {
+    std::string method;
+    std::string target;
+    std::string authorization;
+    std::string body;              // filled by the parser, up to kMaxApiBodyBytes
+    std::string_view extra_field;  // of the answer (Allow, WWW-Authenticate); static storage
+  };
+  // One response to write, in request order. message and json send `message`.
+  enum class Body : std::uint8_t { pattern, message, json, none };
   struct Slot {
     TimePoint ready_at{};               // not before; TimePoint{} for no delay
     std::chrono::nanoseconds delay{0};  // applied once the request has been read
@@ -45,13 +55,14 @@ class Connection {
     std::uint32_t head_bytes = 0;       // formatted head, known once writing has begun
     int status = 200;
     Body body = Body::pattern;
-    bool complete = false;     // the request has been read to its end
-    bool counted = true;       // counts as served (not 100 Continue, not /__strain/stats)
-    bool stats = false;        // body is the stats JSON, made when the request completes
-    bool head_only = false;    // HEAD: headers only
-    bool http10 = false;       // HTTP/1.0 client: keep-alive must be said
-    bool close_after = false;  // the last response on this connection
-    std::string message;       // body when body == message
+    bool complete = false;         // the request has been read to its end
+    bool counted = true;           // counts as served (not 100 Continue, not /__strain/stats)
+    bool stats = false;            // body is the stats JSON, made when the request completes
+    bool head_only = false;        // HEAD: headers only
+    bool http10 = false;           // HTTP/1.0 client: keep-alive must be said
+    bool close_after = false;      // the last response on this connection
+    std::string message;           // body when body is message or json
+    std::unique_ptr<ApiCall> api;  // an /api request; null for every other
   };
   // A piece of the next write: bytes of wbuf_ (ptr null) or of the static body pattern.
   struct Piece {
@@ -64,7 +75,9 @@ class Connection {
   void on_read(const boost::system::error_code& ec, std::size_t n);
   void process();
   void on_head(const RequestHead& head);
+  void on_api_head(const RequestHead& head, Slot& s, std::chrono::nanoseconds delay);
   void on_complete();
+  void on_api_complete(Slot& s);
   void on_parse_error(RequestError error);
   void on_eof();
 

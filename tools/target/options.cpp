@@ -27,7 +27,15 @@ std::optional<TargetOptions> parse_options(int argc, const char* const* argv, st
   CLI::App app{
       "strain-target: a fast, configurable HTTP/1.1 test server for strain, on loopback only.\n"
       "Per request, the query parameters delay=DURATION, size=SIZE and status=N override\n"
-      "--latency, --body-size and --status. GET /__strain/stats returns the counts as JSON.",
+      "--latency, --body-size and --status. GET /__strain/stats returns the counts as JSON.\n"
+      "\n"
+      "A demo JSON API lives under /api/ (?delay= and --latency apply to it; ?size= and\n"
+      "?status= do not). Counts appear under \"api\" in /__strain/stats.\n"
+      "  POST /api/login {\"user\":U,\"pass\":\"pw-\"+U} -> {\"token\":T,\"user\":U}\n"
+      "  Every other route needs \"Authorization: Bearer T\":\n"
+      "  GET /api/items?page=N    POST /api/items {\"name\":S,\"price\":X}\n"
+      "  GET|PUT|DELETE /api/items/{id}    GET /api/products    POST /api/cart\n"
+      "  POST /api/cart/{id}/items {\"product\":P,\"qty\":Q}    POST /api/cart/{id}/checkout",
       "strain-target"};
   app.set_version_flag("--version", "strain-target 0.1.0");
   // A repeated flag takes its last value, so wrappers can append overrides to their defaults.

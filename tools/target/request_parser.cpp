@@ -112,25 +112,23 @@ RequestParser::Event RequestParser::feed(const char* data, std::size_t len, std:
     case State::failed:
       return Event::error;
     case State::done:
-      state_ = State::head;
-      return Event::complete;
+      return complete();
     case State::head:
       break;
     case State::fixed_body: {
       const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, len));
+      if (sink_ != nullptr) keep(data, take);
       consumed = take;
       remaining_ -= take;
       body_bytes_ += take;
       if (remaining_ > 0) return Event::need_more;
-      state_ = State::head;
-      return Event::complete;
+      return complete();
     }
     default: {
       consumed = feed_chunked(data, len);
       if (state_ == State::failed) return fail(RequestError::bad_chunk, consumed);
       if (state_ != State::done) return Event::need_more;
-      state_ = State::head;
-      return Event::complete;
+      return complete();
     }
   }
 
@@ -173,8 +171,22 @@ RequestParser::Event RequestParser::feed(const char* data, std::size_t len, std:
   return Event::head;
 }
 
+RequestParser::Event RequestParser::complete() noexcept {
+  state_ = State::head;
+  sink_ = nullptr;  // the caller may free it now
+  return Event::complete;
+}
+
+void RequestParser::keep(const char* data, std::size_t len) {
+  const auto take = std::min(len, sink_room_);
+  sink_->append(data, take);
+  sink_room_ -= take;
+  if (take < len) body_truncated_ = true;
+}
+
 RequestError RequestParser::parse_head(const char* data, std::size_t len) noexcept {
   head_ = RequestHead{};
+  body_truncated_ = false;
   std::string_view rest(data, len);
   auto next_line = [&rest]() {
     const auto nl = rest.find('\n');
@@ -237,6 +249,9 @@ RequestError RequestParser::parse_head(const char* data, std::size_t len) noexce
           });
         }
         break;
+      case 13:
+        if (iequals(name, "authorization")) head_.authorization = value;
+        break;
       case 14:
         if (iequals(name, "content-length")) {
           if (value.empty() || value.size() > 18) return RequestError::bad_content_length;
@@ -270,6 +285,7 @@ RequestError RequestParser::parse_head(const char* data, std::size_t len) noexce
 
   head_.keep_alive = head_.version_minor >= 1 ? !close : keep_alive && !close;
   head_.has_body = chunked || length > 0;
+  head_.content_length = length;
   head_.expect_continue = expect && head_.version_minor >= 1 && head_.has_body;
   if (chunked) {
     state_ = State::chunk_size;
@@ -285,7 +301,7 @@ RequestError RequestParser::parse_head(const char* data, std::size_t len) noexce
   return RequestError::none;
 }
 
-std::size_t RequestParser::feed_chunked(const char* data, std::size_t len) noexcept {
+std::size_t RequestParser::feed_chunked(const char* data, std::size_t len) {
   std::size_t i = 0;
   auto end_size_line = [this]() {
     line_bytes_ = 0;
@@ -339,6 +355,7 @@ std::size_t RequestParser::feed_chunked(const char* data, std::size_t len) noexc
         break;
       case State::chunk_data: {
         const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, len - i));
+        if (sink_ != nullptr) keep(data + i, take);
         i += take;
         remaining_ -= take;
         body_bytes_ += take;

@@ -1,8 +1,9 @@
-// Streaming HTTP/1.1 request parser for strain-target: frames requests, discards their bodies.
+// Streaming HTTP/1.1 request parser for strain-target: frames requests; keeps bodies on request.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace strain::target {
@@ -27,12 +28,14 @@ int status_for(RequestError error) noexcept;
 // The head of one request. Views point into the caller's bytes and are valid only until the
 // caller drops or moves the bytes that feed() reported as consumed with Event::head.
 struct RequestHead {
-  std::string_view method;       // e.g. "GET"
-  std::string_view target;       // e.g. "/a?delay=5ms"
-  int version_minor = 1;         // HTTP/1.0 or HTTP/1.1
-  bool keep_alive = true;        // the connection may carry another request after this one
-  bool expect_continue = false;  // "Expect: 100-continue" on an HTTP/1.1 request with a body
-  bool has_body = false;         // Content-Length > 0 or chunked
+  std::string_view method;           // e.g. "GET"
+  std::string_view target;           // e.g. "/a?delay=5ms"
+  int version_minor = 1;             // HTTP/1.0 or HTTP/1.1
+  bool keep_alive = true;            // the connection may carry another request after this one
+  bool expect_continue = false;      // "Expect: 100-continue" on an HTTP/1.1 request with a body
+  bool has_body = false;             // Content-Length > 0 or chunked
+  std::uint64_t content_length = 0;  // Content-Length; 0 when absent or chunked
+  std::string_view authorization;    // the Authorization field's value; empty when absent
 
   bool is_head() const noexcept { return method == "HEAD"; }
   // The path without the query, and the query without '?' (empty when absent).
@@ -48,7 +51,8 @@ struct RequestLimits {
 };
 
 // Parses requests one at a time from one connection's bytes; one thread. Keeps no copy of the
-// head: the caller buffers it (see feed). Bodies are counted and dropped.
+// head: the caller buffers it (see feed). Bodies are counted and dropped unless keep_body asks
+// for the current one.
 class RequestParser {
  public:
   enum class Event : std::uint8_t {
@@ -65,6 +69,15 @@ class RequestParser {
   // rescanned). In a body, need_more consumes everything. After head, call again (even with no
   // bytes) to read the body; after complete the next call starts the next request.
   Event feed(const char* data, std::size_t len, std::size_t& consumed);
+
+  // After Event::head: append the current request's body (chunk framing removed) to `*sink`,
+  // at most `max_bytes` of it; body_truncated() tells if there was more. Ends with the request
+  // (a failed parse never touches the sink again).
+  void keep_body(std::string* sink, std::size_t max_bytes) noexcept {
+    sink_ = sink;
+    sink_room_ = max_bytes;
+  }
+  bool body_truncated() const noexcept { return body_truncated_; }
 
   const RequestHead& head() const noexcept { return head_; }
   RequestError error() const noexcept { return error_; }
@@ -91,7 +104,9 @@ class RequestParser {
   Event fail(RequestError error, std::size_t& consumed) noexcept;
   // Parses a complete head of `len` bytes (blank line included) into head_.
   RequestError parse_head(const char* data, std::size_t len) noexcept;
-  std::size_t feed_chunked(const char* data, std::size_t len) noexcept;
+  Event complete() noexcept;
+  std::size_t feed_chunked(const char* data, std::size_t len);
+  void keep(const char* data, std::size_t len);
 
   RequestLimits limits_;
   RequestHead head_;
@@ -103,6 +118,9 @@ class RequestParser {
   std::uint64_t body_bytes_ = 0;
   std::uint32_t line_bytes_ = 0;  // chunk-size line or trailer bytes so far
   bool chunk_digits_ = false;     // the chunk-size line has at least one hex digit
+  bool body_truncated_ = false;   // the kept body reached sink_room_ and more followed
+  std::string* sink_ = nullptr;   // where body bytes go (keep_body); null: dropped
+  std::size_t sink_room_ = 0;     // body bytes sink_ may still take
 };
 
 }  // namespace strain::target

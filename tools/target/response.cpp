@@ -84,6 +84,8 @@ std::string_view reason_phrase(int status) noexcept {
       return "Gateway Timeout";
     case 505:
       return "HTTP Version Not Supported";
+    case 507:
+      return "Insufficient Storage";
     default:
       return "Status";
   }
@@ -112,6 +114,10 @@ std::size_t format_head(const ResponseHead& head, std::string_view date, char* o
     if (head.status != 204 && head.status != 304) {
       p = append(p, "Content-Length: ");
       p = std::to_chars(p, p + 20, head.content_length).ptr;
+      p = append(p, "\r\n");
+    }
+    if (!head.extra_field.empty()) {
+      p = append(p, head.extra_field.substr(0, 64));
       p = append(p, "\r\n");
     }
     if (head.connection == ConnectionHeader::close)

@@ -16,10 +16,11 @@ struct ResponseHead {
   std::uint64_t content_length = 0;  // body bytes (also for HEAD, where none are sent)
   ConnectionHeader connection = ConnectionHeader::none;
   std::string_view content_type = "text/plain";
+  std::string_view extra_field;  // one whole "Name: value" field (up to 64 bytes), or empty
 };
 
 // Upper bound of format_head's output.
-inline constexpr std::size_t kMaxResponseHeadBytes = 256;
+inline constexpr std::size_t kMaxResponseHeadBytes = 320;
 
 // Writes "HTTP/1.1 ..." through the blank line into `out` (at least kMaxResponseHeadBytes);
 // returns the length. `date` is an IMF-fixdate (see http_date), or empty to leave Date out.

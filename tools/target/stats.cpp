@@ -1,6 +1,41 @@
 #include "tools/target/stats.hpp"
 
 namespace strain::target {
+namespace {
+
+// The API counters by name, in the order both outputs list them.
+template <typename F>
+void for_each_api_field(const ApiStats& api, F&& f) {
+  f("requests", api.requests);
+  f("logins_ok", api.logins_ok);
+  f("logins_failed", api.logins_failed);
+  f("unauthorized", api.unauthorized);
+  f("items_created", api.items_created);
+  f("items_updated", api.items_updated);
+  f("items_deleted", api.items_deleted);
+  f("items_read", api.items_read);
+  f("carts_created", api.carts_created);
+  f("cart_adds", api.cart_adds);
+  f("orders", api.orders);
+  f("item_count", api.item_count);
+}
+
+}  // namespace
+
+void ApiStats::add(const ApiCounters& c) {
+  constexpr auto relaxed = std::memory_order_relaxed;
+  requests += c.requests.load(relaxed);
+  logins_ok += c.logins_ok.load(relaxed);
+  logins_failed += c.logins_failed.load(relaxed);
+  unauthorized += c.unauthorized.load(relaxed);
+  items_created += c.items_created.load(relaxed);
+  items_updated += c.items_updated.load(relaxed);
+  items_deleted += c.items_deleted.load(relaxed);
+  items_read += c.items_read.load(relaxed);
+  carts_created += c.carts_created.load(relaxed);
+  cart_adds += c.cart_adds.load(relaxed);
+  orders += c.orders.load(relaxed);
+}
 
 void StatsSnapshot::add(const WorkerCounters& counters) {
   served += counters.served.load(std::memory_order_relaxed);
@@ -8,6 +43,7 @@ void StatsSnapshot::add(const WorkerCounters& counters) {
     const auto n = counters.by_status[status].load(std::memory_order_relaxed);
     if (n != 0) by_status[static_cast<int>(status)] += n;
   }
+  api.add(counters.api);
 }
 
 std::string format_stats_line(const StatsSnapshot& stats) {
@@ -19,6 +55,14 @@ std::string format_stats_line(const StatsSnapshot& stats) {
     out += std::to_string(status) + ':' + std::to_string(n);
   }
   out += " connections=" + std::to_string(stats.connections);
+  // Appended, never interleaved: tools that parse the line without the API keep working.
+  if (stats.api.requests > 0) {
+    for_each_api_field(stats.api, [&out](const char* name, std::uint64_t n) {
+      out += " api_";
+      out += name;
+      out += '=' + std::to_string(n);
+    });
+  }
   return out;
 }
 
@@ -33,7 +77,17 @@ std::string format_stats_json(const StatsSnapshot& stats) {
   out += "},\"connections\":" + std::to_string(stats.connections);
   out += ",\"open_connections\":" + std::to_string(stats.open_connections);
   out += ",\"rejected_connections\":" + std::to_string(stats.rejected_connections);
-  out += ",\"uptime_ms\":" + std::to_string(stats.uptime_ms) + '}';
+  out += ",\"uptime_ms\":" + std::to_string(stats.uptime_ms);
+  out += ",\"api\":{";
+  first = true;
+  for_each_api_field(stats.api, [&](const char* name, std::uint64_t n) {
+    if (!first) out += ',';
+    first = false;
+    out += '"';
+    out += name;
+    out += "\":" + std::to_string(n);
+  });
+  out += "}}";
   return out;
 }
 

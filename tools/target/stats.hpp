@@ -9,6 +9,29 @@
 
 namespace strain::target {
 
+// What the demo API (/api/...) did, counted by the worker that answered. Same rules as
+// WorkerCounters: written only by the owning thread, read by any.
+struct ApiCounters {
+  // /api requests the API answered, any status (not a 413 for a body over 1 MiB, nor a 400 for
+  // a bad ?delay=: the connection answers those)
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> logins_ok{0};      // POST /api/login answered 200
+  std::atomic<std::uint64_t> logins_failed{0};  // POST /api/login answered 401
+  std::atomic<std::uint64_t> unauthorized{0};   // 401 for a missing or bad bearer token
+  std::atomic<std::uint64_t> items_created{0};  // POST /api/items answered 201
+  std::atomic<std::uint64_t> items_updated{0};  // PUT /api/items/{id} answered 200
+  std::atomic<std::uint64_t> items_deleted{0};  // DELETE /api/items/{id} answered 204
+  std::atomic<std::uint64_t> items_read{0};     // GET /api/items/{id} or a page, answered 200
+  std::atomic<std::uint64_t> carts_created{0};  // POST /api/cart answered 201
+  std::atomic<std::uint64_t> cart_adds{0};      // POST /api/cart/{id}/items answered 200
+  std::atomic<std::uint64_t> orders{0};         // POST /api/cart/{id}/checkout answered 200
+
+  // Owner thread only, like WorkerCounters::count.
+  static void bump(std::atomic<std::uint64_t>& counter) noexcept {
+    counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+};
+
 // One worker's counters. Written only by the owning worker's thread; any thread may read them
 // (relaxed atomics: a reader sees each counter exactly, the set of them only roughly at once).
 struct alignas(64) WorkerCounters {
@@ -21,6 +44,26 @@ struct alignas(64) WorkerCounters {
     auto& slot = by_status[static_cast<std::size_t>(status) % by_status.size()];
     slot.store(slot.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
+  ApiCounters api;  // the demo API's share of what this worker did
+};
+
+// The demo API's counters summed over the workers, plus the size of its item store.
+struct ApiStats {
+  std::uint64_t requests = 0;       // /api requests the API answered, any status
+  std::uint64_t logins_ok = 0;      // POST /api/login answered 200
+  std::uint64_t logins_failed = 0;  // POST /api/login answered 401
+  std::uint64_t unauthorized = 0;   // 401 for a missing or bad bearer token
+  std::uint64_t items_created = 0;  // POST /api/items answered 201
+  std::uint64_t items_updated = 0;  // PUT /api/items/{id} answered 200
+  std::uint64_t items_deleted = 0;  // DELETE /api/items/{id} answered 204
+  std::uint64_t items_read = 0;     // GET /api/items/{id} or a page, answered 200
+  std::uint64_t carts_created = 0;  // POST /api/cart answered 201
+  std::uint64_t cart_adds = 0;      // POST /api/cart/{id}/items answered 200
+  std::uint64_t orders = 0;         // POST /api/cart/{id}/checkout answered 200
+  std::uint64_t item_count = 0;     // items in the store at the moment of the snapshot
+
+  // Adds one worker's API counters (item_count is set by whoever owns the store).
+  void add(const ApiCounters& counters);
 };
 
 // The server-wide count, as printed on exit and returned by GET /__strain/stats.
@@ -31,16 +74,19 @@ struct StatsSnapshot {
   std::uint64_t open_connections = 0;      // connections open at the moment of the snapshot
   std::uint64_t rejected_connections = 0;  // accepted and closed at once: over --max-connections
   std::uint64_t uptime_ms = 0;             // since the server started listening
+  ApiStats api;                            // the demo API under /api/
 
   // Adds one worker's counters.
   void add(const WorkerCounters& counters);
 };
 
-// "strain-target served=12345 by_status=200:12340,503:5 connections=50" (no newline).
+// "strain-target served=12345 by_status=200:12340,503:5 connections=50" (no newline). Once any
+// /api request was answered, " api_requests=N api_logins_ok=N ... api_item_count=N" follows.
 std::string format_stats_line(const StatsSnapshot& stats);
 
 // {"served":12345,"by_status":{"200":12340,"503":5},"connections":50,"open_connections":3,
-//  "rejected_connections":0,"uptime_ms":5123} on one line, no newline.
+//  "rejected_connections":0,"uptime_ms":5123,"api":{"requests":0,"logins_ok":0,...,
+//  "item_count":0}} on one line, no newline.
 std::string format_stats_json(const StatsSnapshot& stats);
 
 }  // namespace strain::target

@@ -24,6 +24,7 @@ StatsSnapshot ServerShared::snapshot() const {
   s.connections = accepted_connections.load(std::memory_order_relaxed);
   s.open_connections = open_connections.load(std::memory_order_relaxed);
   s.rejected_connections = rejected_connections.load(std::memory_order_relaxed);
+  s.api.item_count = api.item_count();
   s.uptime_ms = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
   return s;

@@ -11,6 +11,7 @@
 
 #include "engine/core/clock.hpp"
 #include "tools/target/asio_types.hpp"
+#include "tools/target/demo_api.hpp"
 #include "tools/target/options.hpp"
 #include "tools/target/stats.hpp"
 
@@ -31,6 +32,7 @@ struct ServerShared {
   std::atomic<std::uint64_t> rejected_connections{0};  // closed at once over --max-connections
   std::atomic<std::uint64_t> served_total{0};  // bumped only when --exit-after-requests is set
   TimePoint started = Clock::now();
+  DemoApi api;  // the /api/ demo: its own lock, callable from every worker
   // Called (from any worker thread) once served_total reaches --exit-after-requests.
   std::function<void()> on_enough_requests;
 
@@ -64,6 +66,10 @@ class Worker {
   bool stopping() const noexcept { return stopping_; }
   // A response with `status` was fully written.
   void count(int status);
+  // Answers a /api request on this worker's thread, counting it in this worker's counters.
+  ApiResponse handle_api(const ApiRequest& request) {
+    return shared_.api.handle(request, counters_.api);
+  }
   // The body of GET /__strain/stats.
   std::string stats_json() const;
   // Removes and deletes `connection`; its last handler has run. Call last.

@@ -1,4 +1,4 @@
-#include "engine/runtime/resolve.hpp"
+#include "engine/transport/resolve.hpp"
 
 #include <arpa/inet.h>
 #include <netdb.h>

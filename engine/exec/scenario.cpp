@@ -1,0 +1,85 @@
+#include "engine/exec/scenario.hpp"
+
+#include <algorithm>
+
+namespace strain {
+
+const char* to_string(ExecutorKind kind) noexcept {
+  switch (kind) {
+    case ExecutorKind::constant_vus:
+      return "constant-vus";
+    case ExecutorKind::ramping_vus:
+      return "ramping-vus";
+    case ExecutorKind::per_vu_iterations:
+      return "per-vu-iterations";
+    case ExecutorKind::shared_iterations:
+      return "shared-iterations";
+  }
+  return "constant-vus";
+}
+
+std::optional<ExecutorKind> executor_from_string(std::string_view name) noexcept {
+  for (auto kind : {ExecutorKind::constant_vus, ExecutorKind::ramping_vus,
+                    ExecutorKind::per_vu_iterations, ExecutorKind::shared_iterations}) {
+    if (name == to_string(kind)) return kind;
+  }
+  return std::nullopt;
+}
+
+std::chrono::nanoseconds active_length(const Scenario& s) noexcept {
+  switch (s.executor) {
+    case ExecutorKind::constant_vus:
+      return s.duration;
+    case ExecutorKind::ramping_vus: {
+      std::chrono::nanoseconds sum{0};
+      for (const Stage& st : s.stages)
+        sum += st.duration;
+      return sum;
+    }
+    case ExecutorKind::per_vu_iterations:
+    case ExecutorKind::shared_iterations:
+      return s.max_duration;
+  }
+  return s.duration;
+}
+
+std::uint32_t peak_vus(const Scenario& s) noexcept {
+  if (s.executor != ExecutorKind::ramping_vus) return s.vus;
+  std::uint32_t peak = s.start_vus;
+  for (const Stage& st : s.stages)
+    peak = std::max(peak, st.target);
+  return peak;
+}
+
+std::uint32_t ramping_vus_at(const Scenario& s, std::chrono::nanoseconds since_start) noexcept {
+  std::uint32_t from = s.start_vus;
+  std::chrono::nanoseconds offset{0};
+  for (const Stage& st : s.stages) {
+    if (since_start < offset + st.duration) {
+      // Linear between the previous target and this one; a zero-length stage jumps.
+      const double f = static_cast<double>((since_start - offset).count()) /
+                       static_cast<double>(st.duration.count());
+      const double v = static_cast<double>(from) +
+                       (static_cast<double>(st.target) - static_cast<double>(from)) * f;
+      return static_cast<std::uint32_t>(v < 0 ? 0 : v);
+    }
+    offset += st.duration;
+    from = st.target;
+  }
+  return from;
+}
+
+std::uint64_t share_of(std::uint64_t total, std::uint32_t parts, std::uint32_t index) noexcept {
+  if (parts == 0) return 0;
+  return total / parts + (index < total % parts ? 1 : 0);
+}
+
+std::uint64_t share_offset(std::uint64_t total, std::uint32_t parts,
+                           std::uint32_t index) noexcept {
+  if (parts == 0) return 0;
+  const std::uint64_t base = total / parts;
+  const std::uint64_t extra = total % parts;
+  return base * index + std::min<std::uint64_t>(index, extra);
+}
+
+}  // namespace strain

@@ -1,0 +1,63 @@
+// Closed-model scenarios as plain data, and the schedule arithmetic every worker shares.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace strain {
+
+// The closed-model executors. (Open-model ones arrive with arrival-rate pacing.)
+enum class ExecutorKind : std::uint8_t {
+  constant_vus,       // `vus` VUs loop for `duration`
+  ramping_vus,        // VUs follow `stages`, linearly between targets
+  per_vu_iterations,  // each of `vus` VUs runs `iterations` iterations
+  shared_iterations,  // `vus` VUs share `iterations` iterations between them
+};
+
+const char* to_string(ExecutorKind kind) noexcept;
+std::optional<ExecutorKind> executor_from_string(std::string_view name) noexcept;
+
+// One step of a ramp: move linearly to `target` VUs over `duration`.
+struct Stage {
+  std::chrono::nanoseconds duration{0};  // length of the step
+  std::uint32_t target = 0;              // VUs at its end
+};
+
+struct Scenario {
+  std::string name = "default";                         // stats tag `scenario`
+  ExecutorKind executor = ExecutorKind::constant_vus;   // load model
+  std::string exec = "default";                         // global function each iteration runs
+  std::uint32_t vus = 1;                                // all but ramping-vus
+  std::uint32_t start_vus = 0;                          // ramping-vus: VUs at the start
+  std::vector<Stage> stages;                            // ramping-vus
+  std::chrono::nanoseconds duration{0};                 // constant-vus
+  std::uint64_t iterations = 0;                         // per VU, or shared in all
+  std::chrono::nanoseconds max_duration{std::chrono::minutes(10)};  // iteration executors' cap
+  std::chrono::nanoseconds start_time{0};               // offset from the start of the run
+  std::chrono::nanoseconds graceful_stop{std::chrono::seconds(30)};  // to finish iterations
+  std::map<std::string, std::string> tags;              // on every request of the scenario
+};
+
+// How long the scenario starts iterations: duration, the stages' sum, or max_duration.
+std::chrono::nanoseconds active_length(const Scenario& s) noexcept;
+// When the scenario stops starting iterations, from the start of the run.
+inline std::chrono::nanoseconds end_offset(const Scenario& s) noexcept {
+  return s.start_time + active_length(s);
+}
+// Most VUs the scenario ever runs.
+std::uint32_t peak_vus(const Scenario& s) noexcept;
+// ramping-vus: VUs wanted `since_start` into the scenario (linear within a stage, rounded
+// down, as k6 does); the last stage's target after the end.
+std::uint32_t ramping_vus_at(const Scenario& s, std::chrono::nanoseconds since_start) noexcept;
+// Part `index` of `total` split into `parts` as evenly as possible (earlier parts take the
+// remainder); the parts always sum to `total` exactly.
+std::uint64_t share_of(std::uint64_t total, std::uint32_t parts, std::uint32_t index) noexcept;
+// The sum of shares before `index`: where part `index` starts.
+std::uint64_t share_offset(std::uint64_t total, std::uint32_t parts, std::uint32_t index) noexcept;
+
+}  // namespace strain

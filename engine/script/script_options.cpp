@@ -1,0 +1,309 @@
+#include "engine/script/script_options.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <initializer_list>
+#include <lua.hpp>
+#include <set>
+
+#include "engine/core/error.hpp"
+#include "engine/core/units.hpp"
+
+namespace strain {
+namespace {
+
+// Walks nested option tables keeping the path for messages. Only C++ code runs between the
+// Lua calls here (no Lua errors are raised: lua_next and friends on plain tables), and the
+// UsageError is thrown outside any Lua frame.
+class Reader {
+ public:
+  Reader(lua_State* L, std::string script) : L_(L), script_(std::move(script)) {}
+
+  [[noreturn]] void bad(const std::string& path, const std::string& why) const {
+    throw UsageError(script_ + ": " + path + ": " + why);
+  }
+
+  // Calls fn(key) for each string key of the table at the top, with the value on top.
+  template <class Fn>
+  void each_field(const std::string& path, std::initializer_list<const char*> allowed, Fn fn) {
+    const int t = lua_gettop(L_);
+    lua_pushnil(L_);
+    while (lua_next(L_, t) != 0) {
+      if (lua_type(L_, -2) != LUA_TSTRING) bad(path, "keys must be names");
+      std::string key = lua_tostring(L_, -2);
+      bool known = allowed.size() == 0;
+      for (const char* a : allowed)
+        known = known || key == a;
+      if (!known) {
+        std::string list;
+        for (const char* a : allowed)
+          list += std::string(list.empty() ? "" : ", ") + a;
+        bad(path + "." + key, "unknown option (known: " + list + ")");
+      }
+      fn(key, path + "." + key);
+      lua_settop(L_, t + 1);
+      lua_pop(L_, 1);
+    }
+  }
+
+  std::string string(const std::string& path) const {
+    if (lua_type(L_, -1) != LUA_TSTRING) bad(path, "must be a string");
+    return lua_tostring(L_, -1);
+  }
+
+  std::uint64_t integer(const std::string& path, std::uint64_t min, std::uint64_t max) const {
+    int is_int = 0;
+    const lua_Integer v = lua_tointegerx(L_, -1, &is_int);
+    if (lua_type(L_, -1) != LUA_TNUMBER || is_int == 0 || v < static_cast<lua_Integer>(min) ||
+        static_cast<std::uint64_t>(v) > max) {
+      bad(path, "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
+    }
+    return static_cast<std::uint64_t>(v);
+  }
+
+  bool boolean(const std::string& path) const {
+    if (lua_type(L_, -1) != LUA_TBOOLEAN) bad(path, "must be true or false");
+    return lua_toboolean(L_, -1) != 0;
+  }
+
+  // "30s", "2m", or a number of seconds.
+  std::chrono::nanoseconds duration(const std::string& path, bool allow_zero) const {
+    std::chrono::nanoseconds d{0};
+    if (lua_type(L_, -1) == LUA_TNUMBER) {
+      const double s = lua_tonumber(L_, -1);
+      if (!std::isfinite(s) || s < 0 || s > 1e7) bad(path, "must be a duration like \"30s\"");
+      d = std::chrono::nanoseconds(static_cast<std::int64_t>(s * 1e9));
+    } else if (lua_type(L_, -1) == LUA_TSTRING) {
+      d = parse_duration(lua_tostring(L_, -1), script_ + ": " + path);
+    } else {
+      bad(path, "must be a duration like \"30s\"");
+    }
+    if (!allow_zero && d.count() <= 0) bad(path, "must be more than zero");
+    return d;
+  }
+
+  bool is_table() const { return lua_type(L_, -1) == LUA_TTABLE; }
+
+  void require_table(const std::string& path) const {
+    if (!is_table()) bad(path, "must be a table");
+  }
+
+  // { {"30s", 100}, {duration = "1m", target = 200} }
+  std::vector<Stage> stages(const std::string& path) {
+    require_table(path);
+    std::vector<Stage> out;
+    const int t = lua_gettop(L_);
+    const auto n = static_cast<lua_Integer>(lua_rawlen(L_, t));
+    if (n == 0) bad(path, "needs at least one stage");
+    if (n > 1000) bad(path, "has more than 1000 stages");
+    for (lua_Integer i = 1; i <= n; ++i) {
+      const std::string p = path + "[" + std::to_string(i) + "]";
+      lua_rawgeti(L_, t, i);
+      require_table(p);
+      Stage st;
+      lua_rawgeti(L_, -1, 1);
+      if (!lua_isnil(L_, -1)) {
+        st.duration = duration(p + "[1]", true);
+        lua_pop(L_, 1);
+        lua_rawgeti(L_, -1, 2);
+        st.target = static_cast<std::uint32_t>(integer(p + "[2]", 0, 1'000'000));
+        lua_pop(L_, 1);
+      } else {
+        lua_pop(L_, 1);
+        bool has_duration = false, has_target = false;
+        each_field(p, {"duration", "target"}, [&](const std::string& key, const std::string& kp) {
+          if (key == "duration") st.duration = duration(kp, true), has_duration = true;
+          if (key == "target")
+            st.target = static_cast<std::uint32_t>(integer(kp, 0, 1'000'000)), has_target = true;
+        });
+        if (!has_duration || !has_target) bad(p, "needs a duration and a target");
+      }
+      out.push_back(st);
+      lua_settop(L_, t);
+    }
+    return out;
+  }
+
+  Scenario scenario(const std::string& name, const std::string& path) {
+    require_table(path);
+    Scenario s;
+    s.name = name;
+    s.exec = name == "default" ? "default" : name;
+    bool has_executor = false, has_vus = false, has_duration = false, has_iterations = false,
+         has_stages = false, has_exec = false;
+    each_field(path,
+               {"executor", "exec", "vus", "start_vus", "stages", "duration", "iterations",
+                "max_duration", "start_time", "graceful_stop", "tags"},
+               [&](const std::string& key, const std::string& kp) {
+                 if (key == "executor") {
+                   const std::string e = string(kp);
+                   const auto kind = executor_from_string(e);
+                   if (!kind) {
+                     bad(kp, "unknown executor '" + e +
+                                 "' (closed model: constant-vus, ramping-vus, "
+                                 "per-vu-iterations, shared-iterations; the arrival-rate "
+                                 "executors are not available yet)");
+                   }
+                   s.executor = *kind;
+                   has_executor = true;
+                 } else if (key == "exec") {
+                   s.exec = string(kp), has_exec = true;
+                 } else if (key == "vus") {
+                   s.vus = static_cast<std::uint32_t>(integer(kp, 1, 1'000'000)), has_vus = true;
+                 } else if (key == "start_vus") {
+                   s.start_vus = static_cast<std::uint32_t>(integer(kp, 0, 1'000'000));
+                 } else if (key == "stages") {
+                   s.stages = stages(kp), has_stages = true;
+                 } else if (key == "duration") {
+                   s.duration = duration(kp, false), has_duration = true;
+                 } else if (key == "iterations") {
+                   s.iterations = integer(kp, 1, std::uint64_t{1} << 50), has_iterations = true;
+                 } else if (key == "max_duration") {
+                   s.max_duration = duration(kp, false);
+                 } else if (key == "start_time") {
+                   s.start_time = duration(kp, true);
+                 } else if (key == "graceful_stop") {
+                   s.graceful_stop = duration(kp, true);
+                 } else if (key == "tags") {
+                   require_table(kp);
+                   each_field(kp, {}, [&](const std::string& tag, const std::string& tp) {
+                     s.tags[tag] = string(tp);
+                   });
+                 }
+               });
+    (void)has_exec;
+    if (!has_executor) {
+      // Like k6: stages imply a ramp, iterations a shared pool, otherwise constant VUs.
+      s.executor = has_stages       ? ExecutorKind::ramping_vus
+                   : has_iterations ? ExecutorKind::shared_iterations
+                                    : ExecutorKind::constant_vus;
+    }
+    const std::string ex = std::string("executor ") + to_string(s.executor);
+    switch (s.executor) {
+      case ExecutorKind::constant_vus:
+        if (!has_duration) bad(path, ex + " needs a duration");
+        if (has_stages || has_iterations) bad(path, ex + " takes vus and duration only");
+        break;
+      case ExecutorKind::ramping_vus:
+        if (!has_stages) bad(path, ex + " needs stages");
+        if (has_vus || has_duration || has_iterations) {
+          bad(path, ex + " takes start_vus and stages (not vus, duration or iterations)");
+        }
+        break;
+      case ExecutorKind::per_vu_iterations:
+      case ExecutorKind::shared_iterations:
+        if (has_stages || has_duration) bad(path, ex + " takes vus, iterations and max_duration");
+        if (!has_iterations) s.iterations = 1;
+        if (s.executor == ExecutorKind::shared_iterations && s.iterations < s.vus) {
+          bad(path, "shared-iterations needs at least as many iterations as vus");
+        }
+        break;
+    }
+    return s;
+  }
+
+  void threshold(const std::string& key, const std::string& path, ScriptOptions& out) {
+    auto add = [&](const std::string& condition, bool abort, std::chrono::nanoseconds delay) {
+      try {
+        ThresholdSpec spec = parse_threshold(key, condition);
+        spec.abort_on_fail = abort;
+        spec.delay_abort_eval = delay;
+        out.thresholds.push_back(std::move(spec));
+      } catch (const UsageError& e) {
+        throw UsageError(script_ + ": options.thresholds: " + e.what());
+      }
+    };
+    if (lua_type(L_, -1) == LUA_TSTRING) return add(lua_tostring(L_, -1), false, {});
+    require_table(path);
+    const int t = lua_gettop(L_);
+    const auto n = static_cast<lua_Integer>(lua_rawlen(L_, t));
+    if (n == 0) bad(path, "must be a condition like \"< 250ms\" or a list of them");
+    for (lua_Integer i = 1; i <= n; ++i) {
+      const std::string p = path + "[" + std::to_string(i) + "]";
+      lua_rawgeti(L_, t, i);
+      if (lua_type(L_, -1) == LUA_TSTRING) {
+        add(lua_tostring(L_, -1), false, {});
+      } else {
+        require_table(p);
+        std::string condition;
+        bool abort = false;
+        std::chrono::nanoseconds delay{0};
+        each_field(p, {"threshold", "abort_on_fail", "delay_abort_eval"},
+                   [&](const std::string& k, const std::string& kp) {
+                     if (k == "threshold") condition = string(kp);
+                     if (k == "abort_on_fail") abort = boolean(kp);
+                     if (k == "delay_abort_eval") delay = duration(kp, true);
+                   });
+        if (condition.empty()) bad(p, "needs threshold = \"< …\"");
+        add(condition, abort, delay);
+      }
+      lua_settop(L_, t);
+    }
+  }
+
+ private:
+  lua_State* L_;
+  std::string script_;
+};
+
+}  // namespace
+
+ScriptOptions read_options(lua_State* L, const std::string& script_path) {
+  ScriptOptions out;
+  Reader r(L, script_path);
+  const int top = lua_gettop(L);
+  lua_getglobal(L, "options");
+  if (lua_isnil(L, -1)) {
+    lua_settop(L, top);
+    return out;
+  }
+  r.require_table("options");
+  std::set<std::string> names;
+  r.each_field("options",
+               {"scenarios", "thresholds", "vus", "duration", "iterations", "stages", "max_names",
+                "discard_response_bodies", "max_body_size", "timeout", "max_run_without_yield",
+                "setup_timeout"},
+               [&](const std::string& key, const std::string& path) {
+                 if (key == "scenarios") {
+                   r.require_table(path);
+                   r.each_field(path, {}, [&](const std::string& name, const std::string& sp) {
+                     out.scenarios.push_back(r.scenario(name, sp));
+                   });
+                   if (out.scenarios.empty()) r.bad(path, "declares no scenario");
+                 } else if (key == "thresholds") {
+                   r.require_table(path);
+                   r.each_field(path, {}, [&](const std::string& expr, const std::string& tp) {
+                     r.threshold(expr, tp, out);
+                   });
+                 } else if (key == "vus") {
+                   out.vus = static_cast<std::uint32_t>(r.integer(path, 1, 1'000'000));
+                 } else if (key == "duration") {
+                   out.duration = r.duration(path, false);
+                 } else if (key == "iterations") {
+                   out.iterations = r.integer(path, 1, std::uint64_t{1} << 50);
+                 } else if (key == "stages") {
+                   out.stages = r.stages(path);
+                 } else if (key == "max_names") {
+                   out.settings.max_names = static_cast<std::uint32_t>(r.integer(path, 1, 10'000));
+                 } else if (key == "discard_response_bodies") {
+                   out.settings.discard_response_bodies = r.boolean(path);
+                 } else if (key == "max_body_size") {
+                   const std::string text = r.string(path);
+                   out.settings.max_body_bytes = parse_size_bytes(text, script_path + ": " + path);
+                 } else if (key == "timeout") {
+                   out.settings.request_timeout = r.duration(path, false);
+                 } else if (key == "max_run_without_yield") {
+                   out.settings.max_run_without_yield = r.duration(path, false);
+                 } else if (key == "setup_timeout") {
+                   out.settings.setup_timeout = r.duration(path, false);
+                 }
+               });
+  // Scenario order follows the table's iteration order, which Lua leaves unspecified: sort by
+  // name so VU ids and reports are the same from run to run.
+  std::sort(out.scenarios.begin(), out.scenarios.end(),
+            [](const Scenario& a, const Scenario& b) { return a.name < b.name; });
+  lua_settop(L, top);
+  return out;
+}
+
+}  // namespace strain

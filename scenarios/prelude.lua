@@ -1,0 +1,63 @@
+-- strain's Lua half of the scripting API, run in every Lua state before the user's script.
+-- The C++ half (engine/script) provides `core`; this file builds the friendly names on it.
+-- Kept small on purpose: everything here runs inside VU coroutines, so it must stay yieldable.
+
+local core = ...
+local pairs, type, tostring, select = pairs, type, tostring, select
+local pack, unpack = table.pack, table.unpack
+
+http = {}
+
+-- http.request(method, url [, body] [, params]); a table as third argument is params.
+function http.request(method, url, body, params)
+  if type(body) == "table" and params == nil then body, params = nil, body end
+  return core.request(method, url, body, params)
+end
+function http.get(url, params) return core.request("GET", url, nil, params) end
+function http.head(url, params) return core.request("HEAD", url, nil, params) end
+function http.options(url, params) return core.request("OPTIONS", url, nil, params) end
+function http.delete(url, params) return core.request("DELETE", url, nil, params) end
+function http.post(url, body, params) return http.request("POST", url, body, params) end
+function http.put(url, body, params) return http.request("PUT", url, body, params) end
+function http.patch(url, body, params) return http.request("PATCH", url, body, params) end
+
+sleep = core.sleep
+
+-- check(value, { ["name"] = function(value) return ... end, ... }) → true when all hold.
+-- A check that raises an error counts as failed; the error does not end the iteration.
+local record_check = core.record_check
+function check(value, checks)
+  local all = true
+  for name, fn in pairs(checks) do
+    local ok, held = pcall(fn, value)
+    held = ok and held and true or false
+    record_check(name, held)
+    if not held then all = false end
+  end
+  return all
+end
+
+-- group(name, fn): checks and requests inside carry the group path ("::outer::inner").
+function group(name, fn)
+  local previous = core.group_enter(name)
+  local results = pack(fn())
+  core.group_leave(previous)
+  return unpack(results, 1, results.n)
+end
+
+-- Custom metrics: metrics.counter/rate/trend(name) → an object with :add(value).
+local metric_add = core.metric_add
+local Metric = {}
+Metric.__index = Metric
+function Metric:add(value) metric_add(self.id, value) end
+metrics = {}
+for _, kind in pairs({ "counter", "rate", "trend" }) do
+  metrics[kind] = function(name)
+    return setmetatable({ id = core.metric_define(name, kind), name = name }, Metric)
+  end
+end
+
+json = { encode = core.json_encode, decode = core.json_decode, null = core.json_null }
+data = { csv = core.data_csv, json = core.data_json }
+vu = core.vu
+env = core.env
