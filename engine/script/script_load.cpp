@@ -230,12 +230,9 @@ class Vu final : public ExchangeObserver, public http::ResponseObserver {
   ~Vu() override = default;
 
   void on_exchange(const Exchange& ex) override { impl_.on_exchange(*this, ex); }
+  // Kept as received (names lower-cased only if the script reads r.headers): four appends.
   void on_header(std::string_view name, std::string_view value) override {
-    for (char c : name)
-      head_ += (c >= 'A' && c <= 'Z') ? static_cast<char>(c | 0x20) : c;
-    head_ += '\0';
-    head_.append(value);
-    head_ += '\0';
+    head_.append(name).append(1, '\0').append(value).append(1, '\0');
   }
   void on_body(std::string_view piece) override {
     body_received_ += piece.size();
@@ -265,6 +262,8 @@ class Vu final : public ExchangeObserver, public http::ResponseObserver {
   std::uint32_t series_ = 0;                        // of the request in flight
   std::int64_t intended_ns_ = 0;
   std::string request_;  // the request in flight's bytes
+  std::string last_key_;  // the series key of its last request, and that series
+  std::uint32_t last_series_ = UINT32_MAX;
   std::string head_;     // its response's fields: name\0value\0 ...
   std::string body_;     // its response's body, as far as kept
   std::uint64_t body_received_ = 0;
@@ -470,7 +469,11 @@ int l_response_index(lua_State* L) {
       const std::size_t name_len = std::strlen(p);
       const char* value = p + name_len + 1;
       const std::size_t value_len = std::strlen(value);
-      lua_pushlstring(L, p, name_len);
+      char lower[256];
+      const std::size_t n = std::min(name_len, sizeof lower);
+      for (std::size_t i = 0; i < n; ++i)
+        lower[i] = (p[i] >= 'A' && p[i] <= 'Z') ? static_cast<char>(p[i] | 0x20) : p[i];
+      lua_pushlstring(L, lower, n);
       // A repeated field keeps its values joined by ", " (RFC 9110 §5.3).
       if (lua_rawget(L, -2) == LUA_TSTRING) {
         lua_pushliteral(L, ", ");
@@ -480,7 +483,7 @@ int l_response_index(lua_State* L) {
         lua_pop(L, 1);
         lua_pushlstring(L, value, value_len);
       }
-      lua_pushlstring(L, p, name_len);
+      lua_pushlstring(L, lower, n);
       lua_insert(L, -2);
       lua_rawset(L, -3);
       p = value + value_len + 1;
@@ -1186,7 +1189,9 @@ bool ScriptLoad::Impl::prepare_request(lua_State* L, Vu& vu, std::string_view me
   key_ += '\0';
   key_.append(name);
   std::uint32_t series = 0;
-  if (auto it = series_index_.find(std::string_view(key_)); it != series_index_.end()) {
+  if (vu.last_series_ != UINT32_MAX && vu.last_key_ == key_) {
+    series = vu.last_series_;  // a VU mostly repeats its requests: skip the hash lookup
+  } else if (auto it = series_index_.find(std::string_view(key_)); it != series_index_.end()) {
     series = it->second;
   } else if (series_.size() >= plan_.settings.max_names) {
     // Bounded: URLs with ids in them would otherwise make a series each.
@@ -1206,6 +1211,11 @@ bool ScriptLoad::Impl::prepare_request(lua_State* L, Vu& vu, std::string_view me
     series = static_cast<std::uint32_t>(series_.size());
     series_.push_back(std::make_unique<Recorder>(std::string(name), std::move(tags)));
     series_index_.emplace(key_, series);
+  }
+
+  if (series != other_series_) {
+    vu.last_key_ = key_;
+    vu.last_series_ = series;
   }
 
   // Start.

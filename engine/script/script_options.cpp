@@ -41,8 +41,7 @@ class Reader {
         bad(path + "." + key, "unknown option (known: " + list + ")");
       }
       fn(key, path + "." + key);
-      lua_settop(L_, t + 1);
-      lua_pop(L_, 1);
+      lua_settop(L_, t + 1);  // the key stays for lua_next
     }
   }
 

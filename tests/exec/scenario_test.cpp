@@ -1,0 +1,219 @@
+#include "engine/exec/scenario.hpp"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+using namespace strain;
+using namespace std::chrono_literals;
+
+namespace {
+
+Scenario ramp(std::uint32_t start_vus, std::vector<Stage> stages) {
+  Scenario s;
+  s.executor = ExecutorKind::ramping_vus;
+  s.start_vus = start_vus;
+  s.stages = std::move(stages);
+  return s;
+}
+
+// Independent truth for ramping_vus_at: exact integer arithmetic on nanoseconds, floor of
+// from + (to - from) * elapsed / length, walking the stages by hand.
+std::uint32_t expected_vus(const Scenario& s, std::int64_t t_ns) {
+  std::int64_t from = s.start_vus;
+  std::int64_t offset = 0;
+  for (const Stage& st : s.stages) {
+    const std::int64_t len = st.duration.count();
+    if (t_ns < offset + len) {
+      // At most 1e6 VUs times ~1e11 ns: well inside 64 bits.
+      const std::int64_t num = (static_cast<std::int64_t>(st.target) - from) * (t_ns - offset);
+      // Floor division for a possibly negative numerator.
+      std::int64_t q = num / len;
+      if (num % len != 0 && num < 0) --q;
+      return static_cast<std::uint32_t>(from + q);
+    }
+    offset += len;
+    from = st.target;
+  }
+  return static_cast<std::uint32_t>(from);
+}
+
+}  // namespace
+
+TEST_CASE("share_of and share_offset split any total exactly") {
+  for (std::uint64_t total = 0; total <= 300; ++total) {
+    for (std::uint32_t parts = 1; parts <= 20; ++parts) {
+      std::uint64_t sum = 0;
+      std::uint64_t lo = std::numeric_limits<std::uint64_t>::max(), hi = 0;
+      std::uint64_t previous = std::numeric_limits<std::uint64_t>::max();
+      for (std::uint32_t i = 0; i < parts; ++i) {
+        const std::uint64_t share = share_of(total, parts, i);
+        // Where part i starts is exactly the sum of the parts before it.
+        REQUIRE(share_offset(total, parts, i) == sum);
+        // Earlier parts take the remainder: never smaller than a later one.
+        REQUIRE(share <= previous);
+        previous = share;
+        sum += share;
+        lo = std::min(lo, share);
+        hi = std::max(hi, share);
+      }
+      REQUIRE(sum == total);
+      REQUIRE(share_offset(total, parts, parts) == total);
+      // As even as possible: shares differ by at most one.
+      REQUIRE(hi - lo <= 1);
+    }
+  }
+}
+
+TEST_CASE("share_of: huge totals, more parts than total, zero parts") {
+  const std::uint64_t big = std::numeric_limits<std::uint64_t>::max();
+  for (std::uint32_t parts : {1u, 2u, 3u, 7u, 64u, 1000u}) {
+    std::uint64_t sum = 0;
+    for (std::uint32_t i = 0; i < parts; ++i) {
+      CHECK(share_offset(big, parts, i) == sum);
+      sum += share_of(big, parts, i);
+    }
+    CHECK(sum == big);
+  }
+  // 3 VUs over 8 workers: workers 0..2 get one each, the rest none.
+  for (std::uint32_t i = 0; i < 8; ++i) {
+    CHECK(share_of(3, 8, i) == (i < 3 ? 1u : 0u));
+    CHECK(share_offset(3, 8, i) == std::min<std::uint64_t>(i, 3));
+  }
+  CHECK(share_of(10, 0, 0) == 0);
+  CHECK(share_offset(10, 0, 0) == 0);
+}
+
+TEST_CASE("ramping_vus_at: up, hold, down by hand") {
+  // 0 -> 10 over 10 s, hold 10 for 5 s, 10 -> 0 over 5 s.
+  const Scenario s = ramp(0, {{10s, 10}, {5s, 10}, {5s, 0}});
+  CHECK(ramping_vus_at(s, 0s) == 0);
+  CHECK(ramping_vus_at(s, 999ms) == 0);
+  CHECK(ramping_vus_at(s, 1s) == 1);
+  CHECK(ramping_vus_at(s, 5s) == 5);
+  CHECK(ramping_vus_at(s, 5500ms) == 5);
+  CHECK(ramping_vus_at(s, 9999ms) == 9);
+  CHECK(ramping_vus_at(s, 10s) == 10);
+  CHECK(ramping_vus_at(s, 12s) == 10);
+  CHECK(ramping_vus_at(s, 15s) == 10);
+  CHECK(ramping_vus_at(s, 15001ms) == 9);  // 10 - 0.002: rounded down
+  CHECK(ramping_vus_at(s, 16s) == 8);
+  CHECK(ramping_vus_at(s, 17500ms) == 5);
+  CHECK(ramping_vus_at(s, 19999ms) == 0);
+  CHECK(ramping_vus_at(s, 20s) == 0);
+  CHECK(ramping_vus_at(s, 1h) == 0);
+  CHECK(active_length(s) == 20s);
+  CHECK(peak_vus(s) == 10);
+}
+
+TEST_CASE("ramping_vus_at: zero-length stages jump") {
+  // 0 -> 10 over 10 s, jump to 20, hold 20 for 10 s, jump to 3 at the very end.
+  const Scenario s = ramp(0, {{10s, 10}, {0s, 20}, {10s, 20}, {0s, 3}});
+  CHECK(ramping_vus_at(s, 9999ms) == 9);
+  CHECK(ramping_vus_at(s, 10s) == 20);
+  CHECK(ramping_vus_at(s, 15s) == 20);
+  CHECK(ramping_vus_at(s, 19999ms) == 20);
+  CHECK(ramping_vus_at(s, 20s) == 3);
+  CHECK(ramping_vus_at(s, 1h) == 3);
+  CHECK(active_length(s) == 20s);
+  CHECK(peak_vus(s) == 20);
+
+  // A zero-length first stage starts at its target straight away.
+  const Scenario first = ramp(2, {{0s, 7}, {10s, 7}});
+  CHECK(ramping_vus_at(first, 0s) == 7);
+  CHECK(ramping_vus_at(first, 5s) == 7);
+  CHECK(peak_vus(first) == 7);
+
+  // Only zero-length stages: the last target from the start.
+  const Scenario only = ramp(4, {{0s, 9}, {0s, 6}});
+  CHECK(ramping_vus_at(only, 0s) == 6);
+  CHECK(active_length(only) == 0s);
+  CHECK(peak_vus(only) == 9);
+
+  // No stages at all: start_vus.
+  const Scenario none = ramp(5, {});
+  CHECK(ramping_vus_at(none, 0s) == 5);
+  CHECK(ramping_vus_at(none, 1s) == 5);
+}
+
+TEST_CASE("ramping_vus_at: start_vus and brute force against exact arithmetic") {
+  const std::vector<Scenario> cases = {
+      ramp(0, {{10s, 10}, {5s, 10}, {5s, 0}}),
+      ramp(3, {{7s, 100}, {0s, 50}, {3s, 51}, {13s, 0}}),
+      ramp(100, {{3s, 1}, {1ms, 1000}, {9s, 999}}),
+      ramp(0, {{1s, 1'000'000}, {1s, 0}}),
+      ramp(7, {{30s, 13}, {45s, 2}}),
+  };
+  for (const Scenario& s : cases) {
+    const std::int64_t end = active_length(s).count();
+    std::uint32_t peak = 0;
+    // Every millisecond and a few odd nanosecond offsets around each.
+    for (std::int64_t t = 0; t <= end + 2'000'000; t += 1'000'000) {
+      for (std::int64_t d : {0, 1, 333'333, 999'999}) {
+        const std::int64_t at = t + d;
+        const std::uint32_t got = ramping_vus_at(s, std::chrono::nanoseconds(at));
+        const std::uint32_t want = expected_vus(s, at);
+        if (got != want) {
+          INFO("start_vus=" << s.start_vus << " t_ns=" << at);
+          REQUIRE(got == want);
+        }
+        peak = std::max(peak, got);
+      }
+    }
+    CHECK(peak <= peak_vus(s));
+  }
+}
+
+TEST_CASE("active_length and peak_vus per executor") {
+  Scenario c;
+  c.executor = ExecutorKind::constant_vus;
+  c.vus = 12;
+  c.duration = 45s;
+  c.max_duration = 1min;
+  CHECK(active_length(c) == 45s);
+  CHECK(peak_vus(c) == 12);
+  c.start_time = 10s;
+  CHECK(end_offset(c) == 55s);
+
+  Scenario r = ramp(40, {{10s, 5}, {20s, 30}});
+  r.vus = 999;  // ignored by ramping-vus
+  CHECK(active_length(r) == 30s);
+  CHECK(peak_vus(r) == 40);  // start_vus counts
+  r.start_time = 1s;
+  CHECK(end_offset(r) == 31s);
+
+  for (ExecutorKind kind : {ExecutorKind::per_vu_iterations, ExecutorKind::shared_iterations}) {
+    Scenario it;
+    it.executor = kind;
+    it.vus = 3;
+    it.iterations = 100;
+    it.duration = 5s;  // not used by iteration executors
+    CHECK(active_length(it) == std::chrono::minutes(10));  // the default max_duration
+    it.max_duration = 90s;
+    CHECK(active_length(it) == 90s);
+    CHECK(peak_vus(it) == 3);
+  }
+}
+
+TEST_CASE("executor_from_string round trip and rejects") {
+  for (ExecutorKind kind : {ExecutorKind::constant_vus, ExecutorKind::ramping_vus,
+                            ExecutorKind::per_vu_iterations, ExecutorKind::shared_iterations}) {
+    const auto back = executor_from_string(to_string(kind));
+    REQUIRE(back.has_value());
+    CHECK(*back == kind);
+  }
+  CHECK(std::string(to_string(ExecutorKind::constant_vus)) == "constant-vus");
+  CHECK(std::string(to_string(ExecutorKind::ramping_vus)) == "ramping-vus");
+  CHECK(std::string(to_string(ExecutorKind::per_vu_iterations)) == "per-vu-iterations");
+  CHECK(std::string(to_string(ExecutorKind::shared_iterations)) == "shared-iterations");
+  for (const char* bad : {"", "constant_vus", "Constant-VUs", "constant-vus ", " ramping-vus",
+                          "constant-arrival-rate", "ramping-arrival-rate", "externally-controlled",
+                          "per-vu-iteration", "shared"}) {
+    INFO(bad);
+    CHECK_FALSE(executor_from_string(bad).has_value());
+  }
+}
