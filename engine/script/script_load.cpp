@@ -75,6 +75,8 @@ struct ResponseHead {
   ErrorKind error = ErrorKind::none;
   bool body_kept = false;
   bool body_truncated = false;
+  bool raw = false;           // the bytes are the raw response, parsed when first read
+  bool head_request = false;  // a response to HEAD (no body, whatever the headers say)
 };
 
 struct ScenarioRun;
@@ -110,6 +112,20 @@ class ScriptLoad::Impl {
   std::string scratch_;    // JSON text and other per-call bytes
   std::string target_;     // a request target that needed a "/" in front
   std::array<http::HeaderView, kMaxHeaders + 1> headers_{};
+
+  // Parses a raw response when a script first reads its fields or body. Members, so no C++
+  // object with a destructor is live in the Lua C function that uses them.
+  struct RawFields final : http::ResponseObserver {
+    std::string head;  // name\0value\0 …
+    std::string body;
+    void on_header(std::string_view name, std::string_view value) override {
+      head.append(name).append(1, '\0').append(value).append(1, '\0');
+    }
+    void on_body(std::string_view piece) override { body.append(piece); }
+  };
+  RawFields raw_fields_;
+  http::ResponseParser raw_parser_;
+  void parse_raw(std::string_view raw, bool head_request);
 
   int http_request(lua_State* L, std::string_view method, int url_index, int body_index,
                    int params_index);
@@ -223,13 +239,31 @@ struct ScenarioRun {
   std::uint32_t busy = 0;         // VUs not idle
 };
 
-class Vu final : public ExchangeObserver, public http::ResponseObserver {
+class Vu final : public ExchangeObserver, public http::ResponseObserver, public ResponseCapture {
  public:
   Vu(ScriptLoad::Impl& impl, ScenarioRun& scenario, std::uint32_t id, std::uint32_t index)
       : impl_(impl), scenario_(scenario), id_(id), index_(index) {}
   ~Vu() override = default;
 
   void on_exchange(const Exchange& ex) override { impl_.on_exchange(*this, ex); }
+  // The raw response, bounded: parsed into fields only if the script reads them.
+  void on_response_bytes(std::string_view bytes) override {
+    const std::uint64_t limit =
+        (impl_.plan_.settings.discard_response_bodies ? 0 : impl_.plan_.settings.max_body_bytes) +
+        64 * 1024;
+    const std::uint64_t room = limit - std::min<std::uint64_t>(raw_.size(), limit);
+    if (bytes.size() > room) {
+      body_truncated_ = true;
+      bytes = bytes.substr(0, static_cast<std::size_t>(room));
+    }
+    raw_.append(bytes);
+  }
+  void on_response_restart() override {
+    raw_.clear();
+    body_truncated_ = false;
+  }
+
+  // Transports without raw capture (test fakes) report fields and body pieces instead.
   // Kept as received (names lower-cased only if the script reads r.headers): four appends.
   void on_header(std::string_view name, std::string_view value) override {
     head_.append(name).append(1, '\0').append(value).append(1, '\0');
@@ -266,6 +300,9 @@ class Vu final : public ExchangeObserver, public http::ResponseObserver {
   std::uint32_t last_series_ = UINT32_MAX;
   std::string head_;     // its response's fields: name\0value\0 ...
   std::string body_;     // its response's body, as far as kept
+  std::string raw_;      // its raw response (transports with capture), as far as kept
+  std::vector<std::uint8_t> raw_mode_;  // by origin: the session captures raw bytes
+  bool head_request_ = false;           // the request in flight is a HEAD
   std::uint64_t body_received_ = 0;
   bool body_truncated_ = false;
   // Timer heap membership.
@@ -423,6 +460,8 @@ const char* bytes_of(lua_State* L) {
   return static_cast<const char*>(lua_touserdata(L, 1)) + sizeof(ResponseHead);
 }
 
+void materialize_raw(lua_State* L, const ResponseHead& h);
+
 int l_response_json(lua_State* L) {
   luaL_checkudata(L, 1, kResponseMeta);
   const ResponseHead& h = head_of(L);
@@ -430,7 +469,15 @@ int l_response_json(lua_State* L) {
     return luaL_error(L, "r:json(): the body was not kept (discard_response_bodies is set)");
   }
   auto& impl = *static_cast<ScriptLoad::Impl*>(lua_touserdata(L, lua_upvalueindex(1)));
-  const std::string_view body(bytes_of(L) + h.headers_len, h.body_len);
+  std::string_view body(bytes_of(L) + h.headers_len, h.body_len);
+  if (h.raw) {
+    materialize_raw(L, h);
+    lua_getiuservalue(L, 1, 2);
+    std::size_t n = 0;
+    const char* b = lua_tolstring(L, -1, &n);
+    body = std::string_view(b, n);  // anchored in the userdata's uservalue
+    lua_pop(L, 1);
+  }
   if (!script::push_json(L, body, impl.error_)) {
     impl.error_.insert(0, "r:json(): the body is not JSON: ");
     return raise(L, 1, impl.error_);
@@ -442,11 +489,69 @@ double ms(std::int64_t ns) {
   return static_cast<double>(ns) / 1e6;
 }
 
+// Builds r.headers (uservalue 1) and r.body (uservalue 2) of a raw response, once.
+void materialize_raw(lua_State* L, const ResponseHead& h) {
+  if (lua_getiuservalue(L, 1, 1) != LUA_TNIL) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_pop(L, 1);
+  auto& impl = *static_cast<ScriptLoad::Impl*>(lua_touserdata(L, lua_upvalueindex(1)));
+  impl.parse_raw(std::string_view(bytes_of(L), h.headers_len), h.head_request);
+  const std::string& head = impl.raw_fields_.head;
+  lua_createtable(L, 0, 8);
+  for (std::size_t p = 0; p < head.size();) {
+    const std::size_t name_len = std::strlen(head.data() + p);
+    const char* value = head.data() + p + name_len + 1;
+    const std::size_t value_len = std::strlen(value);
+    char lower[256];
+    const std::size_t n = std::min(name_len, sizeof lower);
+    for (std::size_t i = 0; i < n; ++i) {
+      const char c = head[p + i];
+      lower[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c | 0x20) : c;
+    }
+    lua_pushlstring(L, lower, n);
+    if (lua_rawget(L, -2) == LUA_TSTRING) {  // a repeated field: values joined by ", "
+      lua_pushliteral(L, ", ");
+      lua_pushlstring(L, value, value_len);
+      lua_concat(L, 3);
+    } else {
+      lua_pop(L, 1);
+      lua_pushlstring(L, value, value_len);
+    }
+    lua_pushlstring(L, lower, n);
+    lua_insert(L, -2);
+    lua_rawset(L, -3);
+    p += name_len + 1 + value_len + 1;
+  }
+  lua_setiuservalue(L, 1, 1);
+  if (h.body_kept)
+    lua_pushlstring(L, impl.raw_fields_.body.data(), impl.raw_fields_.body.size());
+  else
+    lua_pushboolean(L, 0);  // "no body kept", told apart from "not parsed yet"
+  lua_setiuservalue(L, 1, 2);
+}
+
 int l_response_index(lua_State* L) {
   const ResponseHead& h = head_of(L);
   std::size_t len = 0;
   const char* k = lua_tolstring(L, 2, &len);
   const std::string_view key = k != nullptr ? std::string_view(k, len) : std::string_view();
+  if (h.raw && (key == "headers" || key == "body" || key == "body_size")) {
+    materialize_raw(L, h);
+    if (key == "headers") {
+      lua_getiuservalue(L, 1, 1);
+    } else if (key == "body") {
+      if (lua_getiuservalue(L, 1, 2) == LUA_TBOOLEAN) {
+        lua_pop(L, 1);
+        lua_pushnil(L);
+      }
+    } else {
+      auto& impl = *static_cast<ScriptLoad::Impl*>(lua_touserdata(L, lua_upvalueindex(1)));
+      lua_pushinteger(L, static_cast<lua_Integer>(impl.raw_fields_.body.size()));
+    }
+    return 1;
+  }
   if (key == "status") {
     lua_pushinteger(L, h.status);
   } else if (key == "body") {
@@ -569,6 +674,7 @@ ScriptLoad::Impl::Impl(boost::asio::io_context& io, const ScriptPlan& plan,
       timer_(io),
       tick_timer_(io) {
   tls_impl = this;
+  raw_parser_.set_observer(&raw_fields_);
   limit_ns_ = plan.settings.max_run_without_yield.count();
   const std::string limit = format_duration(plan.settings.max_run_without_yield);
   std::snprintf(limit_text_, sizeof limit_text_, "%s", limit.c_str());
@@ -608,7 +714,8 @@ ScriptLoad::Impl::Impl(boost::asio::io_context& io, const ScriptPlan& plan,
 
   // The response metatable.
   luaL_newmetatable(L_, kResponseMeta);
-  lua_pushcfunction(L_, l_response_index);
+  lua_pushlightuserdata(L_, this);
+  lua_pushcclosure(L_, l_response_index, 1);
   lua_setfield(L_, -2, "__index");
   lua_pushcfunction(L_, l_response_tostring);
   lua_setfield(L_, -2, "__tostring");
@@ -1223,12 +1330,16 @@ bool ScriptLoad::Impl::prepare_request(lua_State* L, Vu& vu, std::string_view me
   auto& session = vu.sessions_[origin];
   if (!session) {
     session = origins_[origin].client->open_session();
-    session->set_response_observer(&vu);
+    if (vu.raw_mode_.size() <= origin) vu.raw_mode_.resize(origin + 1);
+    vu.raw_mode_[origin] = session->set_response_capture(&vu) ? 1 : 0;
+    if (vu.raw_mode_[origin] == 0) session->set_response_observer(&vu);
   }
   vu.origin_ = origin;
   vu.series_ = series;
   vu.head_.clear();
   vu.body_.clear();
+  vu.raw_.clear();
+  vu.head_request_ = view.head;
   vu.body_received_ = 0;
   vu.body_truncated_ = false;
   const std::int64_t now = now_ns();
@@ -1253,8 +1364,40 @@ void ScriptLoad::Impl::on_exchange(Vu& vu, const Exchange& ex) {
   resume(vu, 1);
 }
 
+void ScriptLoad::Impl::parse_raw(std::string_view raw, bool head_request) {
+  raw_fields_.head.clear();
+  raw_fields_.body.clear();
+  raw_parser_.reset(head_request);
+  std::size_t consumed = 0;
+  // A truncated capture parses as far as it goes: the body is what was kept.
+  (void)raw_parser_.feed(raw.data(), raw.size(), consumed);
+}
+
 void ScriptLoad::Impl::push_response(Vu& vu, const Exchange& ex) {
   const bool kept = !plan_.settings.discard_response_bodies;
+  const bool raw = vu.raw_mode_.size() > vu.origin_ && vu.raw_mode_[vu.origin_] != 0;
+  if (raw) {
+    // One copy of the raw bytes; fields and body are parsed only if the script reads them.
+    void* mem = lua_newuserdatauv(vu.co_, sizeof(ResponseHead) + vu.raw_.size(), 2);
+    ResponseHead h;
+    h.intended_ns = vu.intended_ns_;
+    h.sent_ns = ex.sent_ns;
+    h.done_ns = ex.done_ns;
+    h.connect_ns = ex.connect_ns;
+    h.status = ex.status;
+    h.error = ex.error;
+    h.headers_len = static_cast<std::uint32_t>(vu.raw_.size());
+    h.body_kept = kept;
+    h.body_truncated = vu.body_truncated_;
+    h.raw = true;
+    h.head_request = vu.head_request_;
+    std::memcpy(mem, &h, sizeof h);
+    std::memcpy(static_cast<char*>(mem) + sizeof h, vu.raw_.data(), vu.raw_.size());
+    lua_rawgeti(vu.co_, LUA_REGISTRYINDEX, response_meta_ref_);
+    lua_setmetatable(vu.co_, -2);
+    if (vu.raw_.capacity() > 256 * 1024) std::string().swap(vu.raw_);
+    return;
+  }
   const std::size_t size = sizeof(ResponseHead) + vu.head_.size() + (kept ? vu.body_.size() : 0);
   void* mem = lua_newuserdatauv(vu.co_, size, 2);
   ResponseHead h;

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string_view>
 
 #include "engine/core/outcome.hpp"
 #include "engine/transport/request_template.hpp"
@@ -34,6 +35,18 @@ class ExchangeObserver {
   ~ExchangeObserver() = default;
 };
 
+// Receives the raw bytes of each response as they are read, framing included: one append per
+// read, so keeping a response costs a copy, and parsing its fields waits until someone asks.
+class ResponseCapture {
+ public:
+  virtual void on_response_bytes(std::string_view bytes) = 0;
+  // The exchange is being retried on a new connection: forget the bytes so far.
+  virtual void on_response_restart() = 0;
+
+ protected:
+  ~ResponseCapture() = default;
+};
+
 // A virtual user's connection(s). Owned by the VU; used on the worker's thread only.
 class Session {
  public:
@@ -49,6 +62,12 @@ class Session {
   // Reports the fields and body of every later response to `observer` (not owned; null stops).
   // Call between exchanges. Without one, responses are parsed and their bytes never kept.
   virtual void set_response_observer(http::ResponseObserver* observer) = 0;
+  // Hands every later response's raw bytes to `capture` (not owned; null stops). Returns false
+  // when this transport cannot, and the caller uses set_response_observer instead.
+  virtual bool set_response_capture(ResponseCapture* capture) {
+    (void)capture;
+    return false;
+  }
   // True while an exchange is in flight.
   virtual bool busy() const = 0;
   // Aborts any exchange in flight without calling the observer and closes the connection.

@@ -89,6 +89,12 @@ class NativeSession final : public Session, private PollHandler {
     parser_.set_observer(observer);
   }
 
+  bool set_response_capture(ResponseCapture* capture) override {
+    STRAIN_ASSERT(!busy());
+    capture_ = capture;
+    return true;
+  }
+
   void close() override {
     if (busy()) --client_.in_flight_;
     observer_ = nullptr;
@@ -198,6 +204,10 @@ class NativeSession final : public Session, private PollHandler {
         exchange_.bytes_in += len;
         std::size_t consumed = 0;
         const auto result = parser_.feed(buffer.data(), len, consumed);
+        if (capture_ != nullptr) {
+          const std::size_t mine = result == http::ResponseParser::Result::complete ? consumed : len;
+          capture_->on_response_bytes(std::string_view(buffer.data(), mine));
+        }
         if (result == http::ResponseParser::Result::complete) {
           // Bytes beyond the response were never asked for: the connection can't be trusted.
           return complete(consumed == len && !peer_closed);
@@ -264,6 +274,7 @@ class NativeSession final : public Session, private PollHandler {
     disarm();
     close_fd();
     parser_.reset(request_.head);  // it saw the EOF; the new connection starts afresh
+    if (capture_ != nullptr) capture_->on_response_restart();
     exchange_.bytes_out = 0;
     open(now);
   }
@@ -335,6 +346,7 @@ class NativeSession final : public Session, private PollHandler {
   NativeClient& client_;
   http::RequestView request_;  // the bytes are the caller's, alive while busy()
   ExchangeObserver* observer_ = nullptr;  // non-null while an exchange is in flight
+  ResponseCapture* capture_ = nullptr;    // gets the raw bytes of every response, if set
   http::ResponseParser parser_;
   Exchange exchange_;
   std::int64_t connect_start_ns_ = 0;
