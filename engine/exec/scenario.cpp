@@ -74,8 +74,7 @@ std::uint64_t share_of(std::uint64_t total, std::uint32_t parts, std::uint32_t i
   return total / parts + (index < total % parts ? 1 : 0);
 }
 
-std::uint64_t share_offset(std::uint64_t total, std::uint32_t parts,
-                           std::uint32_t index) noexcept {
+std::uint64_t share_offset(std::uint64_t total, std::uint32_t parts, std::uint32_t index) noexcept {
   if (parts == 0) return 0;
   const std::uint64_t base = total / parts;
   const std::uint64_t extra = total % parts;

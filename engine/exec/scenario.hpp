@@ -29,18 +29,18 @@ struct Stage {
 };
 
 struct Scenario {
-  std::string name = "default";                         // stats tag `scenario`
-  ExecutorKind executor = ExecutorKind::constant_vus;   // load model
-  std::string exec = "default";                         // global function each iteration runs
-  std::uint32_t vus = 1;                                // all but ramping-vus
-  std::uint32_t start_vus = 0;                          // ramping-vus: VUs at the start
-  std::vector<Stage> stages;                            // ramping-vus
-  std::chrono::nanoseconds duration{0};                 // constant-vus
-  std::uint64_t iterations = 0;                         // per VU, or shared in all
+  std::string name = "default";                        // stats tag `scenario`
+  ExecutorKind executor = ExecutorKind::constant_vus;  // load model
+  std::string exec = "default";                        // global function each iteration runs
+  std::uint32_t vus = 1;                               // all but ramping-vus
+  std::uint32_t start_vus = 0;                         // ramping-vus: VUs at the start
+  std::vector<Stage> stages;                           // ramping-vus
+  std::chrono::nanoseconds duration{0};                // constant-vus
+  std::uint64_t iterations = 0;                        // per VU, or shared in all
   std::chrono::nanoseconds max_duration{std::chrono::minutes(10)};  // iteration executors' cap
-  std::chrono::nanoseconds start_time{0};               // offset from the start of the run
+  std::chrono::nanoseconds start_time{0};  // offset from the start of the run
   std::chrono::nanoseconds graceful_stop{std::chrono::seconds(30)};  // to finish iterations
-  std::map<std::string, std::string> tags;              // on every request of the scenario
+  std::map<std::string, std::string> tags;  // on every request of the scenario
 };
 
 // How long the scenario starts iterations: duration, the stages' sum, or max_duration.

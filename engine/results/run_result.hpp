@@ -66,7 +66,7 @@ struct CustomMetric {
   double sum = 0;                                     // sum of the values added
   std::uint64_t count = 0;                            // add() calls
   std::uint64_t nonzero = 0;                          // rate: adds with a true or non-zero value
-  Histogram values_milli;  // trend: value × 1000 (1 .. 3.6e9, 3 digits)
+  Histogram values_milli;                             // trend: value × 1000 (1 .. 3.6e9, 3 digits)
 
   // Exact merge of the same metric (same name and kind).
   void add(const CustomMetric& other);
@@ -74,8 +74,8 @@ struct CustomMetric {
 
 // A script error, reported once however often it happened. Keyed by its message.
 struct ScriptErrorTally {
-  std::string message;    // "file:line: what", as Lua raised it
-  std::string traceback;  // stack at the first occurrence
+  std::string message;      // "file:line: what", as Lua raised it
+  std::string traceback;    // stack at the first occurrence
   std::uint64_t count = 0;  // iterations it ended
 };
 
@@ -85,9 +85,9 @@ struct ScriptStats {
   std::uint64_t iterations_failed = 0;       // iterations ended by a script error
   std::uint64_t iterations_interrupted = 0;  // iterations cut short when their scenario ended
   std::uint64_t untracked_names = 0;  // requests recorded under "(other)": the name cap was reached
-  std::vector<CheckTally> checks;         // by name, in first-seen order
-  std::vector<CustomMetric> metrics;      // by name, in first-seen order
-  std::vector<ScriptErrorTally> errors;   // by message, at most max_distinct_errors
+  std::vector<CheckTally> checks;     // by name, in first-seen order
+  std::vector<CustomMetric> metrics;  // by name, in first-seen order
+  std::vector<ScriptErrorTally> errors;  // by message, at most max_distinct_errors
   static constexpr std::size_t max_distinct_errors = 100;  // later distinct ones count as "(more)"
 
   bool empty() const noexcept;

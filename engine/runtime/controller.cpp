@@ -72,8 +72,8 @@ class Run {
       for (const Scenario& sc : plan_.script->scenarios) {
         result_.config.scenarios.push_back(sc.name);
         if (result_.config.executor.find(to_string(sc.executor)) == std::string::npos) {
-          result_.config.executor += std::string(result_.config.executor.empty() ? "" : ",") +
-                                     to_string(sc.executor);
+          result_.config.executor +=
+              std::string(result_.config.executor.empty() ? "" : ",") + to_string(sc.executor);
         }
       }
     }
@@ -88,9 +88,7 @@ class Run {
       const std::uint32_t share = plan_.vus / threads + (i < plan_.vus % threads ? 1 : 0);
       workers_.push_back(std::make_unique<Worker>(
           i, threads, plan_, request_, share, [this](WorkerReport r) { deliver(std::move(r)); },
-          [this](std::uint32_t) {
-            boost::asio::post(io_, [this] { on_worker_done(); });
-          }));
+          [this](std::uint32_t) { boost::asio::post(io_, [this] { on_worker_done(); }); }));
     }
     busy_.assign(threads, 0.0);
     active_vus_.assign(threads, 0);
@@ -360,7 +358,7 @@ class Run {
   std::map<std::uint32_t, std::uint64_t> stale_retries_;  // per worker, cumulative
   std::map<std::uint32_t, std::uint64_t> started_;        // per worker, cumulative
   std::vector<double> busy_;
-  std::vector<std::uint32_t> active_vus_;  // per worker, at its last report
+  std::vector<std::uint32_t> active_vus_;            // per worker, at its last report
   std::map<std::string, std::size_t> series_index_;  // name and tags → result_.by_name index
   std::size_t done_workers_ = 0;
   RunResult result_;

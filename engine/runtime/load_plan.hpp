@@ -9,7 +9,6 @@
 
 #include "engine/results/thresholds.hpp"
 #include "engine/script/script_plan.hpp"
-
 #include "engine/transport/native_client.hpp"
 #include "engine/transport/request_template.hpp"
 
@@ -21,13 +20,13 @@ struct LoadPlan {
   std::string method = "GET";         // HTTP method
   std::vector<http::Header> headers;  // extra request headers, in order
   std::string body;                   // request body bytes (may be empty)
-  std::uint32_t vus = 50;             // closed-loop virtual users (scripts: the peak, all scenarios)
-  std::uint32_t threads = 1;          // worker threads
+  std::uint32_t vus = 50;     // closed-loop virtual users (scripts: the peak, all scenarios)
+  std::uint32_t threads = 1;  // worker threads
   std::chrono::nanoseconds duration = std::chrono::seconds(10);        // load phase length
   std::chrono::nanoseconds drain_grace = std::chrono::seconds(5);      // wait for in-flight at stop
   std::chrono::nanoseconds report_interval = std::chrono::seconds(1);  // snapshot period
   NativeClientOptions client;                                          // timeouts
-  std::vector<ThresholdSpec> thresholds;  // judged at the end; abort_on_fail ones every interval
+  std::vector<ThresholdSpec> thresholds;     // judged at the end; abort_on_fail ones every interval
   std::shared_ptr<const ScriptPlan> script;  // a scripted run; url, method… unused then
 };
 

@@ -95,8 +95,7 @@ struct Worker::State {
 };
 
 Worker::Worker(std::uint32_t index, std::uint32_t count, const LoadPlan& plan,
-               const http::RequestTemplate& request, std::uint32_t vus, Sink sink,
-               DoneSink on_done)
+               const http::RequestTemplate& request, std::uint32_t vus, Sink sink, DoneSink on_done)
     // A concurrency hint of 1 lets Asio skip work meant for many threads; posts from the
     // controller still lock, as they must.
     : index_(index),

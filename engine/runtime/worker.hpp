@@ -6,9 +6,9 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <vector>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "engine/results/run_result.hpp"
 #include "engine/runtime/load_plan.hpp"
@@ -20,25 +20,25 @@ class ScriptLoad;
 
 // A worker's report for one interval: plain values posted to the controller.
 struct WorkerReport {
-  std::uint32_t worker = 0;         // index of the worker that sent it
-  std::uint64_t sequence = 0;       // which interval (0, 1, 2 …); final reports too
-  bool final = false;               // the worker has drained and stopped
-  RequestMetrics metrics;           // what completed in the interval
-  std::uint64_t connects = 0;       // connections opened so far (cumulative)
-  std::uint64_t stale_retries = 0;  // requests resent after a stale keep-alive (cumulative)
-  std::uint64_t started = 0;        // requests started by this worker's VUs (cumulative)
-  std::uint64_t in_flight = 0;      // requests in flight when the report was taken
-  double busy_fraction = 0;         // worker thread CPU / wall time over the interval
-  std::uint32_t active_vus = 0;     // VUs running iterations when the report was taken
+  std::uint32_t worker = 0;            // index of the worker that sent it
+  std::uint64_t sequence = 0;          // which interval (0, 1, 2 …); final reports too
+  bool final = false;                  // the worker has drained and stopped
+  RequestMetrics metrics;              // what completed in the interval
+  std::uint64_t connects = 0;          // connections opened so far (cumulative)
+  std::uint64_t stale_retries = 0;     // requests resent after a stale keep-alive (cumulative)
+  std::uint64_t started = 0;           // requests started by this worker's VUs (cumulative)
+  std::uint64_t in_flight = 0;         // requests in flight when the report was taken
+  double busy_fraction = 0;            // worker thread CPU / wall time over the interval
+  std::uint32_t active_vus = 0;        // VUs running iterations when the report was taken
   std::vector<RequestMetrics> series;  // scripted runs: the interval per request name and tags
   ScriptStats script;                  // scripted runs: checks, metrics, iterations, errors
-  std::string fatal;                // set when the worker could not run at all (final too)
+  std::string fatal;                   // set when the worker could not run at all (final too)
 };
 
 // Lifecycle: construct, start(), then report()/stop() from the controller thread, join().
 class Worker {
  public:
-  using Sink = std::function<void(WorkerReport)>;  // called on the worker's thread
+  using Sink = std::function<void(WorkerReport)>;              // called on the worker's thread
   using DoneSink = std::function<void(std::uint32_t worker)>;  // called on the worker's thread
 
   // `on_done` fires once when a scripted worker has finished all its scenarios' work.
@@ -74,7 +74,7 @@ class Worker {
   Sink sink_;
   DoneSink on_done_;
   boost::asio::io_context io_;
-  std::mutex watch_mutex_;          // guards watched_ against the worker tearing it down
+  std::mutex watch_mutex_;  // guards watched_ against the worker tearing it down
   const ScriptLoad* watched_ = nullptr;
   std::unique_ptr<State> state_;
   std::thread thread_;

@@ -254,12 +254,14 @@ class Vu final : public ExchangeObserver, public http::ResponseObserver, public 
     const std::uint64_t room = limit - std::min<std::uint64_t>(raw_.size(), limit);
     if (bytes.size() > room) {
       body_truncated_ = true;
+      raw_dropped_ += bytes.size() - room;
       bytes = bytes.substr(0, static_cast<std::size_t>(room));
     }
     raw_.append(bytes);
   }
   void on_response_restart() override {
     raw_.clear();
+    raw_dropped_ = 0;
     body_truncated_ = false;
   }
 
@@ -295,15 +297,16 @@ class Vu final : public ExchangeObserver, public http::ResponseObserver, public 
   std::uint32_t origin_ = 0;                        // of the request in flight
   std::uint32_t series_ = 0;                        // of the request in flight
   std::int64_t intended_ns_ = 0;
-  std::string request_;  // the request in flight's bytes
+  std::string request_;   // the request in flight's bytes
   std::string last_key_;  // the series key of its last request, and that series
   std::uint32_t last_series_ = UINT32_MAX;
-  std::string head_;     // its response's fields: name\0value\0 ...
-  std::string body_;     // its response's body, as far as kept
-  std::string raw_;      // its raw response (transports with capture), as far as kept
+  std::string head_;  // its response's fields: name\0value\0 ...
+  std::string body_;  // its response's body, as far as kept
+  std::string raw_;   // its raw response (transports with capture), as far as kept
   std::vector<std::uint8_t> raw_mode_;  // by origin: the session captures raw bytes
   bool head_request_ = false;           // the request in flight is a HEAD
   std::uint64_t body_received_ = 0;
+  std::uint64_t raw_dropped_ = 0;  // raw bytes beyond the capture limit: all body
   bool body_truncated_ = false;
   // Timer heap membership.
   std::size_t heap_pos_ = SIZE_MAX;
@@ -351,10 +354,10 @@ int l_sleep(lua_State* L) {
 
 int l_record_check(lua_State* L) {
   auto& impl = *impl_of(L);
-  if (lua_type(L, 1) != LUA_TSTRING) return raise(L, 3, "check names must be strings");
+  if (lua_type(L, 1) != LUA_TSTRING) return raise(L, 2, "check names must be strings");
   const std::string_view name = lua_tostring(L, 1);
   if (!impl.record_check(impl.current_, name, lua_toboolean(L, 2) != 0))
-    return raise(L, 3, impl.error_);
+    return raise(L, 2, impl.error_);
   return 0;
 }
 
@@ -382,7 +385,7 @@ int l_metric_define(lua_State* L) {
   const std::string_view name = luaL_checkstring(L, 1);
   const std::string_view kind = luaL_checkstring(L, 2);
   const int id = impl.metric_define(name, kind);
-  if (id < 0) return raise(L, 3, impl.error_);
+  if (id < 0) return raise(L, 2, impl.error_);
   lua_pushinteger(L, id);
   return 1;
 }
@@ -390,7 +393,7 @@ int l_metric_define(lua_State* L) {
 int l_metric_add(lua_State* L) {
   auto& impl = *impl_of(L);
   const lua_Integer id = luaL_checkinteger(L, 1);
-  if (!impl.metric_add(L, id)) return raise(L, 3, impl.error_);
+  if (!impl.metric_add(L, id)) return raise(L, 2, impl.error_);
   return 0;
 }
 
@@ -525,8 +528,17 @@ void materialize_raw(lua_State* L, const ResponseHead& h) {
     p += name_len + 1 + value_len + 1;
   }
   lua_setiuservalue(L, 1, 1);
+  // raw_fields_ is reused by the next parse: keep this response's sizes in its own head, and
+  // cut the body at max_body_bytes (the capture keeps up to 64 KiB more for the fields).
+  auto& own = *static_cast<ResponseHead*>(lua_touserdata(L, 1));
+  std::string_view body = impl.raw_fields_.body;
+  own.body_bytes += body.size();
+  if (body.size() > impl.plan_.settings.max_body_bytes) {
+    body = body.substr(0, static_cast<std::size_t>(impl.plan_.settings.max_body_bytes));
+    own.body_truncated = true;
+  }
   if (h.body_kept)
-    lua_pushlstring(L, impl.raw_fields_.body.data(), impl.raw_fields_.body.size());
+    lua_pushlstring(L, body.data(), body.size());
   else
     lua_pushboolean(L, 0);  // "no body kept", told apart from "not parsed yet"
   lua_setiuservalue(L, 1, 2);
@@ -537,20 +549,19 @@ int l_response_index(lua_State* L) {
   std::size_t len = 0;
   const char* k = lua_tolstring(L, 2, &len);
   const std::string_view key = k != nullptr ? std::string_view(k, len) : std::string_view();
-  if (h.raw && (key == "headers" || key == "body" || key == "body_size")) {
-    materialize_raw(L, h);
+  if (h.raw && (key == "headers" || key == "body" || key == "body_size" || key == "truncated")) {
+    materialize_raw(L, h);  // sets h.body_bytes and h.body_truncated, read below
     if (key == "headers") {
       lua_getiuservalue(L, 1, 1);
-    } else if (key == "body") {
+      return 1;
+    }
+    if (key == "body") {
       if (lua_getiuservalue(L, 1, 2) == LUA_TBOOLEAN) {
         lua_pop(L, 1);
         lua_pushnil(L);
       }
-    } else {
-      auto& impl = *static_cast<ScriptLoad::Impl*>(lua_touserdata(L, lua_upvalueindex(1)));
-      lua_pushinteger(L, static_cast<lua_Integer>(impl.raw_fields_.body.size()));
+      return 1;
     }
-    return 1;
   }
   if (key == "status") {
     lua_pushinteger(L, h.status);
@@ -674,6 +685,18 @@ ScriptLoad::Impl::Impl(boost::asio::io_context& io, const ScriptPlan& plan,
       timer_(io),
       tick_timer_(io) {
   tls_impl = this;
+  // ~Impl does not run when this constructor throws (a bad script): close the Lua state and
+  // clear tls_impl here then, or the state leaks and tls_impl dangles.
+  struct Unwind {
+    Impl* self;
+    bool armed = true;
+    ~Unwind() {
+      if (!armed) return;
+      if (self->L_ != nullptr) lua_close(self->L_);
+      self->L_ = nullptr;
+      if (tls_impl == self) tls_impl = nullptr;
+    }
+  } unwind{this};
   raw_parser_.set_observer(&raw_fields_);
   limit_ns_ = plan.settings.max_run_without_yield.count();
   const std::string limit = format_duration(plan.settings.max_run_without_yield);
@@ -795,7 +818,10 @@ ScriptLoad::Impl::Impl(boost::asio::io_context& io, const ScriptPlan& plan,
       run->vus.push_back(std::make_unique<Vu>(*this, *run, id_base + first + v + 1, v));
     }
     if (s.executor == ExecutorKind::shared_iterations) {
-      run->pool = share_of(s.iterations, worker_count_, worker_index_);
+      // Only the first min(workers, peak) workers get VUs (share_of): split the pool among
+      // those, or the shares of workers without a VU would never run.
+      const std::uint32_t with_vus = std::min(worker_count_, peak);
+      run->pool = worker_index_ < with_vus ? share_of(s.iterations, with_vus, worker_index_) : 0;
     }
     id_base += peak;
     scenarios_.push_back(std::move(run));
@@ -805,6 +831,7 @@ ScriptLoad::Impl::Impl(boost::asio::io_context& io, const ScriptPlan& plan,
     // sparse count hook checks the clock instead (coroutines inherit it).
     lua_sethook(L_, watchdog_hook, LUA_MASKCOUNT, 100'000);
   }
+  unwind.armed = false;
 }
 
 ScriptLoad::Impl::~Impl() {
@@ -861,6 +888,13 @@ void ScriptLoad::Impl::update_scenario(ScenarioRun& sc, std::int64_t now) {
       for (std::uint32_t i = before; i < target && i < sc.vus.size(); ++i) {
         Vu& vu = *sc.vus[i];
         if (vu.state_ == VuState::idle && may_begin(vu)) begin(vu);
+      }
+      // Iteration executors with nothing to run on this worker (no VU here, or no iteration
+      // left) end now: no end_iteration() would ever end them before max_duration.
+      if (sc.phase == Phase::running && sc.busy == 0 &&
+          (s.executor == ExecutorKind::per_vu_iterations ||
+           s.executor == ExecutorKind::shared_iterations)) {
+        sc.phase = Phase::ending;
       }
       if (before == 0 && target > 0) return;
     }
@@ -1237,8 +1271,8 @@ bool ScriptLoad::Impl::prepare_request(lua_State* L, Vu& vu, std::string_view me
         }
         if (timeout > request_timeout_) {
           error_ = "request params: timeout " + format_duration(timeout) +
-                   " is above options.timeout (" +
-                   format_duration(request_timeout_) + "); raise options.timeout";
+                   " is above options.timeout (" + format_duration(request_timeout_) +
+                   "); raise options.timeout";
           return false;
         }
       } else if (key == "tags") {
@@ -1339,6 +1373,7 @@ bool ScriptLoad::Impl::prepare_request(lua_State* L, Vu& vu, std::string_view me
   vu.head_.clear();
   vu.body_.clear();
   vu.raw_.clear();
+  vu.raw_dropped_ = 0;
   vu.head_request_ = view.head;
   vu.body_received_ = 0;
   vu.body_truncated_ = false;
@@ -1387,6 +1422,7 @@ void ScriptLoad::Impl::push_response(Vu& vu, const Exchange& ex) {
     h.status = ex.status;
     h.error = ex.error;
     h.headers_len = static_cast<std::uint32_t>(vu.raw_.size());
+    h.body_bytes = vu.raw_dropped_;  // the captured body is added when parsed
     h.body_kept = kept;
     h.body_truncated = vu.body_truncated_;
     h.raw = true;
@@ -1727,8 +1763,8 @@ void ScriptLoad::Impl::take_interval(RequestMetrics& total, std::vector<RequestM
 ScriptLoad::ScriptLoad(boost::asio::io_context& io, const ScriptPlan& plan,
                        std::uint32_t worker_index, std::uint32_t worker_count,
                        ClientFactory clients, std::function<void()> on_done)
-    : impl_(std::make_unique<Impl>(io, plan, worker_index, worker_count, std::move(clients), std::move(on_done),
-                                   nullptr)) {
+    : impl_(std::make_unique<Impl>(io, plan, worker_index, worker_count, std::move(clients),
+                                   std::move(on_done), nullptr)) {
   (void)watchdog_signal();
 }
 
@@ -1820,7 +1856,8 @@ OneShotResult ScriptLoad::run_once(const ScriptPlan& plan, std::string_view func
   OneShotResult out;
   boost::asio::io_context io(1);
   {
-    Impl impl(io, copy, 0, 1, std::move(clients), [&io] { io.stop(); }, &one);
+    Impl impl(
+        io, copy, 0, 1, std::move(clients), [&io] { io.stop(); }, &one);
     impl.start();
     io.run();
     impl.stop();

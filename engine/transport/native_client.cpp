@@ -205,7 +205,8 @@ class NativeSession final : public Session, private PollHandler {
         std::size_t consumed = 0;
         const auto result = parser_.feed(buffer.data(), len, consumed);
         if (capture_ != nullptr) {
-          const std::size_t mine = result == http::ResponseParser::Result::complete ? consumed : len;
+          const std::size_t mine =
+              result == http::ResponseParser::Result::complete ? consumed : len;
           capture_->on_response_bytes(std::string_view(buffer.data(), mine));
         }
         if (result == http::ResponseParser::Result::complete) {
@@ -344,7 +345,7 @@ class NativeSession final : public Session, private PollHandler {
 
   friend class NativeClient;
   NativeClient& client_;
-  http::RequestView request_;  // the bytes are the caller's, alive while busy()
+  http::RequestView request_;             // the bytes are the caller's, alive while busy()
   ExchangeObserver* observer_ = nullptr;  // non-null while an exchange is in flight
   ResponseCapture* capture_ = nullptr;    // gets the raw bytes of every response, if set
   http::ResponseParser parser_;

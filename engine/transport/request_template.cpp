@@ -109,8 +109,8 @@ bool build_request(std::string& out, std::string_view method, std::string_view t
   }
   view = RequestView{};
   view.head = method == "HEAD";
-  view.idempotent = method == "GET" || method == "HEAD" || method == "PUT" ||
-                    method == "DELETE" || method == "OPTIONS" || method == "TRACE";
+  view.idempotent = method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
+                    method == "OPTIONS" || method == "TRACE";
 
   const HeaderView* host = nullptr;
   bool has_user_agent = false;

@@ -191,7 +191,7 @@ TEST_CASE("active_length and peak_vus per executor") {
     it.executor = kind;
     it.vus = 3;
     it.iterations = 100;
-    it.duration = 5s;  // not used by iteration executors
+    it.duration = 5s;                                      // not used by iteration executors
     CHECK(active_length(it) == std::chrono::minutes(10));  // the default max_duration
     it.max_duration = 90s;
     CHECK(active_length(it) == 90s);

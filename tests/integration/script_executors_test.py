@@ -1,8 +1,24 @@
 """The closed-model executors run the work they are given, judged by the target's own count:
 iteration executors do exactly their iterations and end when done, VU executors end on time,
 start_time delays a scenario, and -i / -c / -d on the command line replace the script's."""
+import subprocess
+
 from harness import Target, check, finish
 from script_support import Scripts, run_script, responses_named
+
+
+def known_hang(label, script, *args):
+    """EXPECTED TO FAIL (engine bug, see below): reports XFAIL while the run hangs, without
+    failing this test; says XPASS once it ends, so the case can become a plain check."""
+    with Target() as t:
+        try:
+            code, out, err, r, secs = run_script(script, t, *args, timeout_s=10)
+        except subprocess.TimeoutExpired:
+            print(f"XFAIL {label}: strain did not end within 10 s (known engine bug)")
+            return
+        served = t.stop()
+        print(f"XPASS {label}: ended with exit {code} in {secs:.1f}s, served {served}: the known "
+              f"engine bug looks fixed; make this a plain check")
 
 with Scripts() as scripts:
     # per-vu-iterations: 4 VUs x 5 iterations = 20 requests, and the run ends when they are
@@ -78,13 +94,13 @@ end
             check(r["script"]["iterations_interrupted"] == 0,
                   "ramping-vus: VUs ramped down between iterations, none interrupted")
 
-    # Two constant-vus scenarios, the second starting 1.5 s in: the run lasts until the
-    # second ends (2.5 s), and each scenario ran only for its own second.
+    # Two constant-vus scenarios, the second starting 1.6 s in: the run lasts until the
+    # second ends (2.6 s), and each scenario ran only for its own second.
     staggered = scripts.write("staggered.lua", """
 options = {
   scenarios = {
     early = { executor = "constant-vus", vus = 1, duration = "1s", exec = "early" },
-    late = { executor = "constant-vus", vus = 1, duration = "1s", start_time = "1500ms",
+    late = { executor = "constant-vus", vus = 1, duration = "1s", start_time = "1600ms",
              exec = "late" },
   },
 }
@@ -95,21 +111,29 @@ function late() http.get(env.BASE_URL .. "/", { name = "late" }) sleep(0.1) end
         code, out, err, r, secs = run_script(staggered, t, "-t", "1", timeout_s=60)
         served = t.stop()
         check(code == 0, f"start_time: exit 0 (got {code}; {err.strip()[-300:]!r})")
-        check(2.3 <= secs < 6, f"start_time: the run lasted until 1.5 s + 1 s ({secs:.1f}s)")
+        check(2.5 <= secs < 6, f"start_time: the run lasted until 1.6 s + 1 s ({secs:.1f}s)")
         if r is not None:
             e, l = responses_named(r, "early"), responses_named(r, "late")
             check(5 <= e <= 12 and 5 <= l <= 12,
                   f"start_time: each scenario ran about 1 s at 10 iterations/s ({e}, {l})")
             check(e + l == served, f"start_time: early {e} + late {l} = served {served}")
-            check(r["summary"]["duration_s"] >= 2.3,
+            check(r["summary"]["duration_s"] >= 2.5,
                   f"start_time: the load phase covers both ({r['summary']['duration_s']:.2f}s)")
-            # The late scenario's requests fall in the timeline after 1.5 s only: in the
-            # second [1, 2) at most 5 of its 10/s, plus none from early (which ended at 1 s).
-            tl = r["timeline"]
-            if len(tl) >= 2:
-                check(tl[1]["responses"] <= 7,
-                      f"start_time: a quiet gap between 1 s and 1.5 s ({tl[1]['responses']} in "
-                      f"the second [1, 2))")
+            # Nothing runs from 1 s (early ends) to 1.6 s (late starts): the timeline's second
+            # from 1 s holds about 4 of late's 10/s (a late start at 1 s would make it 10).
+            second = [p for p in r["timeline"] if 0.9 <= p["start_s"] < 1.5]
+            check(len(second) == 1 and second[0]["responses"] <= 7,
+                  f"start_time: a quiet gap between 1 s and 1.6 s ({second})")
+
+    # KNOWN ENGINE BUG, expected to fail: a scripted worker whose event loop runs out of work
+    # returns from io_context::run() and its thread exits before the controller's stop reaches
+    # it; the controller then waits for that worker's final report for ever (and SIGINT or
+    # SIGTERM cannot end it either: they too are posted to the dead loop). It happens when a
+    # worker has no VU in any scenario (two 1-VU scenarios on -t 2: worker 1 gets none) or
+    # when its VUs never make a request (no client socket keeps the loop busy).
+    known_hang("start_time on two worker threads", staggered, "-t", "2")
+    no_requests = scripts.write("no_requests.lua", "function default() sleep(0.01) end\n")
+    known_hang("a script that makes no request", no_requests, "-c", "1", "-d", "1s", "-t", "1")
 
     # The command line replaces the script's scenarios: -i 7 runs exactly 7 iterations.
     overridden = scripts.write("overridden.lua", """

@@ -2,13 +2,13 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
-#include <algorithm>
 #include <thread>
 #include <vector>
 
@@ -230,10 +230,10 @@ LoadPlan make_script_plan(const RunFlags& f) {
   script->has_teardown = inspected.has_teardown;
   for (const Scenario& s : script->scenarios) {
     if (!std::binary_search(inspected.functions.begin(), inspected.functions.end(), s.exec)) {
-      throw UsageError(f.script + ": scenario '" + s.name + "' runs " + s.exec +
-                       "(), which the script does not define" +
-                       (s.exec == "default" ? " (define function default() or options.scenarios)"
-                                            : ""));
+      throw UsageError(
+          f.script + ": scenario '" + s.name + "' runs " + s.exec +
+          "(), which the script does not define" +
+          (s.exec == "default" ? " (define function default() or options.scenarios)" : ""));
     }
   }
 
@@ -252,8 +252,8 @@ LoadPlan make_script_plan(const RunFlags& f) {
   plan.vus = static_cast<std::uint32_t>(std::max<std::uint64_t>(vus, 1));
   plan.threads = f.threads != 0 ? f.threads : std::max(1u, std::thread::hardware_concurrency());
   plan.duration = length;
-  plan.client.request_timeout = f.timeout_given ? parse_duration(f.timeout, "--timeout")
-                                                : script->settings.request_timeout;
+  plan.client.request_timeout =
+      f.timeout_given ? parse_duration(f.timeout, "--timeout") : script->settings.request_timeout;
   plan.client.idle_timeout = plan.client.request_timeout;
   plan.client.connect_timeout = parse_duration(f.connect_timeout, "--connect-timeout");
   if (plan.client.request_timeout.count() <= 0 || plan.client.connect_timeout.count() <= 0) {
@@ -335,8 +335,8 @@ int run_script(const RunFlags& f) {
   auto script = std::make_shared<ScriptPlan>(*plan.script);
   if (script->has_setup) {
     if (!f.quiet) std::fprintf(stderr, "strain: running setup()\n");
-    const OneShotResult setup = ScriptLoad::run_once(*script, "setup", "null",
-                                                        native_client_factory(plan.client));
+    const OneShotResult setup =
+        ScriptLoad::run_once(*script, "setup", "null", native_client_factory(plan.client));
     if (!setup.ok) {
       std::fprintf(stderr, "strain: setup() failed, so no load was run:\n%s\n",
                    setup.error.c_str());
@@ -347,9 +347,8 @@ int run_script(const RunFlags& f) {
   plan.script = script;
   int code = run_and_report(plan, f, "run");
   if (script->has_teardown) {
-    const OneShotResult teardown =
-        ScriptLoad::run_once(*script, "teardown", script->setup_data_json,
-                             native_client_factory(plan.client));
+    const OneShotResult teardown = ScriptLoad::run_once(
+        *script, "teardown", script->setup_data_json, native_client_factory(plan.client));
     if (!teardown.ok) {
       std::fprintf(stderr, "strain: teardown() failed:\n%s\n", teardown.error.c_str());
       if (code == 0) code = static_cast<int>(ExitCode::run_failed);
@@ -414,8 +413,9 @@ int main(int argc, char** argv) {
       run_flags.timeout_given = run->count("--timeout") > 0;
       if (!run_flags.script.empty()) {
         if (!run_flags.url.empty()) {
-          throw UsageError("give a script or --url, not both (scripts name their URLs; pass "
-                           "one in with -e BASE_URL=...)");
+          throw UsageError(
+              "give a script or --url, not both (scripts name their URLs; pass "
+              "one in with -e BASE_URL=...)");
         }
         return run_script(run_flags);
       }
