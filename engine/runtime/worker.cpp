@@ -220,6 +220,7 @@ void Worker::finish(std::uint64_t sequence) {
   state_->drain_timer.cancel();
   state_->drain_poll.cancel();
   state_->load->shutdown();
+  work_.reset();
 }
 
 void Worker::check_script(std::chrono::nanoseconds limit) {

@@ -1,6 +1,7 @@
 // One worker thread: its own io_context, transport, VUs and recorder. Shared nothing.
 #pragma once
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <functional>
@@ -74,6 +75,10 @@ class Worker {
   Sink sink_;
   DoneSink on_done_;
   boost::asio::io_context io_;
+  // Keeps io_.run() going until finish(): a scripted worker whose VUs are all done has no
+  // socket or timer left, yet must still answer the controller's reports and stop.
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{
+      io_.get_executor()};
   std::mutex watch_mutex_;  // guards watched_ against the worker tearing it down
   const ScriptLoad* watched_ = nullptr;
   std::unique_ptr<State> state_;
