@@ -1424,14 +1424,3 @@ TEST_CASE("run_once: failures are values with file:line") {
     CHECK(r.value_json == "null");
   }
 }
-TEST_CASE("TMP group pcall") {
-  FakeServer server;
-  const ScriptPlan plan = make_plan(R"lua(
-function default()
-  pcall(group, "g", function() error("x") end)
-  check(1, { ["after"] = function() return true end })
-end
-)lua");
-  const Outcome out = run(plan, server);
-  for (const auto& c : out.stats.checks) MESSAGE(c.name);
-}
