@@ -4,7 +4,6 @@
 
 local core = ...
 local pairs, type, tostring, select = pairs, type, tostring, select
-local pack, unpack = table.pack, table.unpack
 
 http = {}
 
@@ -38,11 +37,13 @@ function check(value, checks)
 end
 
 -- group(name, fn): checks and requests inside carry the group path ("::outer::inner").
+-- The group is left by a to-be-closed variable, so an error in fn that the script catches
+-- with pcall does not leave the VU inside the group (and no pcall here cuts the traceback).
+local group_leave = core.group_leave
+local GroupExit = { __close = function(self) group_leave(self[1]) end }
 function group(name, fn)
-  local previous = core.group_enter(name)
-  local results = pack(fn())
-  core.group_leave(previous)
-  return unpack(results, 1, results.n)
+  local exit <close> = setmetatable({ core.group_enter(name) }, GroupExit)
+  return fn()
 end
 
 -- Custom metrics: metrics.counter/rate/trend(name) → an object with :add(value).

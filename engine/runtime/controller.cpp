@@ -79,7 +79,7 @@ class Run {
     }
     result_.config.vus = plan_.vus;
     result_.config.threads = threads;
-    result_.config.planned_duration_s = seconds(plan_.duration.count());
+    result_.config.planned_duration_s = seconds(planned_load().count());
 
     rusage usage_start{};
     ::getrusage(RUSAGE_SELF, &usage_start);
@@ -191,6 +191,16 @@ class Run {
     }
   }
 
+  // The load phase as planned. Scripts: until the last scenario stops starting iterations
+  // (plan_.duration also holds graceful_stop, the longest the run may take to wind down).
+  std::chrono::nanoseconds planned_load() const {
+    if (!plan_.script) return plan_.duration;
+    std::chrono::nanoseconds end{0};
+    for (const Scenario& s : plan_.script->scenarios)
+      end = std::max(end, end_offset(s));
+    return end;
+  }
+
   // A scripted worker has finished its scenarios; when all have, the run is over early.
   void on_worker_done() {
     if (++done_workers_ == workers_.size()) begin_stop(false);
@@ -281,7 +291,7 @@ class Run {
     if (hooks_.on_interval) {
       Progress progress;
       progress.elapsed_s = seconds(now - start_ns_);
-      progress.planned_s = seconds(plan_.duration.count());
+      progress.planned_s = seconds(planned_load().count());
       progress.interval = point;
       progress.responses = result_.total.responses;
       progress.failed = result_.total.failed();

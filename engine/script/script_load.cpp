@@ -345,6 +345,9 @@ int l_http_method(lua_State* L) {
   auto& impl = *impl_of(L);
   const std::string_view method = lua_tostring(L, lua_upvalueindex(2));
   const bool has_body = lua_toboolean(L, lua_upvalueindex(3)) != 0;
+  // http.post(url, params) with no body reads as k6 users expect: a table there is params.
+  if (has_body && lua_istable(L, 2) && lua_isnoneornil(L, 3))
+    return impl.http_request(L, method, 1, 0, 2);
   return has_body ? impl.http_request(L, method, 1, 2, 3) : impl.http_request(L, method, 1, 0, 2);
 }
 

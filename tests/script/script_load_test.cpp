@@ -573,7 +573,7 @@ local cases = {
   function() http.get("h.test/no-scheme") end,
   function() http.get("https://h.test/") end,
   function() http.get("http://h.test/a b") end,
-  function() http.post("http://h.test/", { json = { 1 } }) end,
+  function() http.post("http://h.test/", 42) end,
   function() http.get("http://h.test/", { nope = 1 }) end,
   function() http.get("http://h.test/", { timeout = "2m" }) end,
   function() http.get("http://h.test/", { timeout = -1 }) end,
@@ -805,6 +805,28 @@ end
 }
 
 // --- checks, groups, metrics
+
+TEST_CASE("group(): an error caught by the script leaves the group; post takes params second") {
+  FakeServer server;
+  const ScriptPlan plan = make_plan(R"lua(
+function default()
+  local ok = pcall(group, "g", function() error("boom") end)
+  assert(not ok)
+  check(1, { ["after"] = function() return true end })
+  http.post("http://h.test/login", { json = { user = "u" }, name = "login" })
+end
+)lua",
+                                    {per_vu(1, 2)});
+  const Outcome out = run(plan, server);
+  check_clean(out);
+  CHECK(out.stats.iterations == 2);
+  const CheckTally* after = find_check(out.stats, "after");  // not "::g::after"
+  REQUIRE(after != nullptr);
+  CHECK(after->passes == 2);
+  REQUIRE(server.requests.size() == 2);
+  CHECK(server.requests[0].method == "POST");
+  CHECK(server.requests[0].body == R"({"user":"u"})");
+}
 
 TEST_CASE("check(): passes and fails per name, raising checks fail, groups nest") {
   FakeServer server;
