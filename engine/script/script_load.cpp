@@ -1153,8 +1153,14 @@ bool ScriptLoad::Impl::prepare_request(lua_State* L, Vu& vu, std::string_view me
     error_ = "'" + std::string(url) + "' is not an absolute http:// URL";
     return false;
   }
-  auto path_start = url.find_first_of("/?#", scheme_end + 3);
-  if (path_start == std::string_view::npos) path_start = url.size();
+  // One pass instead of find_first_of, which calls memchr once per character scanned.
+  std::size_t path_start = scheme_end + 3;
+  while (path_start < url.size() && url[path_start] != '/' && url[path_start] != '?' &&
+         url[path_start] != '#')
+    ++path_start;
+  std::size_t query_start = path_start;  // first '?' or '#': the default name ends there
+  while (query_start < url.size() && url[query_start] != '?' && url[query_start] != '#')
+    ++query_start;
   const std::string_view prefix = url.substr(0, path_start);
   std::uint32_t origin = UINT32_MAX;
   for (std::uint32_t i = 0; i < origins_.size(); ++i) {
@@ -1196,7 +1202,7 @@ bool ScriptLoad::Impl::prepare_request(lua_State* L, Vu& vu, std::string_view me
 
   // Params.
   std::size_t header_count = 0;
-  std::string_view name = url.substr(0, url.find_first_of("?#"));
+  std::string_view name = url.substr(0, query_start);
   std::chrono::nanoseconds timeout{0};
   bool has_tags = false;
   bool has_json = false;
