@@ -111,3 +111,21 @@ TEST_CASE("flag parsers throw UsageError naming the flag") {
   CHECK_THROWS_AS(parse_delay("soon", "--latency"), strain::UsageError);
   CHECK_THROWS_AS(parse_body_size("5GiB", "--body-size"), strain::UsageError);
 }
+
+TEST_CASE("?service= overrides --service") {
+  using namespace std::chrono_literals;
+  strain::target::Behaviour d;
+  d.service = 10ms;
+  const auto r = strain::target::resolve_behaviour(d, "service=25ms");
+  REQUIRE(r.ok());
+  CHECK(r.behaviour.service == 25ms);
+  CHECK(strain::target::resolve_behaviour(d, "").behaviour.service == 10ms);
+  CHECK_FALSE(strain::target::resolve_behaviour(d, "service=x").ok());
+}
+
+TEST_CASE("?close_every=N") {
+  const strain::target::Behaviour d;
+  CHECK(strain::target::resolve_behaviour(d, "close_every=3").behaviour.close_every == 3);
+  CHECK(strain::target::resolve_behaviour(d, "").behaviour.close_every == 0);
+  CHECK_FALSE(strain::target::resolve_behaviour(d, "close_every=-1").ok());
+}

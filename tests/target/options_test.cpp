@@ -135,3 +135,42 @@ TEST_CASE("--help prints usage and returns nothing") {
   CHECK(out.find("--latency") != std::string::npos);
   CHECK_FALSE(parse({"--version"}, &out));
 }
+
+TEST_CASE("the shapes: capacity, stalls, rate limit, leak") {
+  const auto o = parse({"--workers", "4", "--service", "10ms", "--queue-limit", "7",
+                        "--stall-every", "5s", "--stall-for", "1s", "--rate-limit", "500/s",
+                        "--leak", "16KiB", "--leak-limit", "1MiB"});
+  REQUIRE(o);
+  CHECK(o->workers == 4);
+  CHECK(o->defaults.service == 10ms);
+  CHECK(o->queue_limit == 7);
+  CHECK(o->stall_every == 5s);
+  CHECK(o->stall_for == 1s);
+  CHECK(o->rate_limit_per_s == 500.0);
+  CHECK(o->burst == 500.0);  // one second's worth
+  CHECK(o->leak_bytes == 16384);
+  CHECK(o->leak_limit_bytes == 1048576);
+  const auto d = parse({});
+  REQUIRE(d);
+  CHECK(d->workers == 0);
+  CHECK(d->queue_limit == 10000);
+  CHECK(d->stall_every.count() == 0);
+  CHECK(d->rate_limit_per_s == 0.0);
+  CHECK(d->leak_bytes == 0);
+  CHECK(d->leak_limit_bytes == 1ull << 30);
+  const auto b = parse({"--rate-limit", "10/s", "--burst", "3"});
+  REQUIRE(b);
+  CHECK(b->burst == 3.0);
+}
+
+TEST_CASE("bad shapes name their flag") {
+  CHECK(failure({"--stall-every", "5s"}).find("--stall-for") != std::string::npos);
+  CHECK(failure({"--stall-every", "1s", "--stall-for", "1s"}).find("--stall-for") !=
+        std::string::npos);
+  CHECK(failure({"--stall-every", "1ms", "--stall-for", "0.5ms"}).find("--stall-every") !=
+        std::string::npos);
+  CHECK(failure({"--rate-limit", "x"}).find("--rate-limit") != std::string::npos);
+  CHECK(failure({"--burst", "5"}).find("--burst") != std::string::npos);
+  CHECK(failure({"--workers", "-1"}).find("--workers") != std::string::npos);
+  CHECK(failure({"--leak", "2GiB"}).find("--leak") != std::string::npos);
+}

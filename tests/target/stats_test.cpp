@@ -70,3 +70,20 @@ TEST_CASE("API counters: summed per worker, in the JSON, and on the exit line on
             "\"carts_created\":0,\"cart_adds\":0,\"orders\":1,\"item_count\":1}}") !=
         std::string::npos);
 }
+
+TEST_CASE("the shapes in the exit line and the JSON") {
+  StatsSnapshot s;
+  s.capacity = CapacityStats{2, 5, 1};
+  s.stalls = StallStats{1700000000000, 1000, 400, {{600, 1000}, {1600, 1700}}};
+  s.leak = LeakStats{4096, true};
+  CHECK(format_stats_line(s) ==
+        "strain-target served=0 by_status= connections=0 in_service_max=2 queued_max=5 "
+        "queue_rejected=1 leaked_bytes=4096 leak_limit_reached=1");
+  const auto json = format_stats_json(s);
+  CHECK(json.find(",\"capacity\":{\"in_service_max\":2,\"queued_max\":5,\"rejected\":1}") !=
+        std::string::npos);
+  CHECK(json.find(",\"stalls\":{\"start_epoch_ms\":1700000000000,\"every_ms\":1000,"
+                  "\"for_ms\":400,\"windows\":[[600,1000],[1600,1700]]}") != std::string::npos);
+  CHECK(json.find(",\"leak\":{\"leaked_bytes\":4096,\"limit_reached\":true}}") !=
+        std::string::npos);
+}

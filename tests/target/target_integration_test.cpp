@@ -14,8 +14,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -126,6 +128,24 @@ class Target {
     REQUIRE(pid_ > 0);
     ::kill(pid_, SIGTERM);
     return wait_for_exit_line(kIoTimeout);
+  }
+
+  // SIGTERM; every line it prints on the way out, the summary last.
+  std::vector<std::string> stop_lines() {
+    REQUIRE(pid_ > 0);
+    ::kill(pid_, SIGTERM);
+    std::vector<std::string> lines;
+    for (;;) {
+      std::string line = read_line(out_fd_, pending_, kIoTimeout);
+      REQUIRE_MESSAGE(!line.empty(), "no summary line");
+      lines.push_back(line);
+      if (line.rfind("strain-target served=", 0) == 0) break;
+    }
+    const auto status = wait_exit(pid_, kIoTimeout);
+    REQUIRE(status.has_value());
+    pid_ = -1;
+    CHECK(WIFEXITED(*status));
+    return lines;
   }
 
   // For a target that stops by itself: its exit line, after checking it exits 0.
@@ -895,4 +915,145 @@ TEST_CASE("the demo API end to end: login, items, checkout, body limits, and the
   }
   line += " api_item_count=0";
   CHECK(target.stop() == line);
+}
+
+// ---- the shapes: capacity, stalls, rate limit, leak -----------------------------------------
+
+TEST_CASE("--workers: at most W in service, the rest queue in order, over the limit 503") {
+  {
+    // Two servers of 200ms and six requests at once: three rounds, so the last answer comes
+    // no sooner than ~600ms, and nothing can finish before the first 200ms.
+    Target target({"--workers", "2", "--service", "200ms"});
+    std::vector<std::unique_ptr<Client>> clients;
+    for (int i = 0; i < 6; ++i)
+      clients.push_back(std::make_unique<Client>(target.port()));
+    const auto start = Clock::now();
+    for (auto& c : clients)
+      c->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    long long first_ms = -1;
+    for (auto& c : clients) {
+      CHECK(c->read().status == 200);
+      if (first_ms < 0) first_ms = ms_since(start);
+    }
+    CHECK(first_ms >= 180);
+    CHECK(ms_since(start) >= 550);
+    const auto stats = nlohmann::json::parse(clients[0]->get("/__strain/stats").body);
+    CHECK(stats["capacity"]["in_service_max"] == 2);
+    CHECK(stats["capacity"]["queued_max"] >= 1);
+    CHECK(stats["capacity"]["rejected"] == 0);
+    // ?service= overrides per request.
+    const auto t = Clock::now();
+    CHECK(clients[0]->get("/?service=0").status == 200);
+    CHECK(ms_since(t) < 150);
+  }
+  {
+    Target target({"--workers", "1", "--service", "1s", "--queue-limit", "1"});
+    Client a(target.port());
+    Client b(target.port());
+    Client c(target.port());
+    a.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::this_thread::sleep_for(milliseconds(100));
+    b.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::this_thread::sleep_for(milliseconds(100));
+    CHECK(c.get("/").status == 503);  // one in service, one queued: no room
+    CHECK(a.read().status == 200);
+    CHECK(b.read().status == 200);
+    CHECK(target.stop() ==
+          "strain-target served=3 by_status=200:2,503:1 connections=3 in_service_max=1 "
+          "queued_max=1 queue_rejected=1");
+  }
+}
+
+TEST_CASE("--stall-every: no response is written inside a logged stall window") {
+  Target target({"--stall-every", "500ms", "--stall-for", "200ms"});
+  Client c(target.port());
+  std::vector<std::int64_t> answered_epoch_ms;
+  long long longest_ms = 0;
+  const auto start = Clock::now();
+  while (ms_since(start) < 1800) {
+    const auto t = Clock::now();
+    CHECK(c.get("/").status == 200);
+    longest_ms = std::max(longest_ms, ms_since(t));
+    answered_epoch_ms.push_back(std::chrono::duration_cast<milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count());
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  // Some request met a stall and waited most of it out.
+  CHECK(longest_ms >= 100);
+  const auto lines = target.stop_lines();
+  std::int64_t epoch_ms = -1;
+  std::vector<std::pair<std::int64_t, std::int64_t>> windows;
+  for (const auto& line : lines) {
+    unsigned long long a = 0, b = 0, e = 0, f = 0;
+    if (std::sscanf(line.c_str(),
+                    "strain-target stall_clock start_epoch_ms=%llu every_ms=%llu "
+                    "for_ms=%llu",
+                    &a, &e, &f) == 3) {
+      epoch_ms = static_cast<std::int64_t>(a);
+      CHECK(e == 500);
+      CHECK(f == 200);
+    } else if (std::sscanf(line.c_str(), "strain-target stall start_ms=%llu end_ms=%llu", &a, &b) ==
+               2) {
+      windows.emplace_back(static_cast<std::int64_t>(a), static_cast<std::int64_t>(b));
+    }
+  }
+  REQUIRE(epoch_ms > 0);
+  // ~1.8s of uptime at 500ms: windows at 300-500, 800-1000, 1300-1500 (and maybe 1800-).
+  REQUIRE(windows.size() >= 3);
+  CHECK(windows[0] == std::pair<std::int64_t, std::int64_t>{300, 500});
+  CHECK(windows[1] == std::pair<std::int64_t, std::int64_t>{800, 1000});
+  // The truth: no answer arrived well inside a window (wall clock is ms-grained: a margin).
+  for (const auto at : answered_epoch_ms) {
+    for (const auto& [from, to] : windows) {
+      CHECK_MESSAGE(!(at > epoch_ms + from + 30 && at < epoch_ms + to - 30),
+                    "answered at +" << at - epoch_ms << "ms, inside [" << from << "," << to << ")");
+    }
+  }
+}
+
+TEST_CASE("--rate-limit: a burst, then 429 with Retry-After: 1, counted") {
+  Target target({"--rate-limit", "2/s", "--burst", "5"});
+  Client c(target.port());
+  int ok = 0;
+  int limited = 0;
+  for (int i = 0; i < 20; ++i) {
+    const auto r = c.get("/");
+    if (r.status == 200) ++ok;
+    if (r.status == 429) {
+      ++limited;
+      CHECK(r.header("retry-after") == "1");
+    }
+  }
+  // Five saved up, plus at most a few refilled at 2/s while the 20 went by.
+  CHECK(ok >= 5);
+  CHECK(ok <= 8);
+  CHECK(ok + limited == 20);
+  const auto stats = nlohmann::json::parse(c.get("/__strain/stats").body);
+  CHECK(stats["by_status"]["429"] == limited);
+}
+
+TEST_CASE("--leak: memory kept per request, up to --leak-limit") {
+  Target target({"--leak", "1MiB", "--leak-limit", "3MiB"});
+  Client c(target.port());
+  for (int i = 0; i < 5; ++i)
+    CHECK(c.get("/").status == 200);
+  const auto stats = nlohmann::json::parse(c.get("/__strain/stats").body);
+  CHECK(stats["leak"]["leaked_bytes"] == 3 * 1048576);
+  CHECK(stats["leak"]["limit_reached"] == true);
+  CHECK(target.stop() ==
+        "strain-target served=5 by_status=200:5 connections=1 leaked_bytes=3145728 "
+        "leak_limit_reached=1");
+}
+
+TEST_CASE("--close-every and ?close_every: Connection: close on every Nth response") {
+  Target target({"--close-every", "3"});
+  Client c(target.port());
+  CHECK(c.get("/").header("connection") == "<none>");
+  CHECK(c.get("/").header("connection") == "<none>");
+  CHECK(c.get("/").header("connection") == "close");
+  CHECK(c.closed_cleanly());
+  Client q(target.port());
+  CHECK(q.get("/?close_every=1").header("connection") == "close");
+  CHECK(q.closed_cleanly());
 }

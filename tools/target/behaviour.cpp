@@ -34,6 +34,16 @@ int parse_status(std::string_view text, std::string_view what) {
   return status;
 }
 
+std::uint32_t parse_close_every(std::string_view text, std::string_view what) {
+  std::uint32_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size() || n > 1'000'000'000) {
+    throw UsageError(std::string(what) + ": '" + std::string(text) +
+                     "' is not a whole number from 0 to 1000000000");
+  }
+  return n;
+}
+
 Resolved resolve_behaviour(const Behaviour& defaults, std::string_view query) {
   Resolved out{defaults, {}};
   // The common case: no query at all costs nothing.
@@ -53,6 +63,10 @@ Resolved resolve_behaviour(const Behaviour& defaults, std::string_view query) {
         out.behaviour.body_bytes = parse_body_size(value, "size");
       else if (name == "status")
         out.behaviour.status = parse_status(value, "status");
+      else if (name == "service")
+        out.behaviour.service = parse_delay(value, "service");
+      else if (name == "close_every")
+        out.behaviour.close_every = parse_close_every(value, "close_every");
     } catch (const UsageError& e) {
       out.error = e.what();
       return out;

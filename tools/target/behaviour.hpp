@@ -14,6 +14,11 @@ struct Behaviour {
   std::chrono::nanoseconds delay{0};  // wait after the request is read, before responding
   std::uint64_t body_bytes = 13;      // response body size ("hello, strain" by default)
   int status = 200;                   // response status code
+  // Time a --workers server is busy with the request (queued first if all are busy); unused
+  // without --workers.
+  std::chrono::nanoseconds service{0};
+  // Connection: close on every Nth such response of a connection; 0: never.
+  std::uint32_t close_every = 0;
 
   friend bool operator==(const Behaviour&, const Behaviour&) = default;
 };
@@ -31,7 +36,8 @@ struct Resolved {
   bool ok() const noexcept { return error.empty(); }
 };
 
-// Applies the query parameters delay=DURATION, size=SIZE and status=N (any order, last one wins)
+// Applies the query parameters delay=DURATION, size=SIZE, status=N, service=DURATION and
+// close_every=N (any order, last one wins)
 // over `defaults`. `query` is the text after '?', without it. Unknown parameters are ignored, so
 // cache-busters like ?id=7 work. Never throws; allocates only on error.
 Resolved resolve_behaviour(const Behaviour& defaults, std::string_view query);
@@ -40,5 +46,6 @@ Resolved resolve_behaviour(const Behaviour& defaults, std::string_view query);
 std::chrono::nanoseconds parse_delay(std::string_view text, std::string_view what);
 std::uint64_t parse_body_size(std::string_view text, std::string_view what);
 int parse_status(std::string_view text, std::string_view what);
+std::uint32_t parse_close_every(std::string_view text, std::string_view what);
 
 }  // namespace strain::target

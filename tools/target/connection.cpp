@@ -189,6 +189,9 @@ void Connection::on_head(const RequestHead& head) {
     stop_parsing_ = true;
     return;
   }
+  if (worker_.shared().rate) [[unlikely]] {
+    if (!worker_.shared().rate->try_take(Clock::now())) return on_rate_limited(s, api);
+  }
   Resolved resolved = resolve_behaviour(worker_.options().defaults, head.query());
   if (!resolved.ok()) {
     s.status = 400;
@@ -203,10 +206,52 @@ void Connection::on_head(const RequestHead& head) {
     s.body_bytes = s.message.size();
     return;
   }
+  s.service = resolved.behaviour.service;
+  if (const auto n = resolved.behaviour.close_every; n > 0) [[unlikely]] {
+    if (++close_count_ % n == 0) s.close_after = true;
+  }
+  s.gated = worker_.shared().capacity != nullptr;
   if (api) return on_api_head(head, s, resolved.behaviour.delay);
   s.status = resolved.behaviour.status;
   s.delay = resolved.behaviour.delay;
   s.body_bytes = resolved.behaviour.body_bytes;
+}
+
+void Connection::on_rate_limited(Slot& s, bool api) {
+  // The request (and any body) is still read to its end, so the connection stays usable.
+  s.status = 429;
+  s.retry_after = true;
+  if (api) {
+    s.body = Body::json;
+    s.message = api_error_body("rate limited");
+    // An /api body would be kept for on_api_complete otherwise; there is no ApiCall.
+  } else {
+    s.body = Body::message;
+    s.message = "strain-target: rate limited\n";
+  }
+  s.body_bytes = s.message.size();
+}
+
+void Connection::on_admit(Slot& s) {
+  const auto now = Clock::now();
+  const auto admission = worker_.shared().capacity->admit(now, s.service);
+  if (!admission.admitted) {
+    s.status = 503;
+    s.delay = std::chrono::nanoseconds(0);
+    if (s.api) {
+      s.api.reset();  // the body is complete: the parser holds no pointer into it any more
+      s.body = Body::json;
+      s.message = api_error_body("queue full");
+    } else {
+      s.body = Body::message;
+      s.message = "strain-target: queue full\n";
+    }
+    s.body_bytes = s.message.size();
+    return;
+  }
+  // Service first (in the queue, then on a server), then any requested delay.
+  s.ready_at = admission.end + s.delay;
+  if (s.ready_at == TimePoint{}) s.ready_at = now;
 }
 
 void Connection::on_api_head(const RequestHead& head, Slot& s, std::chrono::nanoseconds delay) {
@@ -248,10 +293,14 @@ void Connection::on_complete() {
   STRAIN_ASSERT(count_ > 0);
   Slot& s = slot(count_ - 1);
   s.complete = true;
+  // The delay runs from the end of the request, as a slow handler's would. Admission comes
+  // before the API acts, so a request turned away by a full queue changes nothing.
+  if (s.gated) [[unlikely]]
+    on_admit(s);
+  else if (s.delay.count() > 0)
+    s.ready_at = Clock::now() + s.delay;
   if (s.api) [[unlikely]]
     on_api_complete(s);
-  // The delay runs from the end of the request, as a slow handler's would.
-  if (s.delay.count() > 0) s.ready_at = Clock::now() + s.delay;
   if (s.stats) {
     s.message = worker_.stats_json();
     s.message += '\n';
@@ -361,6 +410,8 @@ bool Connection::build_batch() {
       else
         head.content_type = status_has_body(s.status) ? "application/json" : "";
       if (s.api) head.extra_field = s.api->extra_field;
+      if (s.retry_after) [[unlikely]]
+        head.extra_field = "Retry-After: 1";
       const auto at = wbuf_.size();
       wbuf_.resize(at + kMaxResponseHeadBytes);
       const auto n = format_head(head, s.status >= 200 ? worker_.date() : "", wbuf_.data() + at);
@@ -397,8 +448,25 @@ bool Connection::build_batch() {
   return !pieces_.empty();
 }
 
+bool Connection::stalled() {
+  const auto& shared = worker_.shared();
+  const auto now = Clock::now();
+  const auto until = shared.stalls.stalled_until(now - shared.started);
+  if (until.count() == 0) return false;
+  // Wake at the window's end; an earlier timer (a delay ending inside it) re-checks and re-arms.
+  if (!timer_armed_ && count_ > 0) {
+    timer_armed_ = true;
+    timer_.expires_at(shared.started + until);
+    timer_.async_wait([this](const boost::system::error_code& ec) { on_timer(ec); });
+  }
+  return true;
+}
+
 void Connection::flush() {
   if (writing_ || closing_ || draining_) return;
+  if (worker_.shared().stalls.enabled()) [[unlikely]] {
+    if (stalled()) return;
+  }
   if (!build_batch()) return;
   writing_ = true;
   auto handler = [this](const boost::system::error_code& ec, std::size_t) { on_write(ec); };

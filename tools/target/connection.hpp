@@ -49,10 +49,11 @@ class Connection {
   // One response to write, in request order. message and json send `message`.
   enum class Body : std::uint8_t { pattern, message, json, none };
   struct Slot {
-    TimePoint ready_at{};               // not before; TimePoint{} for no delay
-    std::chrono::nanoseconds delay{0};  // applied once the request has been read
-    std::uint64_t body_bytes = 0;       // advertised body size (sent unless head_only)
-    std::uint32_t head_bytes = 0;       // formatted head, known once writing has begun
+    TimePoint ready_at{};                 // not before; TimePoint{} for no delay
+    std::chrono::nanoseconds delay{0};    // applied once the request has been read
+    std::chrono::nanoseconds service{0};  // under --workers: time in service, before the delay
+    std::uint64_t body_bytes = 0;         // advertised body size (sent unless head_only)
+    std::uint32_t head_bytes = 0;         // formatted head, known once writing has begun
     int status = 200;
     Body body = Body::pattern;
     bool complete = false;         // the request has been read to its end
@@ -61,6 +62,8 @@ class Connection {
     bool head_only = false;        // HEAD: headers only
     bool http10 = false;           // HTTP/1.0 client: keep-alive must be said
     bool close_after = false;      // the last response on this connection
+    bool gated = false;            // waits for a --workers slot once read
+    bool retry_after = false;      // a 429: says Retry-After: 1
     std::string message;           // body when body is message or json
     std::unique_ptr<ApiCall> api;  // an /api request; null for every other
   };
@@ -80,6 +83,9 @@ class Connection {
   void on_api_complete(Slot& s);
   void on_parse_error(RequestError error);
   void on_eof();
+  void on_rate_limited(Slot& s, bool api);
+  void on_admit(Slot& s);
+  bool stalled();
 
   void flush();
   bool build_batch();
@@ -117,6 +123,7 @@ class Connection {
   std::size_t batch_done_ = 0;                  // slots the batch finishes
   std::uint64_t batch_partial_ = 0;             // bytes of one more slot it starts
 
+  std::uint64_t close_count_ = 0;  // requests that asked for close_every, for its Nth
   std::uint64_t active_tick_ = 0;  // worker tick of the last progress
   std::uint64_t drained_bytes_ = 0;
   bool reading_ = false;

@@ -56,6 +56,17 @@ int main(int argc, char** argv) {
     std::printf("strain-target listening on %s\n", server.url().c_str());
     std::fflush(stdout);
     const auto stats = server.run();
+    if (const auto& st = stats.stalls) {
+      // The truth for a test: windows in ms since the server started, and that start's wall time.
+      std::printf("strain-target stall_clock start_epoch_ms=%llu every_ms=%llu for_ms=%llu\n",
+                  static_cast<unsigned long long>(st->start_epoch_ms),
+                  static_cast<unsigned long long>(st->every_ms),
+                  static_cast<unsigned long long>(st->for_ms));
+      for (const auto& [from, to] : st->windows) {
+        std::printf("strain-target stall start_ms=%llu end_ms=%llu\n",
+                    static_cast<unsigned long long>(from), static_cast<unsigned long long>(to));
+      }
+    }
     std::printf("%s\n", strain::target::format_stats_line(stats).c_str());
     std::fflush(stdout);
     return 0;

@@ -1,6 +1,7 @@
 #include "tools/target/options.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <charconv>
 #include <ostream>
 
@@ -35,7 +36,20 @@ std::optional<TargetOptions> parse_options(int argc, const char* const* argv, st
       "  Every other route needs \"Authorization: Bearer T\":\n"
       "  GET /api/items?page=N    POST /api/items {\"name\":S,\"price\":X}\n"
       "  GET|PUT|DELETE /api/items/{id}    GET /api/products    POST /api/cart\n"
-      "  POST /api/cart/{id}/items {\"product\":P,\"qty\":Q}    POST /api/cart/{id}/checkout",
+      "  POST /api/cart/{id}/items {\"product\":P,\"qty\":Q}    POST /api/cart/{id}/checkout\n"
+      "\n"
+      "Shapes (server-wide, off by default):\n"
+      "  --workers W --service 10ms: at most W requests in service at once; the rest wait in one\n"
+      "    FIFO queue (over --queue-limit: 503). Capacity is W/service. ?service= overrides per\n"
+      "    request. Service comes first, then any --latency/?delay=.\n"
+      "  --stall-every E --stall-for F: no response is written during [k*E + (E-F), (k+1)*E)\n"
+      "    after the server starts listening, k = 0, 1, ... (a write already begun completes).\n"
+      "    Windows are printed at exit as 'strain-target stall start_ms=S end_ms=E' (since start;\n"
+      "    'strain-target stall_clock start_epoch_ms=T' maps them to wall time) and listed in\n"
+      "    /__strain/stats.\n"
+      "  --rate-limit 500/s [--burst N]: token bucket (burst: 1 s worth); beyond it 429 with\n"
+      "    Retry-After: 1.\n"
+      "  --leak 16KiB [--leak-limit 1GiB]: keep that much memory per served request.",
       "strain-target"};
   app.set_version_flag("--version", "strain-target 0.1.0");
   // A repeated flag takes its last value, so wrappers can append overrides to their defaults.
@@ -50,6 +64,16 @@ std::optional<TargetOptions> parse_options(int argc, const char* const* argv, st
   std::string max_connections = "20000";
   std::string exit_after;
   std::string exit_after_requests;
+  std::string workers = "0";
+  std::string service = "0";
+  std::string queue_limit = "10000";
+  std::string stall_every;
+  std::string stall_for;
+  std::string rate_limit;
+  std::string burst;
+  std::string leak;
+  std::string leak_limit = "1GiB";
+  std::string close_every = "0";
   app.add_option("--host", host, "Address to listen on: 127.0.0.1, localhost or ::1")
       ->capture_default_str();
   app.add_option("--port", port, "TCP port; 0 picks a free one (printed on start)")
@@ -69,6 +93,21 @@ std::optional<TargetOptions> parse_options(int argc, const char* const* argv, st
   app.add_option("--exit-after", exit_after, "Stop after this long, e.g. 30s");
   app.add_option("--exit-after-requests", exit_after_requests,
                  "Stop once this many responses were served");
+  app.add_option("--workers", workers, "Requests in service at once, server-wide; 0: no limit")
+      ->capture_default_str();
+  app.add_option("--service", service, "Service time per request under --workers (?service=)")
+      ->capture_default_str();
+  app.add_option("--queue-limit", queue_limit, "Requests waiting for --workers; beyond: 503")
+      ->capture_default_str();
+  app.add_option("--stall-every", stall_every, "Freeze all responses once per period, e.g. 5s");
+  app.add_option("--stall-for", stall_for, "Length of each freeze, e.g. 1s (< --stall-every)");
+  app.add_option("--rate-limit", rate_limit, "Token bucket, e.g. 500/s; beyond: 429");
+  app.add_option("--burst", burst, "Token bucket size (default: 1 s of --rate-limit)");
+  app.add_option("--leak", leak, "Memory kept per served request, e.g. 16KiB");
+  app.add_option("--close-every", close_every,
+                 "Connection: close on every Nth response of a connection (?close_every=)")
+      ->capture_default_str();
+  app.add_option("--leak-limit", leak_limit, "The leak stops growing here")->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -112,6 +151,41 @@ std::optional<TargetOptions> parse_options(int argc, const char* const* argv, st
     o.exit_after_requests =
         parse_count(exit_after_requests, "--exit-after-requests", 1, 1'000'000'000'000);
   }
+  o.workers = static_cast<std::uint32_t>(parse_count(workers, "--workers", 0, 100'000));
+  o.defaults.service = parse_delay(service, "--service");
+  o.queue_limit = parse_count(queue_limit, "--queue-limit", 0, 10'000'000);
+  if (stall_every.empty() != stall_for.empty()) {
+    throw UsageError("--stall-every and --stall-for go together");
+  }
+  if (!stall_every.empty()) {
+    o.stall_every = parse_delay(stall_every, "--stall-every");
+    o.stall_for = parse_delay(stall_for, "--stall-for");
+    if (o.stall_every < std::chrono::milliseconds(10)) {
+      throw UsageError("--stall-every: '" + stall_every + "' is shorter than 10ms");
+    }
+    if (o.stall_for <= std::chrono::nanoseconds(0) || o.stall_for >= o.stall_every) {
+      throw UsageError("--stall-for: '" + stall_for +
+                       "' must be longer than 0 and shorter than "
+                       "--stall-every");
+    }
+  }
+  if (!rate_limit.empty()) {
+    o.rate_limit_per_s = parse_rate(rate_limit, "--rate-limit").per_second;
+    if (!(o.rate_limit_per_s > 0)) {
+      throw UsageError("--rate-limit: '" + rate_limit + "' must be more than 0");
+    }
+    o.burst = std::max(1.0, o.rate_limit_per_s);
+  }
+  if (!burst.empty()) {
+    if (rate_limit.empty()) throw UsageError("--burst needs --rate-limit");
+    o.burst = static_cast<double>(parse_count(burst, "--burst", 1, 1'000'000'000));
+  }
+  if (!leak.empty()) o.leak_bytes = parse_size_bytes(leak, "--leak");
+  if (o.leak_bytes > kMaxBodyBytes) {
+    throw UsageError("--leak: '" + leak + "' is larger than 1GiB");
+  }
+  o.leak_limit_bytes = parse_size_bytes(leak_limit, "--leak-limit");
+  o.defaults.close_every = parse_close_every(close_every, "--close-every");
   return o;
 }
 

@@ -20,6 +20,14 @@ struct TargetOptions {
   std::uint32_t max_connections = 20000;               // beyond: accept and close at once
   std::optional<std::chrono::nanoseconds> exit_after;  // stop after this long
   std::optional<std::uint64_t> exit_after_requests;    // stop once this many were served
+  std::uint32_t workers = 0;                // requests in service at once, server-wide; 0: no limit
+  std::uint64_t queue_limit = 10000;        // requests waiting for a --workers slot; beyond: 503
+  std::chrono::nanoseconds stall_every{0};  // stall period; 0: no stalls
+  std::chrono::nanoseconds stall_for{0};    // length of each stall, < stall_every
+  double rate_limit_per_s = 0;              // token bucket refill; 0: no limit
+  double burst = 0;                         // token bucket size (default: 1 s worth)
+  std::uint64_t leak_bytes = 0;             // kept per served request; 0: no leak
+  std::uint64_t leak_limit_bytes = 1ull << 30;  // the leak stops growing here
 };
 
 // Parses argv. Returns nullopt after printing --help or --version to `out`. Throws UsageError

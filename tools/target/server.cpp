@@ -34,7 +34,7 @@ Server::Server(TargetOptions options)
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) throw Error("cannot listen on " + where + ": " + ec.message());
   port_ = acceptor_.local_endpoint().port();
-  shared_->started = Clock::now();
+  shared_->mark_started();
 }
 
 Server::~Server() = default;

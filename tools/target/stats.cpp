@@ -63,6 +63,15 @@ std::string format_stats_line(const StatsSnapshot& stats) {
       out += '=' + std::to_string(n);
     });
   }
+  if (const auto& c = stats.capacity) {
+    out += " in_service_max=" + std::to_string(c->in_service_max);
+    out += " queued_max=" + std::to_string(c->queued_max);
+    out += " queue_rejected=" + std::to_string(c->rejected);
+  }
+  if (const auto& l = stats.leak) {
+    out += " leaked_bytes=" + std::to_string(l->leaked_bytes);
+    out += " leak_limit_reached=" + std::to_string(l->limit_reached ? 1 : 0);
+  }
   return out;
 }
 
@@ -87,7 +96,30 @@ std::string format_stats_json(const StatsSnapshot& stats) {
     out += name;
     out += "\":" + std::to_string(n);
   });
-  out += "}}";
+  out += '}';
+  if (const auto& c = stats.capacity) {
+    out += ",\"capacity\":{\"in_service_max\":" + std::to_string(c->in_service_max);
+    out += ",\"queued_max\":" + std::to_string(c->queued_max);
+    out += ",\"rejected\":" + std::to_string(c->rejected) + '}';
+  }
+  if (const auto& st = stats.stalls) {
+    out += ",\"stalls\":{\"start_epoch_ms\":" + std::to_string(st->start_epoch_ms);
+    out += ",\"every_ms\":" + std::to_string(st->every_ms);
+    out += ",\"for_ms\":" + std::to_string(st->for_ms) + ",\"windows\":[";
+    first = true;
+    for (const auto& [from, to] : st->windows) {
+      if (!first) out += ',';
+      first = false;
+      out += '[' + std::to_string(from) + ',' + std::to_string(to) + ']';
+    }
+    out += "]}";
+  }
+  if (const auto& l = stats.leak) {
+    out += ",\"leak\":{\"leaked_bytes\":" + std::to_string(l->leaked_bytes);
+    out += ",\"limit_reached\":";
+    out += l->limit_reached ? "true}" : "false}";
+  }
+  out += '}';
   return out;
 }
 

@@ -5,7 +5,10 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace strain::target {
 
@@ -66,6 +69,27 @@ struct ApiStats {
   void add(const ApiCounters& counters);
 };
 
+// --workers: how busy the W servers got.
+struct CapacityStats {
+  std::uint64_t in_service_max = 0;  // most requests in service at once (<= --workers)
+  std::uint64_t queued_max = 0;      // longest the FIFO queue got
+  std::uint64_t rejected = 0;        // answered 503: the queue was at --queue-limit
+};
+
+// --stall-every: the windows applied so far, in ms since the server started listening.
+struct StallStats {
+  std::uint64_t start_epoch_ms = 0;  // wall clock (Unix ms) when the server started listening
+  std::uint64_t every_ms = 0;        // --stall-every
+  std::uint64_t for_ms = 0;          // --stall-for
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> windows;  // [start_ms, end_ms), latest
+};
+
+// --leak: memory kept on purpose.
+struct LeakStats {
+  std::uint64_t leaked_bytes = 0;  // kept so far
+  bool limit_reached = false;      // --leak-limit stopped the growth
+};
+
 // The server-wide count, as printed on exit and returned by GET /__strain/stats.
 struct StatsSnapshot {
   std::uint64_t served = 0;                // responses fully written (stats requests excluded)
@@ -75,18 +99,26 @@ struct StatsSnapshot {
   std::uint64_t rejected_connections = 0;  // accepted and closed at once: over --max-connections
   std::uint64_t uptime_ms = 0;             // since the server started listening
   ApiStats api;                            // the demo API under /api/
+  std::optional<CapacityStats> capacity;   // set with --workers
+  std::optional<StallStats> stalls;        // set with --stall-every
+  std::optional<LeakStats> leak;           // set with --leak
 
   // Adds one worker's counters.
   void add(const WorkerCounters& counters);
 };
 
 // "strain-target served=12345 by_status=200:12340,503:5 connections=50" (no newline). Once any
-// /api request was answered, " api_requests=N api_logins_ok=N ... api_item_count=N" follows.
+// /api request was answered, " api_requests=N api_logins_ok=N ... api_item_count=N" follows;
+// then " in_service_max=N queued_max=N queue_rejected=N" with --workers and
+// " leaked_bytes=N leak_limit_reached=0|1" with --leak.
 std::string format_stats_line(const StatsSnapshot& stats);
 
 // {"served":12345,"by_status":{"200":12340,"503":5},"connections":50,"open_connections":3,
 //  "rejected_connections":0,"uptime_ms":5123,"api":{"requests":0,"logins_ok":0,...,
-//  "item_count":0}} on one line, no newline.
+//  "item_count":0}} on one line, no newline. With the shapes on, before the closing brace:
+//  ,"capacity":{"in_service_max":N,"queued_max":N,"rejected":N}
+//  ,"stalls":{"start_epoch_ms":T,"every_ms":E,"for_ms":F,"windows":[[S,E],...]}
+//  ,"leak":{"leaked_bytes":N,"limit_reached":false}
 std::string format_stats_json(const StatsSnapshot& stats);
 
 }  // namespace strain::target

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <cstdio>
 #include <ctime>
 
 #include "tools/target/connection.hpp"
@@ -17,6 +18,26 @@ std::uint64_t ticks_for(std::chrono::nanoseconds d, std::chrono::nanoseconds per
 
 }  // namespace
 
+ServerShared::ServerShared(const TargetOptions& opts, std::size_t workers)
+    : options(opts), counters(new WorkerCounters[workers]), worker_count(workers) {
+  if (opts.workers > 0) capacity = std::make_unique<Capacity>(opts.workers, opts.queue_limit);
+  stalls.every = opts.stall_every;
+  stalls.length = opts.stall_for;
+  if (opts.rate_limit_per_s > 0) {
+    rate = std::make_unique<TokenBucket>(opts.rate_limit_per_s, opts.burst, Clock::now());
+  }
+  if (opts.leak_bytes > 0) leak = std::make_unique<Leak>(opts.leak_bytes, opts.leak_limit_bytes);
+  mark_started();
+}
+
+void ServerShared::mark_started() {
+  started = Clock::now();
+  started_epoch_ms =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+}
+
 StatsSnapshot ServerShared::snapshot() const {
   StatsSnapshot s;
   for (std::size_t i = 0; i < worker_count; ++i)
@@ -27,6 +48,22 @@ StatsSnapshot ServerShared::snapshot() const {
   s.api.item_count = api.item_count();
   s.uptime_ms = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
+  if (capacity) {
+    s.capacity =
+        CapacityStats{capacity->in_service_max(), capacity->queued_max(), capacity->rejected()};
+  }
+  if (stalls.enabled()) {
+    StallStats st;
+    st.start_epoch_ms = started_epoch_ms;
+    st.every_ms = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(stalls.every).count());
+    st.for_ms = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(stalls.length).count());
+    // Bounded: a long run at a short period would otherwise grow the JSON without end.
+    st.windows = stalls.windows(Clock::now() - started, 10000);
+    s.stalls = std::move(st);
+  }
+  if (leak) s.leak = LeakStats{leak->leaked_bytes(), leak->limit_reached()};
   return s;
 }
 
@@ -121,6 +158,11 @@ void Worker::update_date() {
 
 void Worker::count(int status) {
   counters_.count(status);
+  if (shared_.leak) [[unlikely]] {
+    if (shared_.leak->on_served()) {
+      std::fprintf(stderr, "strain-target: --leak-limit reached; the leak stops growing\n");
+    }
+  }
   if (const auto& limit = shared_.options.exit_after_requests) {
     if (shared_.served_total.fetch_add(1, std::memory_order_relaxed) + 1 == *limit) {
       shared_.on_enough_requests();

@@ -12,6 +12,7 @@
 #include "engine/core/clock.hpp"
 #include "tools/target/asio_types.hpp"
 #include "tools/target/demo_api.hpp"
+#include "tools/target/limits.hpp"
 #include "tools/target/options.hpp"
 #include "tools/target/stats.hpp"
 
@@ -21,8 +22,7 @@ class Connection;
 
 // What every worker may read or bump; owned by the Server, outlives the workers.
 struct ServerShared {
-  ServerShared(const TargetOptions& opts, std::size_t workers)
-      : options(opts), counters(new WorkerCounters[workers]), worker_count(workers) {}
+  ServerShared(const TargetOptions& opts, std::size_t workers);
 
   const TargetOptions& options;
   std::unique_ptr<WorkerCounters[]> counters;  // one per worker, indexed like the workers
@@ -32,6 +32,14 @@ struct ServerShared {
   std::atomic<std::uint64_t> rejected_connections{0};  // closed at once over --max-connections
   std::atomic<std::uint64_t> served_total{0};  // bumped only when --exit-after-requests is set
   TimePoint started = Clock::now();
+  std::uint64_t started_epoch_ms = 0;  // wall clock at `started`, Unix ms
+  // The server-wide shapes; null (or disabled) when their flags are off.
+  std::unique_ptr<Capacity> capacity;
+  StallSchedule stalls;
+  std::unique_ptr<TokenBucket> rate;
+  std::unique_ptr<Leak> leak;
+  // Sets `started` (and its wall-clock twin) to now: stall windows count from here.
+  void mark_started();
   DemoApi api;  // the /api/ demo: its own lock, callable from every worker
   // Called (from any worker thread) once served_total reaches --exit-after-requests.
   std::function<void()> on_enough_requests;
@@ -59,6 +67,7 @@ class Worker {
 
   // Worker thread only, for connections.
   const TargetOptions& options() const noexcept { return shared_.options; }
+  ServerShared& shared() noexcept { return shared_; }
   std::string_view date() const noexcept { return date_; }
   std::uint64_t tick() const noexcept { return tick_; }
   std::uint64_t idle_ticks() const noexcept { return idle_ticks_; }

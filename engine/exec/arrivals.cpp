@@ -1,0 +1,154 @@
+#include "engine/exec/arrivals.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <utility>
+
+#include "engine/core/assert.hpp"
+
+namespace strain {
+
+namespace {
+
+double seconds(std::chrono::nanoseconds d) noexcept {
+  return static_cast<double>(d.count()) * 1e-9;
+}
+
+std::uint64_t splitmix64(std::uint64_t& x) noexcept {
+  std::uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// Time into a stage (seconds) at which its own integral reaches `c`, 0 <= c < area. The
+// integral is r0*s + (a/2)*s^2 with a = (r1 - r0) / T. The textbook root (-r0 + sqrt(...)) / a
+// cancels badly when a is small and divides by zero when it is 0; the conjugate form
+// 2c / (r0 + sqrt(r0^2 + 2ac)) is the same root without either problem.
+double solve_in_stage(double r0, double r1, double len_s, double area, double c) noexcept {
+  if (r1 >= r0) {
+    const double a = (r1 - r0) / len_s;
+    const double den = r0 + std::sqrt(r0 * r0 + 2 * a * c);
+    return den > 0 ? 2 * c / den : 0;
+  }
+  // A falling rate makes r0^2 + 2ac a difference that vanishes as the rate nears 0. Solve from
+  // the stage's end instead: stepping back from it the rate rises, so the sum stays positive.
+  const double a = (r0 - r1) / len_s;
+  const double rest = std::max(area - c, 0.0);
+  const double den = r1 + std::sqrt(r1 * r1 + 2 * a * rest);
+  return len_s - (den > 0 ? 2 * rest / den : 0);
+}
+
+}  // namespace
+
+std::chrono::nanoseconds profile_length(const RateProfile& p) noexcept {
+  std::chrono::nanoseconds sum{0};
+  for (const RateStage& st : p.stages)
+    sum += st.duration;
+  return sum;
+}
+
+double expected_arrivals(const RateProfile& p, std::chrono::nanoseconds t) noexcept {
+  double sum = 0;
+  double from = p.start_per_s;
+  std::chrono::nanoseconds offset{0};
+  if (t <= offset) return 0;
+  for (const RateStage& st : p.stages) {
+    const double len_s = seconds(st.duration);
+    if (t < offset + st.duration) {
+      // The rate is linear within the stage, so its integral up to s is a trapezoid.
+      const double s = seconds(t - offset);
+      const double rate_at_s = from + (st.target_per_s - from) * (s / len_s);
+      return sum + s * (from + rate_at_s) / 2;
+    }
+    sum += len_s * (from + st.target_per_s) / 2;
+    offset += st.duration;
+    from = st.target_per_s;
+  }
+  return sum;
+}
+
+std::optional<std::chrono::nanoseconds> time_of_arrivals(const RateProfile& p,
+                                                         double count) noexcept {
+  if (!(count >= 0)) count = 0;
+  double sum = 0;
+  double from = p.start_per_s;
+  std::chrono::nanoseconds offset{0};
+  for (const RateStage& st : p.stages) {
+    const double len_s = seconds(st.duration);
+    const double area = len_s * (from + st.target_per_s) / 2;
+    // Strictly below the stage's end: a count reached exactly at a boundary belongs to the
+    // next stage with positive rate, which is what skips zero-rate stretches.
+    if (count < sum + area) {
+      const double s =
+          std::clamp(solve_in_stage(from, st.target_per_s, len_s, area, count - sum), 0.0, len_s);
+      const auto at = offset + std::chrono::nanoseconds(static_cast<std::chrono::nanoseconds::rep>(
+                                   std::llround(s * 1e9)));
+      // Rounding must not push an arrival of [0, end) onto the end itself.
+      return std::min(at, profile_length(p) - std::chrono::nanoseconds(1));
+    }
+    sum += area;
+    offset += st.duration;
+    from = st.target_per_s;
+  }
+  return std::nullopt;
+}
+
+ArrivalSchedule::ArrivalSchedule(RateProfile profile, ArrivalProcess process, std::uint64_t seed,
+                                 std::uint32_t worker, std::uint32_t workers)
+    : profile_(std::move(profile)), process_(process), workers_(workers), next_k_(worker) {
+  STRAIN_ASSERT(workers_ > 0 && worker < workers_);
+  STRAIN_ASSERT(std::isfinite(profile_.start_per_s) && profile_.start_per_s >= 0);
+  for ([[maybe_unused]] const RateStage& st : profile_.stages) {
+    STRAIN_ASSERT(st.duration.count() >= 0);
+    STRAIN_ASSERT(std::isfinite(st.target_per_s) && st.target_per_s >= 0);
+  }
+  for (std::uint64_t& word : rng_)
+    word = splitmix64(seed);
+}
+
+std::optional<std::chrono::nanoseconds> ArrivalSchedule::next() noexcept {
+  if (ended_) return std::nullopt;
+  double count = static_cast<double>(next_k_);
+  if (process_ == ArrivalProcess::poisson) {
+    // Time rescaling: unit-rate exponential gaps summed in expected-count space, mapped back
+    // through the integral's inverse, give a Poisson process of exactly the profile's rate.
+    // Every worker draws every gap of the scenario in the same order, so their running sums
+    // agree bit for bit and each keeps every W-th arrival of one and the same process.
+    while (drawn_ <= next_k_) {
+      count_ += unit_exponential();
+      ++drawn_;
+    }
+    count = count_;
+  }
+  const auto at = time_of_arrivals(profile_, count);
+  if (!at) {
+    ended_ = true;
+    return std::nullopt;
+  }
+  next_k_ += workers_;
+  return at;
+}
+
+std::uint64_t ArrivalSchedule::index() const noexcept {
+  STRAIN_ASSERT(next_k_ >= workers_);
+  return next_k_ - workers_;
+}
+
+double ArrivalSchedule::unit_exponential() noexcept {
+  // xoshiro256**; the top 53 bits make u uniform on [0, 1), so 1 - u is never 0 and the
+  // inverse CDF -log(1 - u) is finite. log1p keeps the small gaps accurate.
+  const std::uint64_t result = std::rotl(rng_[1] * 5, 7) * 9;
+  const std::uint64_t t = rng_[1] << 17;
+  rng_[2] ^= rng_[0];
+  rng_[3] ^= rng_[1];
+  rng_[1] ^= rng_[2];
+  rng_[0] ^= rng_[3];
+  rng_[2] ^= t;
+  rng_[3] = std::rotl(rng_[3], 45);
+  const double u = static_cast<double>(result >> 11) * 0x1.0p-53;
+  return -std::log1p(-u);
+}
+
+}  // namespace strain
