@@ -408,21 +408,21 @@ TEST_CASE("http methods: request line, Host, headers and bodies as sent") {
   FakeServer server;
   const ScriptPlan plan = make_plan(R"lua(
 function default()
-  http.get("http://api.test:8080/items?page=2", { headers = { ["X-Trace"] = "abc" } })
-  http.post("http://api.test:8080/items", "raw=1",
+  http.get("http://127.0.0.1:8080/items?page=2", { headers = { ["X-Trace"] = "abc" } })
+  http.post("http://127.0.0.1:8080/items", "raw=1",
             { headers = { ["Content-Type"] = "application/x-www-form-urlencoded" } })
-  http.put("http://api.test:8080/items/1", nil, { json = { name = "pen", qty = 3 } })
-  http.patch("http://api.test:8080/items/1", nil, { json = { qty = 4 } })
-  http.delete("http://api.test:8080/items/1")
-  http.head("http://api.test:8080/")
-  http.request("OPTIONS", "http://api.test:8080/items", { headers = { Origin = "o" } })
-  http.request("POST", "http://api.test/x", "body!")
-  http.options("http://api.test")
-  http.get("http://api.test?q=1#frag")
-  http.post("http://api.test/j", nil,
+  http.put("http://127.0.0.1:8080/items/1", nil, { json = { name = "pen", qty = 3 } })
+  http.patch("http://127.0.0.1:8080/items/1", nil, { json = { qty = 4 } })
+  http.delete("http://127.0.0.1:8080/items/1")
+  http.head("http://127.0.0.1:8080/")
+  http.request("OPTIONS", "http://127.0.0.1:8080/items", { headers = { Origin = "o" } })
+  http.request("POST", "http://localhost/x", "body!")
+  http.options("http://localhost")
+  http.get("http://localhost?q=1#frag")
+  http.post("http://localhost/j", nil,
             { json = { 1, 2 }, headers = { ["content-type"] = "application/vnd.x+json" } })
-  http.request("PUT", "http://api.test/t", { json = { ok = true } })
-  http.post("http://api.test/empty")
+  http.request("PUT", "http://localhost/t", { json = { ok = true } })
+  http.post("http://localhost/empty")
 end
 )lua");
   const Outcome out = run(plan, server);
@@ -432,7 +432,7 @@ end
 
   CHECK(r[0].method == "GET");
   CHECK(r[0].target == "/items?page=2");
-  CHECK(r[0].header("Host") == "api.test:8080");
+  CHECK(r[0].header("Host") == "127.0.0.1:8080");
   CHECK(r[0].header("X-Trace") == "abc");
   CHECK(r[0].header("User-Agent") != "<none>");
   CHECK(r[0].all("Content-Length").empty());
@@ -466,12 +466,12 @@ end
   CHECK(r[6].header("Origin") == "o");
 
   CHECK(r[7].method == "POST");
-  CHECK(r[7].header("Host") == "api.test");
+  CHECK(r[7].header("Host") == "localhost");
   CHECK(r[7].body == "body!");
 
   CHECK(r[8].method == "OPTIONS");
   CHECK(r[8].target == "/");
-  CHECK(r[8].header("Host") == "api.test");
+  CHECK(r[8].header("Host") == "localhost");
 
   CHECK(r[9].target == "/?q=1");  // fragment dropped, "/" added
 
@@ -486,7 +486,7 @@ end
   CHECK(r[12].header("Content-Length") == "0");
 
   // One client per origin, one session per origin for the one VU.
-  CHECK(server.origins == std::vector<std::string>{"api.test:8080", "api.test"});
+  CHECK(server.origins == std::vector<std::string>{"127.0.0.1:8080", "localhost"});
   CHECK(server.sessions == 2);
   CHECK(out.total.responses == 13);
   CHECK(out.started == 13);
@@ -499,14 +499,14 @@ TEST_CASE("series: params.name, default name without the query, tags, scenario a
   s.tags = {{"team", "red"}};
   const ScriptPlan plan = make_plan(R"lua(
 function default()
-  http.get("http://h.test/a?x=1")
-  http.get("http://h.test/a?x=2")
-  http.get("http://h.test/b/17", { name = "b by id" })
-  http.get("http://h.test/b/18", { name = "b by id" })
-  http.get("http://h.test/c", { tags = { kind = "k1" } })
-  http.get("http://h.test/c", { tags = { kind = "k2" } })
-  http.get("http://h.test/c", { tags = { kind = "k2", team = "blue" } })
-  group("g1", function() http.get("http://h.test/a") end)
+  http.get("http://127.0.0.1/a?x=1")
+  http.get("http://127.0.0.1/a?x=2")
+  http.get("http://127.0.0.1/b/17", { name = "b by id" })
+  http.get("http://127.0.0.1/b/18", { name = "b by id" })
+  http.get("http://127.0.0.1/c", { tags = { kind = "k1" } })
+  http.get("http://127.0.0.1/c", { tags = { kind = "k2" } })
+  http.get("http://127.0.0.1/c", { tags = { kind = "k2", team = "blue" } })
+  group("g1", function() http.get("http://127.0.0.1/a") end)
 end
 )lua",
                                     {s});
@@ -516,25 +516,25 @@ end
   CHECK(out.series.size() == 6);
   using Tags = std::map<std::string, std::string>;
   const Tags base{{"scenario", "browse"}, {"team", "red"}};
-  const auto* a = find_series(out.series, "http://h.test/a", base);
+  const auto* a = find_series(out.series, "http://127.0.0.1/a", base);
   REQUIRE(a != nullptr);
   CHECK(a->responses == 2);
   const auto* b = find_series(out.series, "b by id", base);
   REQUIRE(b != nullptr);
   CHECK(b->responses == 2);
-  const auto* k1 = find_series(out.series, "http://h.test/c",
+  const auto* k1 = find_series(out.series, "http://127.0.0.1/c",
                                {{"scenario", "browse"}, {"team", "red"}, {"kind", "k1"}});
   REQUIRE(k1 != nullptr);
   CHECK(k1->responses == 1);
-  const auto* k2 = find_series(out.series, "http://h.test/c",
+  const auto* k2 = find_series(out.series, "http://127.0.0.1/c",
                                {{"scenario", "browse"}, {"team", "red"}, {"kind", "k2"}});
   REQUIRE(k2 != nullptr);
   CHECK(k2->responses == 1);
   // A request tag overrides the scenario's tag of the same name.
-  const auto* blue = find_series(out.series, "http://h.test/c",
+  const auto* blue = find_series(out.series, "http://127.0.0.1/c",
                                  {{"scenario", "browse"}, {"team", "blue"}, {"kind", "k2"}});
   CHECK(blue != nullptr);
-  const auto* g = find_series(out.series, "http://h.test/a",
+  const auto* g = find_series(out.series, "http://127.0.0.1/a",
                               {{"scenario", "browse"}, {"team", "red"}, {"group", "::g1"}});
   REQUIRE(g != nullptr);
   CHECK(g->responses == 1);
@@ -548,8 +548,8 @@ TEST_CASE("series: the name cap sends later names to (other)") {
   FakeServer server;
   ScriptPlan plan = make_plan(R"lua(
 function default()
-  for i = 1, 10 do http.get("http://h.test/item/" .. i) end
-  http.get("http://h.test/item/1")  -- already tracked: stays in its series
+  for i = 1, 10 do http.get("http://127.0.0.1/item/" .. i) end
+  http.get("http://127.0.0.1/item/1")  -- already tracked: stays in its series
 end
 )lua");
   plan.settings.max_names = 3;
@@ -557,7 +557,7 @@ end
   check_clean(out);
   CHECK(out.total.responses == 11);
   REQUIRE(out.series.size() == 4);
-  const auto* first = find_series(out.series, "http://h.test/item/1", {{"scenario", "default"}});
+  const auto* first = find_series(out.series, "http://127.0.0.1/item/1", {{"scenario", "default"}});
   REQUIRE(first != nullptr);
   CHECK(first->responses == 2);
   const auto* other = find_series(out.series, "(other)", {});
@@ -570,15 +570,15 @@ TEST_CASE("request errors: bad URL, body, params, unresolvable host fail the ite
   FakeServer server;
   const ScriptPlan plan = make_plan(R"lua(
 local cases = {
-  function() http.get("h.test/no-scheme") end,
-  function() http.get("https://h.test/") end,
-  function() http.get("http://h.test/a b") end,
-  function() http.post("http://h.test/", 42) end,
-  function() http.get("http://h.test/", { nope = 1 }) end,
-  function() http.get("http://h.test/", { timeout = "2m" }) end,
-  function() http.get("http://h.test/", { timeout = -1 }) end,
-  function() http.post("http://h.test/", "x", { json = { 1 } }) end,
-  function() http.get("http://h.test/", { headers = { ["Bad Name"] = "v" } }) end,
+  function() http.get("127.0.0.1/no-scheme") end,
+  function() http.get("https://127.0.0.1/") end,
+  function() http.get("http://127.0.0.1/a b") end,
+  function() http.post("http://127.0.0.1/", 42) end,
+  function() http.get("http://127.0.0.1/", { nope = 1 }) end,
+  function() http.get("http://127.0.0.1/", { timeout = "2m" }) end,
+  function() http.get("http://127.0.0.1/", { timeout = -1 }) end,
+  function() http.post("http://127.0.0.1/", "x", { json = { 1 } }) end,
+  function() http.get("http://127.0.0.1/", { headers = { ["Bad Name"] = "v" } }) end,
   function() http.get("http://nowhere.invalid/") end,
 }
 function default()
@@ -642,7 +642,7 @@ void response_fields(bool raw) {
   };
   const ScriptPlan plan = make_plan(R"lua(
 function default()
-  local r = http.get("http://h.test/r")
+  local r = http.get("http://127.0.0.1/r")
   assert(r.status == 201, "status " .. tostring(r.status))
   assert(r.ok == true)
   assert(r.error == nil)
@@ -662,24 +662,24 @@ function default()
   assert(type(t.connecting) == "number")
   assert(tostring(r):find("status 201"))
 
-  local d = http.get("http://h.test/down")
+  local d = http.get("http://127.0.0.1/down")
   assert(d.status == 0, "status " .. tostring(d.status))
   assert(d.error == "connect_refused", tostring(d.error))
   assert(d.ok == false)
   assert(tostring(d):find("connect_refused"))
-  assert(http.get("http://h.test/reset").error == "reset")
+  assert(http.get("http://127.0.0.1/reset").error == "reset")
 
-  local b = http.get("http://h.test/busy")
+  local b = http.get("http://127.0.0.1/busy")
   assert(b.status == 503 and b.ok == false and b.error == nil and b.body == "busy")
   local ok, err = pcall(function() return b:json() end)
   assert(not ok and tostring(err):find("not JSON"), tostring(err))
 
-  local h = http.head("http://h.test/head")
+  local h = http.head("http://127.0.0.1/head")
   assert(h.status == 200 and h.body == "" and h.headers["content-length"] == "4")
 
   -- Each response keeps its own fields, whatever was read from another one since.
-  local a = http.get("http://h.test/a4")
-  local b = http.get("http://h.test/b2")
+  local a = http.get("http://127.0.0.1/a4")
+  local b = http.get("http://127.0.0.1/b2")
   assert(a.body == "aaaa" and b.body == "bb")
   assert(a.body_size == 4, a.body_size)
   assert(b.body_size == 2, b.body_size)
@@ -721,13 +721,13 @@ void response_bodies(bool raw) {
     INFO("discarded");
     ScriptPlan plan = make_plan(R"lua(
 function default()
-  local r = http.get("http://h.test/")
+  local r = http.get("http://127.0.0.1/")
   assert(r.status == 200)
   assert(r.body == nil, "body kept")
   assert(r.body_size == 18, r.body_size)
   local ok, err = pcall(function() return r:json() end)
   assert(not ok and tostring(err):find("not kept"), tostring(err))
-  r = http.get("http://h.test/big")
+  r = http.get("http://127.0.0.1/big")
   assert(r.body == nil, "body kept")
   assert(r.body_size == 100000, r.body_size)
 end
@@ -739,7 +739,7 @@ end
     INFO("cut at max_body_bytes");
     ScriptPlan plan = make_plan(R"lua(
 function default()
-  local r = http.get("http://h.test/")
+  local r = http.get("http://127.0.0.1/")
   assert(r.body == '{"k":"', r.body)
   assert(r.truncated == true)
   assert(r.body_size == 18, r.body_size)
@@ -752,7 +752,7 @@ end
     INFO("a big body under max_body_bytes");
     ScriptPlan plan = make_plan(R"lua(
 function default()
-  local r = http.get("http://h.test/big")
+  local r = http.get("http://127.0.0.1/big")
   assert(#r.body == 100000 and r.body_size == 100000 and r.truncated == false, #r.body)
   assert(r.body == string.rep("x", 100000))
 end
@@ -779,11 +779,11 @@ TEST_CASE("request timeout: a request never answered times out after params.time
   };
   const ScriptPlan plan = make_plan(R"lua(
 function default()
-  local r = http.get("http://h.test/slow", { timeout = 0.05 })
+  local r = http.get("http://127.0.0.1/slow", { timeout = 0.05 })
   assert(r.error == "timeout", tostring(r.error))
   assert(r.status == 0)
-  http.get("http://h.test/after")
-  r = http.get("http://h.test/slow", { timeout = "30ms" })
+  http.get("http://127.0.0.1/after")
+  r = http.get("http://127.0.0.1/slow", { timeout = "30ms" })
   assert(r.error == "timeout", tostring(r.error))
 end
 )lua");
@@ -813,7 +813,7 @@ function default()
   local ok = pcall(group, "g", function() error("boom") end)
   assert(not ok)
   check(1, { ["after"] = function() return true end })
-  http.post("http://h.test/login", { json = { user = "u" }, name = "login" })
+  http.post("http://127.0.0.1/login", { json = { user = "u" }, name = "login" })
 end
 )lua",
                                     {per_vu(1, 2)});
@@ -1024,7 +1024,7 @@ function default()
   assert(users[1].name == "ann" and users[2].pass == "2")
   assert(data.csv("users.csv") == users)  -- loaded once per worker
   assert(data.json("conf.json").n == 3)
-  http.get("http://h.test/" .. users[vu.id].name)
+  http.get("http://127.0.0.1/" .. users[vu.id].name)
 end
 )lua",
                               {per_vu(2, 1)});
@@ -1060,7 +1060,7 @@ end
 TEST_CASE("per-vu-iterations: every VU runs exactly its iterations") {
   FakeServer server;
   const ScriptPlan plan =
-      make_plan("function default()\n  http.get('http://h.test/' .. vu.id)\nend\n", {per_vu(3, 4)});
+      make_plan("function default()\n  http.get('http://127.0.0.1/' .. vu.id)\nend\n", {per_vu(3, 4)});
   const Outcome out = run(plan, server);
   check_clean(out);
   CHECK(out.stats.iterations == 12);
@@ -1083,7 +1083,7 @@ TEST_CASE("per-vu-iterations without requests: iterations still go through the l
 TEST_CASE("shared-iterations: exactly the total, shared by the VUs") {
   FakeServer server;
   const ScriptPlan plan = make_plan(
-      "function default()\n  http.get('http://h.test/' .. vu.id)\nend\n", {shared(3, 10)});
+      "function default()\n  http.get('http://127.0.0.1/' .. vu.id)\nend\n", {shared(3, 10)});
   const Outcome out = run(plan, server);
   check_clean(out);
   CHECK(out.stats.iterations == 10);
@@ -1105,7 +1105,7 @@ TEST_CASE("iteration executors split over workers sum to the total") {
       INFO(to_string(c.scenario.executor) << " vus=" << c.scenario.vus << " iterations="
                                           << c.scenario.iterations << " workers=" << workers);
       const ScriptPlan plan =
-          make_plan("function default()\n  http.get('http://h.test/')\nend\n", {c.scenario});
+          make_plan("function default()\n  http.get('http://127.0.0.1/')\nend\n", {c.scenario});
       std::uint64_t iterations_sum = 0, requests = 0;
       for (std::uint32_t w = 0; w < workers; ++w) {
         FakeServer server;
@@ -1127,16 +1127,16 @@ TEST_CASE("two scenarios run side by side, each its own exec function") {
   FakeServer server;
   const ScriptPlan plan =
       make_plan(R"lua(
-function browse() http.get("http://h.test/browse") end
-function buy() http.post("http://h.test/buy", "x") end
+function browse() http.get("http://127.0.0.1/browse") end
+function buy() http.post("http://127.0.0.1/buy", "x") end
 )lua",
                 {iterations(ExecutorKind::per_vu_iterations, 2, 3, "browsing", "browse"),
                  iterations(ExecutorKind::shared_iterations, 2, 5, "buying", "buy")});
   const Outcome out = run(plan, server);
   check_clean(out);
   CHECK(out.stats.iterations == 11);
-  const auto* browse = find_series(out.series, "http://h.test/browse", {{"scenario", "browsing"}});
-  const auto* buy = find_series(out.series, "http://h.test/buy", {{"scenario", "buying"}});
+  const auto* browse = find_series(out.series, "http://127.0.0.1/browse", {{"scenario", "browsing"}});
+  const auto* buy = find_series(out.series, "http://127.0.0.1/buy", {{"scenario", "buying"}});
   REQUIRE(browse != nullptr);
   REQUIRE(buy != nullptr);
   CHECK(browse->responses == 6);
@@ -1149,9 +1149,9 @@ TEST_CASE("a runtime error fails only its iteration, reported once with a count"
   FakeServer server;
   const ScriptPlan plan = make_plan(R"lua(
 function default()
-  http.get("http://h.test/before")
+  http.get("http://127.0.0.1/before")
   if vu.iteration % 2 == 1 then error("boom") end
-  http.get("http://h.test/after")
+  http.get("http://127.0.0.1/after")
 end
 )lua",
                                     {per_vu(2, 4)});
@@ -1172,7 +1172,7 @@ TEST_CASE("odd errors: non-string error values, bare coroutine.yield, bindings a
 local cases = {
   function() error({ code = 1 }) end,
   function() coroutine.yield() end,
-  function() local co = coroutine.wrap(function() http.get("http://h.test/") end); co() end,
+  function() local co = coroutine.wrap(function() http.get("http://127.0.0.1/") end); co() end,
   function() local co = coroutine.wrap(function() coroutine.yield(1); return 2 end)
              assert(co() == 1 and co() == 2) end,
 }
@@ -1206,7 +1206,7 @@ TEST_CASE("load errors: syntax, top-level errors, top-level http, missing exec f
   }
   SUBCASE("http at the top level") {
     const ScriptPlan plan =
-        make_plan("local r = http.get('http://h.test/')\nfunction default() end\n");
+        make_plan("local r = http.get('http://127.0.0.1/')\nfunction default() end\n");
     const std::string e = usage_error(plan);
     CHECK(contains(e, "inside a VU function"));
     CHECK(contains(e, "t.lua:1:"));
@@ -1230,7 +1230,7 @@ TEST_CASE("the watchdog stops a VU that never yields") {
   ScriptPlan plan = make_plan(R"lua(
 function default()
   if vu.iteration == 0 then while true do end end
-  http.get("http://h.test/second")
+  http.get("http://127.0.0.1/second")
 end
 )lua",
                               {per_vu(1, 2)});
@@ -1265,10 +1265,10 @@ TEST_CASE("sleep() yields and resumes") {
   FakeServer server;
   const ScriptPlan plan = make_plan(R"lua(
 function default()
-  http.get("http://h.test/" .. vu.id .. "/a")
+  http.get("http://127.0.0.1/" .. vu.id .. "/a")
   sleep(0.01)
   sleep(0)
-  http.get("http://h.test/" .. vu.id .. "/b")
+  http.get("http://127.0.0.1/" .. vu.id .. "/b")
 end
 )lua",
                                     {per_vu(2, 2)});
@@ -1299,7 +1299,7 @@ TEST_CASE("stop() interrupts sleeping VUs; no request starts after it") {
   s.duration = 10s;
   const ScriptPlan plan = make_plan(R"lua(
 function default()
-  http.get("http://h.test/")
+  http.get("http://127.0.0.1/")
   sleep(10)
 end
 )lua",
@@ -1338,7 +1338,7 @@ TEST_CASE("stop() lets requests in flight complete and records them (the drain)"
   s.duration = 10s;
   const ScriptPlan plan = make_plan(R"lua(
 function default()
-  http.get("http://h.test/")
+  http.get("http://127.0.0.1/")
   error("never reached after the drain")
 end
 )lua",
@@ -1370,15 +1370,15 @@ TEST_CASE("setup(), the data it returns, and teardown() through run_once") {
   FakeServer server;
   ScriptPlan plan = make_plan(R"lua(
 function setup()
-  local r = http.post("http://auth.test/login", nil, { json = { user = "u" } })
+  local r = http.post("http://aut127.0.0.1/login", nil, { json = { user = "u" } })
   check(r, { ["logged in"] = function(r) return r.status == 200 end })
   return { token = "tok-" .. r.status, list = { 1, 2 } }
 end
 function default(data)
-  http.get("http://h.test/x", { headers = { Authorization = "Bearer " .. data.token } })
+  http.get("http://127.0.0.1/x", { headers = { Authorization = "Bearer " .. data.token } })
 end
 function teardown(data)
-  http.post("http://h.test/cleanup", json.encode(data))
+  http.post("http://127.0.0.1/cleanup", json.encode(data))
 end
 )lua");
   plan.has_setup = plan.has_teardown = true;
@@ -1389,7 +1389,7 @@ end
   CHECK(setup.value_json == R"({"list":[1,2],"token":"tok-200"})");
   CHECK(setup.total.responses == 1);
   REQUIRE(setup.series.size() == 1);
-  CHECK(setup.series[0].name == "http://auth.test/login");
+  CHECK(setup.series[0].name == "http://aut127.0.0.1/login");
   REQUIRE(setup.stats.checks.size() == 1);
   CHECK(setup.stats.checks[0].passes == 1);
   REQUIRE(server.requests.size() == 1);
