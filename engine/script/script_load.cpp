@@ -495,29 +495,22 @@ double ms(std::int64_t ns) {
   return static_cast<double>(ns) / 1e6;
 }
 
-// Builds r.headers (uservalue 1) and r.body (uservalue 2) of a raw response, once.
-void materialize_raw(lua_State* L, const ResponseHead& h) {
-  if (lua_getiuservalue(L, 1, 1) != LUA_TNIL) {
-    lua_pop(L, 1);
-    return;
-  }
-  lua_pop(L, 1);
-  auto& impl = *static_cast<ScriptLoad::Impl*>(lua_touserdata(L, lua_upvalueindex(1)));
-  impl.parse_raw(std::string_view(bytes_of(L), h.headers_len), h.head_request);
-  const std::string& head = impl.raw_fields_.head;
+// Pushes r.headers from a "name\0value\0..." block: names lower-cased, a repeated field's
+// values joined by ", " (RFC 9110 §5.3).
+void push_headers(lua_State* L, const char* block, std::size_t len) {
   lua_createtable(L, 0, 8);
-  for (std::size_t p = 0; p < head.size();) {
-    const std::size_t name_len = std::strlen(head.data() + p);
-    const char* value = head.data() + p + name_len + 1;
+  const char* p = block;
+  const char* end = block + len;
+  while (p < end) {
+    const std::size_t name_len = std::strlen(p);
+    const char* value = p + name_len + 1;
     const std::size_t value_len = std::strlen(value);
     char lower[256];
     const std::size_t n = std::min(name_len, sizeof lower);
-    for (std::size_t i = 0; i < n; ++i) {
-      const char c = head[p + i];
-      lower[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c | 0x20) : c;
-    }
+    for (std::size_t i = 0; i < n; ++i)
+      lower[i] = (p[i] >= 'A' && p[i] <= 'Z') ? static_cast<char>(p[i] | 0x20) : p[i];
     lua_pushlstring(L, lower, n);
-    if (lua_rawget(L, -2) == LUA_TSTRING) {  // a repeated field: values joined by ", "
+    if (lua_rawget(L, -2) == LUA_TSTRING) {
       lua_pushliteral(L, ", ");
       lua_pushlstring(L, value, value_len);
       lua_concat(L, 3);
@@ -528,8 +521,21 @@ void materialize_raw(lua_State* L, const ResponseHead& h) {
     lua_pushlstring(L, lower, n);
     lua_insert(L, -2);
     lua_rawset(L, -3);
-    p += name_len + 1 + value_len + 1;
+    p = value + value_len + 1;
   }
+}
+
+// Builds r.headers (uservalue 1) and r.body (uservalue 2) of a raw response, once.
+void materialize_raw(lua_State* L, const ResponseHead& h) {
+  if (lua_getiuservalue(L, 1, 1) != LUA_TNIL) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_pop(L, 1);
+  auto& impl = *static_cast<ScriptLoad::Impl*>(lua_touserdata(L, lua_upvalueindex(1)));
+  impl.parse_raw(std::string_view(bytes_of(L), h.headers_len), h.head_request);
+  const std::string& head = impl.raw_fields_.head;
+  push_headers(L, head.data(), head.size());
   lua_setiuservalue(L, 1, 1);
   // raw_fields_ is reused by the next parse: keep this response's sizes in its own head, and
   // cut the body at max_body_bytes (the capture keeps up to 64 KiB more for the fields).
@@ -581,32 +587,7 @@ int l_response_index(lua_State* L) {
   } else if (key == "headers") {
     if (lua_getiuservalue(L, 1, 1) != LUA_TNIL) return 1;
     lua_pop(L, 1);
-    lua_createtable(L, 0, 8);
-    const char* p = bytes_of(L);
-    const char* end = p + h.headers_len;
-    while (p < end) {
-      const std::size_t name_len = std::strlen(p);
-      const char* value = p + name_len + 1;
-      const std::size_t value_len = std::strlen(value);
-      char lower[256];
-      const std::size_t n = std::min(name_len, sizeof lower);
-      for (std::size_t i = 0; i < n; ++i)
-        lower[i] = (p[i] >= 'A' && p[i] <= 'Z') ? static_cast<char>(p[i] | 0x20) : p[i];
-      lua_pushlstring(L, lower, n);
-      // A repeated field keeps its values joined by ", " (RFC 9110 §5.3).
-      if (lua_rawget(L, -2) == LUA_TSTRING) {
-        lua_pushliteral(L, ", ");
-        lua_pushlstring(L, value, value_len);
-        lua_concat(L, 3);
-      } else {
-        lua_pop(L, 1);
-        lua_pushlstring(L, value, value_len);
-      }
-      lua_pushlstring(L, lower, n);
-      lua_insert(L, -2);
-      lua_rawset(L, -3);
-      p = value + value_len + 1;
-    }
+    push_headers(L, bytes_of(L), h.headers_len);
     lua_pushvalue(L, -1);
     lua_setiuservalue(L, 1, 1);
   } else if (key == "timings") {
