@@ -222,6 +222,21 @@ std::string metrics_section(const RunResult& r) {
   return out;
 }
 
+// Open model: the schedule strain offered and how well it kept it.
+std::string schedule_section(const RunResult& r) {
+  const ScheduleStats& s = r.schedule;
+  std::string out = latency_row("schedule lag", s.schedule_lag_us);
+  const double started_pct =
+      s.due > 0 ? 100.0 * static_cast<double>(s.started) / static_cast<double>(s.due) : 0.0;
+  out += fmt::format("\n  {:<15}offered {:.1f}/s ({} arrivals due), started {} ({:.2f}%)\n",
+                     "schedule", *r.offered_rps, s.due, s.started, started_pct);
+  out += fmt::format(
+      "  {:<15}{} waited for a free VU, {} overflowed the backlog, {} unstarted at stop; "
+      "at most {} VUs busy, {} arrivals waiting\n",
+      "", s.waited, s.overflow, s.unstarted_at_stop, s.peak_vus, s.peak_backlog);
+  return out;
+}
+
 }  // namespace
 
 std::string render_summary(const RunResult& r) {
@@ -257,11 +272,19 @@ std::string render_summary(const RunResult& r) {
     kinds +=
         fmt::format("{}{} {}", kinds.empty() ? "" : ", ", error_kind_names[i], t.errors_by_kind[i]);
   }
-  if (t.status_classes[4] + t.status_classes[5] > 0) {
-    kinds += fmt::format("{}HTTP 4xx {}, 5xx {}", kinds.empty() ? "" : ", ", t.status_classes[4],
+  const std::uint64_t client_errors = t.status_classes[4] - t.rate_limited();
+  if (client_errors + t.status_classes[5] > 0) {
+    kinds += fmt::format("{}HTTP 4xx {}, 5xx {}", kinds.empty() ? "" : ", ", client_errors,
                          t.status_classes[5]);
   }
   out += kinds.empty() ? "\n" : fmt::format("   [{}]\n", kinds);
+  if (t.rate_limited() > 0) {
+    out += fmt::format(
+        "  {:<15}{} ({:.2f}%)   [HTTP 429: the target shed load; not counted as failed]\n",
+        "rate-limited", t.rate_limited(),
+        attempts > 0 ? 100.0 * static_cast<double>(t.rate_limited()) / static_cast<double>(attempts)
+                     : 0.0);
+  }
   std::string classes;
   const char* class_names[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
   for (std::size_t i = 0; i < t.status_classes.size(); ++i) {
@@ -284,6 +307,7 @@ std::string render_summary(const RunResult& r) {
                      "p50", "p90", "p99", "p99.9", "max", "stdev");
   out += latency_row("response time", t.response_time_us);
   out += latency_row("service time", t.service_time_us);
+  if (r.offered_rps) out += schedule_section(r);
   if (!r.by_name.empty()) out += series_table(r);
   if (r.script.untracked_names > 0) {
     out += fmt::format(

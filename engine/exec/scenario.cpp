@@ -14,13 +14,18 @@ const char* to_string(ExecutorKind kind) noexcept {
       return "per-vu-iterations";
     case ExecutorKind::shared_iterations:
       return "shared-iterations";
+    case ExecutorKind::constant_arrival_rate:
+      return "constant-arrival-rate";
+    case ExecutorKind::ramping_arrival_rate:
+      return "ramping-arrival-rate";
   }
   return "constant-vus";
 }
 
 std::optional<ExecutorKind> executor_from_string(std::string_view name) noexcept {
   for (auto kind : {ExecutorKind::constant_vus, ExecutorKind::ramping_vus,
-                    ExecutorKind::per_vu_iterations, ExecutorKind::shared_iterations}) {
+                    ExecutorKind::per_vu_iterations, ExecutorKind::shared_iterations,
+                    ExecutorKind::constant_arrival_rate, ExecutorKind::ramping_arrival_rate}) {
     if (name == to_string(kind)) return kind;
   }
   return std::nullopt;
@@ -29,7 +34,14 @@ std::optional<ExecutorKind> executor_from_string(std::string_view name) noexcept
 std::chrono::nanoseconds active_length(const Scenario& s) noexcept {
   switch (s.executor) {
     case ExecutorKind::constant_vus:
+    case ExecutorKind::constant_arrival_rate:
       return s.duration;
+    case ExecutorKind::ramping_arrival_rate: {
+      std::chrono::nanoseconds sum{0};
+      for (const RateStage& st : s.rate_stages)
+        sum += st.duration;
+      return sum;
+    }
     case ExecutorKind::ramping_vus: {
       std::chrono::nanoseconds sum{0};
       for (const Stage& st : s.stages)
@@ -44,6 +56,7 @@ std::chrono::nanoseconds active_length(const Scenario& s) noexcept {
 }
 
 std::uint32_t peak_vus(const Scenario& s) noexcept {
+  if (is_arrival_rate(s.executor)) return std::max(s.max_vus, s.preallocated_vus);
   if (s.executor != ExecutorKind::ramping_vus) return s.vus;
   std::uint32_t peak = s.start_vus;
   for (const Stage& st : s.stages)
@@ -79,6 +92,32 @@ std::uint64_t share_offset(std::uint64_t total, std::uint32_t parts, std::uint32
   const std::uint64_t base = total / parts;
   const std::uint64_t extra = total % parts;
   return base * index + std::min<std::uint64_t>(index, extra);
+}
+
+RateProfile rate_profile(const Scenario& s) {
+  RateProfile p;
+  if (s.executor == ExecutorKind::constant_arrival_rate) {
+    p.start_per_s = s.rate_per_s;
+    p.stages.push_back(RateStage{s.duration, s.rate_per_s});
+  } else {
+    p.start_per_s = s.start_rate_per_s;
+    p.stages = s.rate_stages;
+  }
+  return p;
+}
+
+double peak_rate_per_s(const Scenario& s) noexcept {
+  if (s.executor == ExecutorKind::constant_arrival_rate) return s.rate_per_s;
+  double peak = s.start_rate_per_s;
+  for (const RateStage& st : s.rate_stages)
+    peak = std::max(peak, st.target_per_s);
+  return peak;
+}
+
+std::uint64_t default_backlog(const Scenario& s) noexcept {
+  const double ten_seconds = peak_rate_per_s(s) * 10.0;
+  if (!(ten_seconds < 1e7)) return 10'000'000;
+  return std::max<std::uint64_t>(10'000, static_cast<std::uint64_t>(ten_seconds));
 }
 
 }  // namespace strain

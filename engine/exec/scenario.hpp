@@ -9,15 +9,24 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/exec/arrivals.hpp"
+
 namespace strain {
 
-// The closed-model executors. (Open-model ones arrive with arrival-rate pacing.)
+// Closed-model executors start an iteration when a VU is free; open-model (arrival-rate) ones
+// start iterations on a schedule, whatever the target does.
 enum class ExecutorKind : std::uint8_t {
-  constant_vus,       // `vus` VUs loop for `duration`
-  ramping_vus,        // VUs follow `stages`, linearly between targets
-  per_vu_iterations,  // each of `vus` VUs runs `iterations` iterations
-  shared_iterations,  // `vus` VUs share `iterations` iterations between them
+  constant_vus,           // `vus` VUs loop for `duration`
+  ramping_vus,            // VUs follow `stages`, linearly between targets
+  per_vu_iterations,      // each of `vus` VUs runs `iterations` iterations
+  shared_iterations,      // `vus` VUs share `iterations` iterations between them
+  constant_arrival_rate,  // `rate` iterations per `time_unit` for `duration`
+  ramping_arrival_rate,   // the rate follows `rate_stages` from `start_rate`
 };
+
+inline bool is_arrival_rate(ExecutorKind kind) noexcept {
+  return kind == ExecutorKind::constant_arrival_rate || kind == ExecutorKind::ramping_arrival_rate;
+}
 
 const char* to_string(ExecutorKind kind) noexcept;
 std::optional<ExecutorKind> executor_from_string(std::string_view name) noexcept;
@@ -41,7 +50,25 @@ struct Scenario {
   std::chrono::nanoseconds start_time{0};  // offset from the start of the run
   std::chrono::nanoseconds graceful_stop{std::chrono::seconds(30)};  // to finish iterations
   std::map<std::string, std::string> tags;  // on every request of the scenario
+
+  // Arrival-rate executors. Rates are per second (time_unit is applied when options are read).
+  double rate_per_s = 0;               // constant-arrival-rate
+  double start_rate_per_s = 0;         // ramping-arrival-rate: at the start
+  std::vector<RateStage> rate_stages;  // ramping-arrival-rate
+  ArrivalProcess arrival = ArrivalProcess::uniform;
+  std::uint64_t seed = 0x5eed;         // poisson: the same seed gives the same arrivals
+  std::uint32_t preallocated_vus = 0;  // VUs made at the start
+  std::uint32_t max_vus = 0;           // more are made when none is free, up to this
+  std::uint64_t backlog_limit = 0;     // arrivals waiting for a VU; 0 = default_backlog
 };
+
+// Arrival-rate scenarios: the schedule's rate over time.
+RateProfile rate_profile(const Scenario& s);
+// How many arrivals may wait for a free VU, all workers together, unless the scenario says.
+// Ten seconds of the peak rate, at least 10,000 and at most 10,000,000 (8 bytes each).
+std::uint64_t default_backlog(const Scenario& s) noexcept;
+// The highest rate the profile reaches, per second.
+double peak_rate_per_s(const Scenario& s) noexcept;
 
 // How long the scenario starts iterations: duration, the stages' sum, or max_duration.
 std::chrono::nanoseconds active_length(const Scenario& s) noexcept;
@@ -49,7 +76,7 @@ std::chrono::nanoseconds active_length(const Scenario& s) noexcept;
 inline std::chrono::nanoseconds end_offset(const Scenario& s) noexcept {
   return s.start_time + active_length(s);
 }
-// Most VUs the scenario ever runs.
+// Most VUs the scenario ever runs (arrival-rate: max_vus).
 std::uint32_t peak_vus(const Scenario& s) noexcept;
 // ramping-vus: VUs wanted `since_start` into the scenario (linear within a stage, rounded
 // down, as k6 does); the last stage's target after the end.

@@ -261,6 +261,26 @@ std::string to_json(const RunResult& r, int indent) {
                           {"note", t.note}});
   }
   const auto& g = r.generator;
+  const ScheduleStats& sc = r.schedule;
+  const bool open = r.offered_rps.has_value();
+  json schedule = nullptr;
+  if (open) {
+    schedule = json{
+        {"due", sc.due},
+        {"started", sc.started},
+        {"waited", sc.waited},
+        {"overflow", sc.overflow},
+        {"unstarted_at_stop", sc.unstarted_at_stop},
+        {"peak_backlog", sc.peak_backlog},
+        {"peak_vus", sc.peak_vus},
+        {"schedule_lag_ms", latency_json(sc.schedule_lag_us)},
+        {"dispatch_lag_ms", latency_json(sc.dispatch_lag_us)},
+        {"histograms",
+         {{"unit", "us"},
+          {"schedule_lag", to_base64_compressed(sc.schedule_lag_us)},
+          {"dispatch_lag", to_base64_compressed(sc.dispatch_lag_us)}}},
+    };
+  }
   json doc{
       {"schema", r.schema},
       {"partial", r.partial},
@@ -278,6 +298,7 @@ std::string to_json(const RunResult& r, int indent) {
       {"summary",
        {{"requests", r.total.responses},
         {"errors", r.total.failed()},
+        {"rate_limited", r.total.rate_limited()},
         {"transport_errors", r.total.transport_errors()},
         {"duration_s", r.duration_s},
         {"drain_s", r.drain_s},
@@ -288,7 +309,9 @@ std::string to_json(const RunResult& r, int indent) {
         {"offered_rps", r.offered_rps ? json(*r.offered_rps) : json(nullptr)},
         {"generator_bound", g.generator_bound},
         {"response_time_ms", latency_json(r.total.response_time_us)},
-        {"service_time_ms", latency_json(r.total.service_time_us)}}},
+        {"service_time_ms", latency_json(r.total.service_time_us)},
+        {"schedule_lag_ms", open ? latency_json(sc.schedule_lag_us) : json(nullptr)}}},
+      {"schedule", schedule},
       {"total", metrics_json(r.total)},
       {"by_name", by_name},
       {"script", script_json(r.script)},
@@ -303,6 +326,9 @@ std::string to_json(const RunResult& r, int indent) {
         {"started", g.started},
         {"in_flight_at_stop", g.in_flight_at_stop},
         {"generator_bound", g.generator_bound},
+        {"busy_fraction", g.busy_fraction},
+        {"loop_lag_ms", latency_json(g.loop_lag_us)},
+        {"loop_lag_histogram_us", to_base64_compressed(g.loop_lag_us)},
         {"notes", g.notes}}},
   };
   return doc.dump(indent);
@@ -391,6 +417,35 @@ RunResult parse_run_result(const std::string& text) {
   r.generator.in_flight_at_stop = get_as<std::uint64_t>(g, "in_flight_at_stop", "generator.");
   r.generator.generator_bound = get_as<bool>(g, "generator_bound", "generator.");
   r.generator.notes = get_as<std::vector<std::string>>(g, "notes", "generator.");
+  r.generator.busy_fraction = get_or<double>(g, "busy_fraction", "generator.", 0.0);
+  try {
+    if (auto it = g.find("loop_lag_histogram_us"); it != g.end())
+      r.generator.loop_lag_us = from_base64_compressed(it->get<std::string>());
+  } catch (const Error& e) {
+    bad_field("generator.loop_lag_histogram_us", e.what());
+  }
+  if (auto it = doc.find("schedule"); it != doc.end() && !it->is_null()) {
+    const json& j = *it;
+    ScheduleStats& sc = r.schedule;
+    sc.due = get_as<std::uint64_t>(j, "due", "schedule.");
+    sc.started = get_as<std::uint64_t>(j, "started", "schedule.");
+    sc.waited = get_as<std::uint64_t>(j, "waited", "schedule.");
+    sc.overflow = get_as<std::uint64_t>(j, "overflow", "schedule.");
+    sc.unstarted_at_stop = get_as<std::uint64_t>(j, "unstarted_at_stop", "schedule.");
+    sc.peak_backlog = get_as<std::uint64_t>(j, "peak_backlog", "schedule.");
+    sc.peak_vus = get_as<std::uint64_t>(j, "peak_vus", "schedule.");
+    const json& hist = need(j, "histograms", "schedule.");
+    if (get_as<std::string>(hist, "unit", "schedule.histograms.") != "us")
+      bad_field("schedule.histograms.unit", "must be \"us\"");
+    try {
+      sc.schedule_lag_us =
+          from_base64_compressed(get_as<std::string>(hist, "schedule_lag", "schedule.histograms."));
+      sc.dispatch_lag_us =
+          from_base64_compressed(get_as<std::string>(hist, "dispatch_lag", "schedule.histograms."));
+    } catch (const Error& e) {
+      bad_field("schedule.histograms.*", e.what());
+    }
+  }
   return r;
 }
 

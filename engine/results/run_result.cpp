@@ -27,8 +27,25 @@ std::uint64_t RequestMetrics::transport_errors() const {
   return n;
 }
 
+std::uint64_t RequestMetrics::rate_limited() const {
+  const auto it = status_codes.find(429);
+  return it == status_codes.end() ? 0 : it->second;
+}
+
 std::uint64_t RequestMetrics::failed() const {
-  return transport_errors() + status_classes[4] + status_classes[5];
+  return transport_errors() + status_classes[4] - rate_limited() + status_classes[5];
+}
+
+void ScheduleStats::add(const ScheduleStats& other) {
+  due += other.due;
+  started += other.started;
+  waited += other.waited;
+  overflow += other.overflow;
+  unstarted_at_stop += other.unstarted_at_stop;
+  peak_backlog += other.peak_backlog;
+  peak_vus += other.peak_vus;
+  if (other.schedule_lag_us.total_count() > 0) schedule_lag_us.add(other.schedule_lag_us);
+  if (other.dispatch_lag_us.total_count() > 0) dispatch_lag_us.add(other.dispatch_lag_us);
 }
 
 const char* to_string(CustomMetricKind kind) noexcept {

@@ -43,7 +43,9 @@ struct RequestMetrics {
 
   // Transport failures: exchanges that produced no response.
   std::uint64_t transport_errors() const;
-  // Failed requests: transport failures plus responses with status >= 400.
+  // Responses with status 429: the target shed load on purpose. Their own class, not failures.
+  std::uint64_t rate_limited() const;
+  // Failed requests: transport failures plus responses with status >= 400, except 429.
   std::uint64_t failed() const;
   // Exact merge: counts add, histograms add bucket by bucket.
   void add(const RequestMetrics& other);
@@ -115,6 +117,24 @@ struct ThresholdVerdict {
   std::string note;                // why it could not be judged, when observed is empty
 };
 
+// Open-model runs: how well strain kept its arrival schedule. Counters add over workers.
+// Every arrival due in the load phase is started, overflowed, or waiting at stop:
+// due = started + overflow + unstarted_at_stop.
+struct ScheduleStats {
+  std::uint64_t due = 0;                // arrivals whose intended start fell in the load phase
+  std::uint64_t started = 0;            // arrivals that began an iteration
+  std::uint64_t waited = 0;             // of those, how many waited in the backlog for a VU
+  std::uint64_t overflow = 0;           // dropped: the backlog was full
+  std::uint64_t unstarted_at_stop = 0;  // still waiting for a VU when the load phase ended
+  std::uint64_t peak_backlog = 0;       // the workers' largest backlogs, summed
+  std::uint64_t peak_vus = 0;           // the workers' most VUs busy at once, summed
+  Histogram schedule_lag_us;            // actual start − intended start, µs, every start
+  Histogram dispatch_lag_us;            // strain's own lateness: seen due − intended, µs
+
+  bool empty() const noexcept { return due == 0 && started == 0; }
+  void add(const ScheduleStats& other);  // exact: counters and histograms add
+};
+
 // What strain itself spent, and whether it could keep up.
 struct GeneratorStats {
   double cpu_user_s = 0;             // strain's user CPU time over the run
@@ -126,6 +146,8 @@ struct GeneratorStats {
   std::uint64_t started = 0;
   std::uint64_t in_flight_at_stop = 0;  // requests started but abandoned at the end of the drain
   bool generator_bound = false;         // strain, not the target, limited the run
+  double busy_fraction = 0;             // workers' mean CPU busy fraction over the load phase
+  Histogram loop_lag_us;                // event-loop lag: a 10 ms probe timer's lateness, µs
   std::vector<std::string> notes;       // human-readable warnings about the generator
 };
 
@@ -154,7 +176,8 @@ struct RunResult {
   std::uint64_t drained_responses = 0;  // responses that completed during the drain
   std::string aborted_reason;   // why the run ended itself early (a worker failed); empty if not
   std::string threshold_abort;  // the abort_on_fail threshold that stopped the run; empty if none
-  std::optional<double> offered_rps;         // open model: the scheduled rate; closed model: none
+  std::optional<double> offered_rps;         // open model: arrivals due / duration; closed: none
+  ScheduleStats schedule;                    // open model: arrivals, backlog and schedule lag
   RunConfig config;                          // what was asked for
   RequestMetrics total;                      // all requests together
   std::vector<RequestMetrics> by_name;       // per request name and tags (scripted runs only)

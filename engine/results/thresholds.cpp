@@ -24,20 +24,25 @@ std::string_view trim(std::string_view s) {
 }
 
 bool is_latency(std::string_view metric) {
-  return metric == "latency" || metric == "service_time";
+  return metric == "latency" || metric == "service_time" || metric == "schedule_lag";
 }
 
 // Metrics judged against the request series (total or by_name).
 bool is_request_metric(std::string_view metric) {
-  return is_latency(metric) || metric == "errors" || metric == "requests";
+  return metric == "latency" || metric == "service_time" || metric == "errors" ||
+         metric == "requests" || metric == "rate_limited";
 }
 
 bool is_script_builtin(std::string_view metric) {
   return metric == "checks" || metric == "iterations" || metric == "script_errors";
 }
 
+bool is_run_builtin(std::string_view metric) {
+  return metric == "schedule_lag";
+}
+
 bool is_builtin(std::string_view metric) {
-  return is_request_metric(metric) || is_script_builtin(metric);
+  return is_request_metric(metric) || is_script_builtin(metric) || is_run_builtin(metric);
 }
 
 // "p99", "p99.9", "p(95)" → 99, 99.9, 95; nullopt when not a percentile.
@@ -67,7 +72,9 @@ void validate_metric(const ThresholdSpec& t, std::string_view key) {
   if (is_latency(t.metric)) {
     if (!pct && !is_one_of(t.aggregate, {"avg", "min", "max", "med"}))
       refuse("pNN, avg, min, max or med");
-  } else if (t.metric == "errors" || t.metric == "requests") {
+    if (is_run_builtin(t.metric) && !t.tags.empty())
+      bad(key, t.metric + " is measured for the whole run, not per tag");
+  } else if (t.metric == "errors" || t.metric == "requests" || t.metric == "rate_limited") {
     if (!is_one_of(t.aggregate, {"rate", "count"})) refuse("rate or count");
   } else if (t.metric == "checks") {
     if (!is_one_of(t.aggregate, {"rate", "passes", "fails", "count"}))
@@ -216,12 +223,13 @@ void judge_requests(const ThresholdSpec& spec, const RunResult& result, Threshol
       return;
     }
     r.observed = histogram_aggregate(spec, h, 1.0 / 1000.0);
-  } else if (spec.metric == "errors") {
+  } else if (spec.metric == "errors" || spec.metric == "rate_limited") {
     const double attempts = static_cast<double>(m->responses + m->transport_errors());
+    const auto count = spec.metric == "errors" ? m->failed() : m->rate_limited();
     if (spec.aggregate == "count")
-      r.observed = static_cast<double>(m->failed());
+      r.observed = static_cast<double>(count);
     else if (attempts > 0)
-      r.observed = static_cast<double>(m->failed()) / attempts;
+      r.observed = static_cast<double>(count) / attempts;
     else
       r.note = "no requests were made";
   } else {  // requests
@@ -373,14 +381,21 @@ ThresholdVerdict judge(const ThresholdSpec& spec, const RunResult& result) {
   ThresholdVerdict r;
   r.expression = spec.expression;
   r.condition = spec.condition;
-  if (is_request_metric(spec.metric))
+  if (is_request_metric(spec.metric)) {
     judge_requests(spec, result, r);
-  else if (spec.metric == "checks")
+  } else if (spec.metric == "schedule_lag") {
+    const Histogram& h = result.schedule.schedule_lag_us;
+    if (h.total_count() == 0)
+      r.note = "no arrivals were scheduled (schedule_lag applies to arrival-rate runs)";
+    else
+      r.observed = histogram_aggregate(spec, h, 1.0 / 1000.0);
+  } else if (spec.metric == "checks") {
     judge_checks(spec, result, r);
-  else if (is_script_builtin(spec.metric))
+  } else if (is_script_builtin(spec.metric)) {
     judge_iterations(spec, result, r);
-  else
+  } else {
     judge_custom(spec, result, r);
+  }
   r.passed = r.observed.has_value() && holds(spec.comparison, *r.observed, spec.limit);
   return r;
 }

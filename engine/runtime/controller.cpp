@@ -9,6 +9,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <map>
 #include <memory>
@@ -25,6 +26,11 @@
 
 namespace strain {
 namespace {
+
+// Generator-bound judgement (open model), see judge_schedule().
+constexpr double kMinStartedShare = 0.99;  // of the arrivals due
+constexpr double kLagToleranceMs = 10.0;   // p99 of schedule lag, own lateness, loop lag
+constexpr double kBusyLimit = 0.90;        // workers' mean CPU busy fraction
 
 double seconds(std::int64_t ns) {
   return static_cast<double>(ns) / 1e9;
@@ -65,6 +71,12 @@ class Run {
     result_.started_at = iso8601_utc_now();
     result_.config.url = plan_.url;
     result_.config.method = plan_.method;
+    if (plan_.arrivals) {
+      const bool ramp =
+          plan_.arrivals->profile.stages.size() != 1 ||
+          plan_.arrivals->profile.stages[0].target_per_s != plan_.arrivals->profile.start_per_s;
+      result_.config.executor = ramp ? "ramping-arrival-rate" : "constant-arrival-rate";
+    }
     if (plan_.script) {
       result_.config.script = plan_.script->path;
       result_.config.url.clear();
@@ -136,14 +148,18 @@ class Run {
       g.notes.push_back(std::to_string(local) +
                         " connection attempts failed for lack of local descriptors or ports");
     }
+    double busy_sum = 0;
     for (std::size_t i = 0; i < busy_.size(); ++i) {
       const double busy = ticks_ > 0 ? busy_[i] / static_cast<double>(ticks_) : 0.0;
+      busy_sum += busy;
       if (busy > 0.95) {
         g.notes.push_back("worker " + std::to_string(i) + " was CPU-saturated (" +
                           std::to_string(static_cast<int>(busy * 100)) +
                           "% busy): latency includes time waiting for strain itself");
       }
     }
+    g.busy_fraction = busy_.empty() ? 0.0 : busy_sum / static_cast<double>(busy_.size());
+    judge_schedule();
     return std::move(result_);
   }
 
@@ -220,8 +236,79 @@ class Run {
       w->stop(stop_sequence_, abort);
   }
 
+  // Open model: did strain keep its schedule, and if not, whose limit was it?
+  void judge_schedule() {
+    if (!open_model()) return;
+    ScheduleStats& s = result_.schedule;
+    for (const auto& [worker, counters] : schedule_counters_) {
+      s.due += counters.due;
+      s.started += counters.started;
+      s.waited += counters.waited;
+      s.overflow += counters.overflow;
+      s.unstarted_at_stop += counters.unstarted_at_stop;
+      s.peak_backlog += counters.peak_backlog;
+      s.peak_vus += counters.peak_vus;
+    }
+    if (result_.duration_s > 0)
+      result_.offered_rps = static_cast<double>(s.due) / result_.duration_s;
+    auto p99_ms = [](const Histogram& h) {
+      return h.total_count() > 0 ? static_cast<double>(h.value_at_percentile(99.0)) / 1000.0 : 0.0;
+    };
+    const double lag_ms = p99_ms(s.schedule_lag_us);
+    const double dispatch_ms = p99_ms(s.dispatch_lag_us);
+    auto& g = result_.generator;
+    const double loop_ms = p99_ms(g.loop_lag_us);
+    const double started_share =
+        s.due > 0 ? static_cast<double>(s.started) / static_cast<double>(s.due) : 1.0;
+    // Behind: fewer than 99% of the due arrivals started, or their start was late by more than
+    // the tolerance at p99. Whose fault: strain's if its own loop was late or its CPU was
+    // full; otherwise every VU was busy waiting for the target, which is the target's limit.
+    const bool behind = started_share < kMinStartedShare || lag_ms > kLagToleranceMs;
+    if (!behind) return;
+    const bool strain_late =
+        dispatch_ms > kLagToleranceMs || loop_ms > kLagToleranceMs || g.busy_fraction >= kBusyLimit;
+    char figures[320];
+    std::snprintf(figures, sizeof figures,
+                  "started %llu of %llu arrivals due (%.1f%%), schedule lag p99 %.1f ms; strain's "
+                  "own lateness p99 %.1f ms, event-loop lag p99 %.1f ms, CPU %.0f%% busy",
+                  static_cast<unsigned long long>(s.started),
+                  static_cast<unsigned long long>(s.due), started_share * 100.0, lag_ms,
+                  dispatch_ms, loop_ms, g.busy_fraction * 100.0);
+    if (strain_late) {
+      g.generator_bound = true;
+      g.notes.push_back(std::string("strain could not keep its schedule: ") + figures +
+                        ". The rate measured is strain's limit, not the target's: add threads "
+                        "or machines, or lower the rate");
+    } else {
+      char waits[200];
+      std::snprintf(waits, sizeof waits,
+                    "%llu arrivals waited for a free VU, %llu overflowed the backlog, %llu were "
+                    "still waiting at stop",
+                    static_cast<unsigned long long>(s.waited),
+                    static_cast<unsigned long long>(s.overflow),
+                    static_cast<unsigned long long>(s.unstarted_at_stop));
+      g.notes.push_back(std::string("the target did not keep up with the offered rate: ") +
+                        figures + "; " + waits +
+                        " (their wait counts in response time; raise max_vus if the target "
+                        "should take more at once)");
+    }
+  }
+
+  bool open_model() const {
+    if (plan_.arrivals) return true;
+    if (!plan_.script) return false;
+    for (const Scenario& s : plan_.script->scenarios)
+      if (is_arrival_rate(s.executor)) return true;
+    return false;
+  }
+
   void on_report(WorkerReport r) {
     if (!r.fatal.empty()) return on_worker_failed(std::move(r));
+    result_.schedule.schedule_lag_us.add(r.schedule.schedule_lag_us);
+    result_.schedule.dispatch_lag_us.add(r.schedule.dispatch_lag_us);
+    result_.generator.loop_lag_us.add(r.loop_lag_us);
+    // Counters are cumulative: the latest report holds each worker's totals.
+    schedule_counters_[r.worker] = std::move(r.schedule);
     Pending& p = pending_[r.sequence];
     if (p.reports == 0) p.metrics.name = "total";
     p.metrics.add(r.metrics);
@@ -365,8 +452,9 @@ class Run {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::map<std::uint64_t, Pending> pending_;  // at most a few intervals: workers answer in order
   std::map<std::uint32_t, std::uint64_t> connects_;
-  std::map<std::uint32_t, std::uint64_t> stale_retries_;  // per worker, cumulative
-  std::map<std::uint32_t, std::uint64_t> started_;        // per worker, cumulative
+  std::map<std::uint32_t, std::uint64_t> stale_retries_;      // per worker, cumulative
+  std::map<std::uint32_t, std::uint64_t> started_;            // per worker, cumulative
+  std::map<std::uint32_t, ScheduleStats> schedule_counters_;  // per worker, latest
   std::vector<double> busy_;
   std::vector<std::uint32_t> active_vus_;            // per worker, at its last report
   std::map<std::string, std::size_t> series_index_;  // name and tags → result_.by_name index

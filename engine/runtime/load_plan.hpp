@@ -4,9 +4,11 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "engine/exec/arrival_vus.hpp"
 #include "engine/results/thresholds.hpp"
 #include "engine/script/script_plan.hpp"
 #include "engine/transport/native_client.hpp"
@@ -28,6 +30,7 @@ struct LoadPlan {
   NativeClientOptions client;                                          // timeouts
   std::vector<ThresholdSpec> thresholds;     // judged at the end; abort_on_fail ones every interval
   std::shared_ptr<const ScriptPlan> script;  // a scripted run; url, method… unused then
+  std::optional<ArrivalPlan> arrivals;       // URL runs with --rate: the open model (vus unused)
 };
 
 }  // namespace strain

@@ -3,10 +3,12 @@
 #include <pthread.h>
 #include <time.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "engine/core/clock.hpp"
+#include "engine/exec/arrival_vus.hpp"
 #include "engine/exec/constant_vus.hpp"
 #include "engine/exec/recorder.hpp"
 #include "engine/script/script_load.hpp"
@@ -35,6 +37,7 @@ class WorkerLoad {
 
 namespace {
 
+// Closed model: constant VUs.
 class UrlLoad final : public WorkerLoad {
  public:
   UrlLoad(boost::asio::io_context& io, const LoadPlan& plan, const http::RequestTemplate& request,
@@ -59,6 +62,33 @@ class UrlLoad final : public WorkerLoad {
   ConstantVus vus_;
 };
 
+// Open model: requests start on the arrival schedule.
+class UrlArrivalLoad final : public WorkerLoad {
+ public:
+  UrlArrivalLoad(boost::asio::io_context& io, const LoadPlan& plan,
+                 const http::RequestTemplate& request, std::uint32_t worker, std::uint32_t workers)
+      : client_(io, plan.endpoint, plan.client),
+        vus_(io, client_, request, recorder_, *plan.arrivals, worker, workers) {}
+  void start() override { vus_.start(); }
+  void stop() override { vus_.stop(); }
+  void shutdown() override { client_.shutdown(); }
+  std::uint64_t in_flight() const override { return client_.in_flight(); }
+  void fill(WorkerReport& r) override {
+    recorder_.take_interval(r.metrics);
+    vus_.take_interval(r.schedule);
+    r.connects = client_.connects();
+    r.stale_retries = client_.stale_retries();
+    r.started = vus_.started();
+    r.in_flight = client_.in_flight();
+    r.active_vus = vus_.busy();
+  }
+
+ private:
+  NativeClient client_;
+  Recorder recorder_;
+  ArrivalVus vus_;
+};
+
 class ScriptedLoad final : public WorkerLoad {
  public:
   ScriptedLoad(boost::asio::io_context& io, const LoadPlan& plan, std::uint32_t index,
@@ -71,6 +101,7 @@ class ScriptedLoad final : public WorkerLoad {
   std::uint64_t in_flight() const override { return load_.in_flight(); }
   void fill(WorkerReport& r) override {
     load_.take_interval(r.metrics, r.series, r.script);
+    load_.take_schedule(r.schedule);
     r.connects = load_.connects();
     r.stale_retries = load_.stale_retries();
     r.started = load_.started();
@@ -85,11 +116,18 @@ class ScriptedLoad final : public WorkerLoad {
 
 }  // namespace
 
+// The event-loop lag probe: a timer that should fire every kProbeNs; how late it fires is
+// how long anything ready (a due arrival, a response) may have waited for this thread.
+constexpr std::int64_t kProbeNs = 10'000'000;
+
 struct Worker::State {
-  State(boost::asio::io_context& io) : drain_timer(io), drain_poll(io) {}
+  State(boost::asio::io_context& io) : drain_timer(io), drain_poll(io), probe(io) {}
   std::unique_ptr<WorkerLoad> load;
   boost::asio::steady_timer drain_timer;
   boost::asio::steady_timer drain_poll;
+  boost::asio::steady_timer probe;
+  std::int64_t probe_due_ns = 0;
+  Histogram loop_lag_us;
   std::int64_t last_report_ns = 0;
   std::int64_t last_cpu_ns = 0;
 };
@@ -122,6 +160,8 @@ void Worker::run() {
       state_->load = std::make_unique<ScriptedLoad>(io_, plan_, index_, count_, [this] {
         if (on_done_) on_done_(index_);
       });
+    } else if (plan_.arrivals) {
+      state_->load = std::make_unique<UrlArrivalLoad>(io_, plan_, request_, index_, count_);
     } else {
       state_->load = std::make_unique<UrlLoad>(io_, plan_, request_, vus_);
     }
@@ -132,6 +172,8 @@ void Worker::run() {
     state_->last_report_ns = now_ns();
     state_->last_cpu_ns = thread_cpu_ns();
     state_->load->start();
+    state_->probe_due_ns = now_ns();
+    probe();
   } catch (const std::exception& e) {
     // Out of descriptors or memory before the first request: tell the controller, which
     // stops the run; this worker's io_context never runs, so later posts are dropped.
@@ -157,6 +199,19 @@ void Worker::run() {
   state_.reset();
 }
 
+void Worker::probe() {
+  state_->probe_due_ns += kProbeNs;
+  state_->probe.expires_at(TimePoint(Nanos(state_->probe_due_ns)));
+  state_->probe.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || finished_) return;
+    const std::int64_t now = now_ns();
+    state_->loop_lag_us.record(std::max<std::int64_t>(0, now - state_->probe_due_ns) / 1000);
+    // After a long stall the probe restarts from now rather than firing for each missed tick.
+    state_->probe_due_ns = std::max(state_->probe_due_ns, now - kProbeNs);
+    probe();
+  });
+}
+
 void Worker::report(std::uint64_t sequence) {
   boost::asio::post(io_, [this, sequence] {
     if (!finished_) send_report(sequence, false);
@@ -169,6 +224,7 @@ void Worker::send_report(std::uint64_t sequence, bool final) {
   r.sequence = sequence;
   r.final = final;
   state_->load->fill(r);
+  std::swap(r.loop_lag_us, state_->loop_lag_us);
   const std::int64_t now = now_ns();
   const std::int64_t cpu = thread_cpu_ns();
   if (now > state_->last_report_ns) {
@@ -219,6 +275,7 @@ void Worker::finish(std::uint64_t sequence) {
   send_report(sequence, true);
   state_->drain_timer.cancel();
   state_->drain_poll.cancel();
+  state_->probe.cancel();
   state_->load->shutdown();
   work_.reset();
 }

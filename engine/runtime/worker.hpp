@@ -33,7 +33,9 @@ struct WorkerReport {
   std::uint32_t active_vus = 0;        // VUs running iterations when the report was taken
   std::vector<RequestMetrics> series;  // scripted runs: the interval per request name and tags
   ScriptStats script;                  // scripted runs: checks, metrics, iterations, errors
-  std::string fatal;                   // set when the worker could not run at all (final too)
+  ScheduleStats schedule;  // open model: counters cumulative, histograms for the interval
+  Histogram loop_lag_us;   // the event loop's lag over the interval (a probe timer's lateness)
+  std::string fatal;       // set when the worker could not run at all (final too)
 };
 
 // Lifecycle: construct, start(), then report()/stop() from the controller thread, join().
@@ -65,6 +67,7 @@ class Worker {
   void run();
   void send_report(std::uint64_t sequence, bool final);
   void poll_drain(std::uint64_t sequence);
+  void probe();
   void finish(std::uint64_t sequence);
 
   std::uint32_t index_;

@@ -21,6 +21,7 @@
 #include "engine/core/clock.hpp"
 #include "engine/core/error.hpp"
 #include "engine/core/units.hpp"
+#include "engine/exec/arrival_pacer.hpp"
 #include "engine/exec/recorder.hpp"
 #include "engine/script/data_files.hpp"
 #include "engine/script/lua_json.hpp"
@@ -104,6 +105,7 @@ class ScriptLoad::Impl {
   void shutdown();
   void take_interval(RequestMetrics& total, std::vector<RequestMetrics>& series,
                      ScriptStats& stats);
+  void take_schedule(ScheduleStats& out);
 
   // --- for the Lua bindings
   lua_State* L_ = nullptr;
@@ -140,6 +142,9 @@ class ScriptLoad::Impl {
 
   // --- VU machinery
   void begin(Vu& vu);
+  bool dispatch_arrival(ScenarioRun& sc, std::int64_t intended_ns);
+  void begin_arrival(Vu& vu, std::int64_t intended_ns, std::int64_t now);
+  void end_arrival_iteration(Vu& vu, bool failed);
   void resume(Vu& vu, int nargs);
   void end_iteration(Vu& vu, bool failed);
   bool may_begin(Vu& vu);
@@ -237,6 +242,13 @@ struct ScenarioRun {
   std::int64_t end_ns = 0;        // when it stops starting iterations
   std::int64_t hard_stop_ns = 0;  // when iterations still running are interrupted
   std::uint32_t busy = 0;         // VUs not idle
+  // Arrival-rate executors: the schedule, the idle VUs (most recently used last) and how far
+  // the pool may grow (this worker's share of max_vus) and from which VU id.
+  std::unique_ptr<ArrivalPacer> pacer;
+  std::vector<Vu*> free;
+  std::uint32_t max_vus = 0;
+  std::uint32_t first_id = 0;
+  std::uint32_t peak_busy = 0;
 };
 
 class Vu final : public ExchangeObserver, public http::ResponseObserver, public ResponseCapture {
@@ -296,7 +308,11 @@ class Vu final : public ExchangeObserver, public http::ResponseObserver, public 
   std::vector<std::unique_ptr<Session>> sessions_;  // by origin index, opened on first use
   std::uint32_t origin_ = 0;                        // of the request in flight
   std::uint32_t series_ = 0;                        // of the request in flight
-  std::int64_t intended_ns_ = 0;
+  std::int64_t intended_ns_ = 0;  // of the request in flight (response time counts from it)
+  std::int64_t issued_ns_ = 0;    // when the script issued it
+  // Arrival-rate: how late this iteration began. Every request in it is that much late, so
+  // its response time counts from (issued − lag): the iteration as if it had begun on time.
+  std::int64_t lag_ns_ = 0;
   std::string request_;   // the request in flight's bytes
   std::string last_key_;  // the series key of its last request, and that series
   std::uint32_t last_series_ = UINT32_MAX;
@@ -797,9 +813,33 @@ ScriptLoad::Impl::Impl(boost::asio::io_context& io, const ScriptPlan& plan,
     const std::uint32_t peak = peak_vus(s);
     const auto share = static_cast<std::uint32_t>(share_of(peak, worker_count_, worker_index_));
     const auto first = static_cast<std::uint32_t>(share_offset(peak, worker_count_, worker_index_));
-    run->vus.reserve(share);
-    for (std::uint32_t v = 0; v < share; ++v) {
-      run->vus.push_back(std::make_unique<Vu>(*this, *run, id_base + first + v + 1, v));
+    if (is_arrival_rate(s.executor)) {
+      // Preallocated VUs now, more when all are busy, up to this worker's share of max_vus.
+      // Arrivals go only to workers that may have a VU, so none is scheduled where no VU is.
+      const std::uint32_t with_vus = std::min(worker_count_, peak);
+      run->max_vus = share;
+      run->first_id = id_base + first + 1;
+      const auto pre = std::min(share, static_cast<std::uint32_t>(share_of(
+                                           s.preallocated_vus, worker_count_, worker_index_)));
+      run->vus.reserve(share);
+      for (std::uint32_t v = 0; v < pre; ++v) {
+        run->vus.push_back(std::make_unique<Vu>(*this, *run, run->first_id + v, v));
+        run->free.push_back(run->vus.back().get());
+      }
+      std::reverse(run->free.begin(), run->free.end());  // VU 1 first
+      if (worker_index_ < with_vus) {
+        const std::uint64_t backlog = s.backlog_limit != 0 ? s.backlog_limit : default_backlog(s);
+        ScenarioRun* sc = run.get();
+        run->pacer = std::make_unique<ArrivalPacer>(
+            io_, ArrivalSchedule(rate_profile(s), s.arrival, s.seed, worker_index_, with_vus),
+            std::max<std::uint64_t>(1, share_of(backlog, with_vus, worker_index_)),
+            [this, sc](std::int64_t intended_ns) { return dispatch_arrival(*sc, intended_ns); });
+      }
+    } else {
+      run->vus.reserve(share);
+      for (std::uint32_t v = 0; v < share; ++v) {
+        run->vus.push_back(std::make_unique<Vu>(*this, *run, id_base + first + v + 1, v));
+      }
     }
     if (s.executor == ExecutorKind::shared_iterations) {
       // Only the first min(workers, peak) workers get VUs (share_of): split the pool among
@@ -834,6 +874,8 @@ void ScriptLoad::Impl::start() {
     sc->start_ns = now + s.start_time.count();
     sc->end_ns = sc->start_ns + active_length(s).count();
     sc->hard_stop_ns = sc->end_ns + s.graceful_stop.count();
+    // The pacer's own timer starts the scenario at its first arrival: exact, not on a tick.
+    if (sc->pacer) sc->pacer->start(sc->start_ns);
   }
   tick();
 }
@@ -861,6 +903,10 @@ void ScriptLoad::Impl::update_scenario(ScenarioRun& sc, std::int64_t now) {
   if (sc.phase == Phase::running) {
     if (now >= sc.end_ns) {
       sc.phase = Phase::ending;
+      if (sc.pacer) sc.pacer->stop();
+    } else if (is_arrival_rate(s.executor)) {
+      // Nothing to do between arrivals; a worker without a share of them is done now.
+      if (!sc.pacer) sc.phase = Phase::ending;
     } else {
       std::uint32_t target = static_cast<std::uint32_t>(sc.vus.size());
       if (s.executor == ExecutorKind::ramping_vus) {
@@ -917,6 +963,69 @@ bool ScriptLoad::Impl::may_begin(Vu& vu) {
       break;
   }
   return true;
+}
+
+bool ScriptLoad::Impl::dispatch_arrival(ScenarioRun& sc, std::int64_t intended_ns) {
+  if (stopping_ || sc.phase == ScenarioRun::Phase::ending || sc.phase == ScenarioRun::Phase::done) {
+    return false;
+  }
+  sc.phase = ScenarioRun::Phase::running;  // its first arrival is its start
+  Vu* vu = nullptr;
+  if (!sc.free.empty()) {
+    vu = sc.free.back();
+    sc.free.pop_back();
+  } else if (sc.vus.size() < sc.max_vus) {
+    const auto index = static_cast<std::uint32_t>(sc.vus.size());
+    sc.vus.push_back(std::make_unique<Vu>(*this, sc, sc.first_id + index, index));
+    vu = sc.vus.back().get();
+  } else {
+    return false;
+  }
+  begin_arrival(*vu, intended_ns, now_ns());
+  return true;
+}
+
+void ScriptLoad::Impl::begin_arrival(Vu& vu, std::int64_t intended_ns, std::int64_t now) {
+  ScenarioRun& sc = vu.scenario_;
+  vu.lag_ns_ = std::max<std::int64_t>(0, now - intended_ns);
+  sc.pacer->started(vu.lag_ns_);
+  if (vu.state_ == VuState::idle) {
+    ++sc.busy;
+    sc.peak_busy = std::max(sc.peak_busy, sc.busy);
+    vu.state_ = VuState::queued;  // begin() counts it busy already
+  }
+  begin(vu);
+}
+
+// An arrival-rate iteration ended: the VU takes the oldest waiting arrival, or goes idle.
+void ScriptLoad::Impl::end_arrival_iteration(Vu& vu, bool failed) {
+  ScenarioRun& sc = vu.scenario_;
+  const bool yielded = vu.yielded_;
+  std::optional<std::int64_t> due;
+  if (!stopping_ && sc.phase == ScenarioRun::Phase::running) due = sc.pacer->take_waiting();
+  if (!due) {
+    vu.state_ = VuState::idle;
+    --sc.busy;
+    sc.free.push_back(&vu);
+    if (sc.phase == ScenarioRun::Phase::ending && sc.busy == 0) {
+      sc.phase = ScenarioRun::Phase::done;
+      check_done();
+    }
+    return;
+  }
+  if (yielded && !failed) return begin_arrival(vu, *due, now_ns());
+  // As for closed scenarios: an iteration that never yielded goes through the event loop.
+  vu.state_ = VuState::queued;
+  boost::asio::post(io_, [this, v = &vu, intended = *due] {
+    if (v->state_ != VuState::queued) return;
+    if (stopping_) {
+      v->state_ = VuState::idle;
+      --v->scenario_.busy;
+      v->scenario_.free.push_back(v);
+      return;
+    }
+    begin_arrival(*v, intended, now_ns());
+  });
 }
 
 void ScriptLoad::Impl::begin(Vu& vu) {
@@ -1024,6 +1133,7 @@ void ScriptLoad::Impl::end_iteration(Vu& vu, bool failed) {
     ++iterations_;
   if (one_shot_ != nullptr) one_shot_ok_ = !failed && one_shot_error_.empty();
   ++vu.iteration_;
+  if (sc.pacer) return end_arrival_iteration(vu, failed);
   const bool yielded = vu.yielded_;
   if (!may_begin(vu)) {
     vu.state_ = VuState::idle;
@@ -1076,6 +1186,7 @@ void ScriptLoad::Impl::interrupt(Vu& vu) {
   }
   vu.state_ = VuState::idle;
   --sc.busy;
+  if (sc.pacer) sc.free.push_back(&vu);
   ++iterations_interrupted_;
 }
 
@@ -1084,6 +1195,7 @@ void ScriptLoad::Impl::stop() {
   stopping_ = true;
   tick_timer_.cancel();
   for (auto& sc : scenarios_) {
+    if (sc->pacer) sc->pacer->stop();
     for (auto& vu : sc->vus) {
       // Requests in flight complete and are recorded (the drain); the rest stop here.
       if (vu->state_ == VuState::sleeping || vu->state_ == VuState::queued) interrupt(*vu);
@@ -1097,6 +1209,8 @@ void ScriptLoad::Impl::shutdown() {
   stopping_ = true;
   tick_timer_.cancel();
   timer_.cancel();
+  for (auto& sc : scenarios_)
+    if (sc->pacer) sc->pacer->stop();
   for (auto& o : origins_)
     o.client->shutdown();
 }
@@ -1368,7 +1482,8 @@ bool ScriptLoad::Impl::prepare_request(lua_State* L, Vu& vu, std::string_view me
   vu.body_received_ = 0;
   vu.body_truncated_ = false;
   const std::int64_t now = now_ns();
-  vu.intended_ns_ = now;
+  vu.issued_ns_ = now;
+  vu.intended_ns_ = now - vu.lag_ns_;
   vu.state_ = VuState::awaiting;
   ++started_;
   if (timeout.count() > 0 && timeout < request_timeout_)
@@ -1471,7 +1586,7 @@ void ScriptLoad::Impl::on_timer(Vu& vu, std::int64_t now) {
   vu.sessions_[vu.origin_]->close();
   Exchange ex;
   ex.error = ErrorKind::timeout;
-  ex.sent_ns = vu.intended_ns_;
+  ex.sent_ns = vu.issued_ns_;
   ex.done_ns = now;
   on_exchange(vu, ex);
 }
@@ -1748,6 +1863,17 @@ void ScriptLoad::Impl::take_interval(RequestMetrics& total, std::vector<RequestM
   errors_.clear();
 }
 
+void ScriptLoad::Impl::take_schedule(ScheduleStats& out) {
+  out = ScheduleStats();
+  for (auto& sc : scenarios_) {
+    if (!sc->pacer) continue;
+    ScheduleStats one;
+    sc->pacer->take_interval(one);
+    one.peak_vus = sc->peak_busy;
+    out.add(one);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 
 ScriptLoad::ScriptLoad(boost::asio::io_context& io, const ScriptPlan& plan,
@@ -1796,6 +1922,10 @@ std::uint32_t ScriptLoad::active_vus() const {
   for (const auto& sc : impl_->scenarios_)
     n += sc->busy;
   return n;
+}
+
+void ScriptLoad::take_schedule(ScheduleStats& out) {
+  impl_->take_schedule(out);
 }
 
 void ScriptLoad::take_interval(RequestMetrics& total, std::vector<RequestMetrics>& series,

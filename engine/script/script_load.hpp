@@ -74,6 +74,8 @@ class ScriptLoad {
   // Moves the interval's measurements out: all requests, per series, and script statistics.
   void take_interval(RequestMetrics& total, std::vector<RequestMetrics>& series,
                      ScriptStats& stats);
+  // Arrival-rate scenarios: counters cumulative, histograms for the interval.
+  void take_schedule(ScheduleStats& out);
 
   // Watchdog (thread-safe): how long the running VU has gone without yielding, 0 if none.
   std::int64_t running_for_ns() const noexcept;

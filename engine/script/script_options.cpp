@@ -87,10 +87,31 @@ class Reader {
     if (!is_table()) bad(path, "must be a table");
   }
 
+  // A rate: a number (per time_unit) or "100/s", "6000/m".
+  double rate(const std::string& path, bool allow_zero) const {
+    double v = -1;
+    if (lua_type(L_, -1) == LUA_TNUMBER) {
+      v = lua_tonumber(L_, -1);
+    } else if (lua_type(L_, -1) == LUA_TSTRING) {
+      v = parse_rate(lua_tostring(L_, -1), script_ + ": " + path).per_second;
+    }
+    if (!std::isfinite(v) || v < 0 || v > 1e7 || (!allow_zero && v <= 0)) {
+      bad(path, std::string("must be a rate ") + (allow_zero ? "from 0" : "above 0") +
+                    " to 10000000 (a number per time_unit, or like \"100/s\")");
+    }
+    return v;
+  }
+
+  // A target: VUs (an integer) or, for arrival-rate stages, a rate.
+  double stage_target(const std::string& path, bool rates) const {
+    if (rates) return rate(path, true);
+    return static_cast<double>(integer(path, 0, 1'000'000));
+  }
+
   // { {"30s", 100}, {duration = "1m", target = 200} }
-  std::vector<Stage> stages(const std::string& path) {
+  std::vector<RateStage> stages(const std::string& path, bool rates) {
     require_table(path);
-    std::vector<Stage> out;
+    std::vector<RateStage> out;
     const int t = lua_gettop(L_);
     const auto n = static_cast<lua_Integer>(lua_rawlen(L_, t));
     if (n == 0) bad(path, "needs at least one stage");
@@ -99,21 +120,20 @@ class Reader {
       const std::string p = path + "[" + std::to_string(i) + "]";
       lua_rawgeti(L_, t, i);
       require_table(p);
-      Stage st;
+      RateStage st;
       lua_rawgeti(L_, -1, 1);
       if (!lua_isnil(L_, -1)) {
         st.duration = duration(p + "[1]", true);
         lua_pop(L_, 1);
         lua_rawgeti(L_, -1, 2);
-        st.target = static_cast<std::uint32_t>(integer(p + "[2]", 0, 1'000'000));
+        st.target_per_s = stage_target(p + "[2]", rates);
         lua_pop(L_, 1);
       } else {
         lua_pop(L_, 1);
         bool has_duration = false, has_target = false;
         each_field(p, {"duration", "target"}, [&](const std::string& key, const std::string& kp) {
           if (key == "duration") st.duration = duration(kp, true), has_duration = true;
-          if (key == "target")
-            st.target = static_cast<std::uint32_t>(integer(kp, 0, 1'000'000)), has_target = true;
+          if (key == "target") st.target_per_s = stage_target(kp, rates), has_target = true;
         });
         if (!has_duration || !has_target) bad(p, "needs a duration and a target");
       }
@@ -123,16 +143,27 @@ class Reader {
     return out;
   }
 
+  std::vector<Stage> vu_stages(const std::string& path) {
+    std::vector<Stage> out;
+    for (const RateStage& st : stages(path, false))
+      out.push_back(Stage{st.duration, static_cast<std::uint32_t>(st.target_per_s)});
+    return out;
+  }
+
   Scenario scenario(const std::string& name, const std::string& path) {
     require_table(path);
     Scenario s;
     s.name = name;
     s.exec = name == "default" ? "default" : name;
     bool has_executor = false, has_vus = false, has_duration = false, has_iterations = false,
-         has_stages = false, has_exec = false;
+         has_stages = false, has_exec = false, has_rate = false, has_max_vus = false,
+         has_preallocated = false, has_arrival_option = false, has_start_vus = false;
+    std::vector<RateStage> raw_stages;
+    double time_unit_s = 1.0, rate = 0, start_rate = 0;
     each_field(path,
                {"executor", "exec", "vus", "start_vus", "stages", "duration", "iterations",
-                "max_duration", "start_time", "graceful_stop", "tags"},
+                "max_duration", "start_time", "graceful_stop", "tags", "rate", "time_unit",
+                "start_rate", "preallocated_vus", "max_vus", "arrival", "seed", "backlog"},
                [&](const std::string& key, const std::string& kp) {
                  if (key == "executor") {
                    const std::string e = string(kp);
@@ -140,8 +171,8 @@ class Reader {
                    if (!kind) {
                      bad(kp, "unknown executor '" + e +
                                  "' (closed model: constant-vus, ramping-vus, "
-                                 "per-vu-iterations, shared-iterations; the arrival-rate "
-                                 "executors are not available yet)");
+                                 "per-vu-iterations, shared-iterations; open model: "
+                                 "constant-arrival-rate, ramping-arrival-rate)");
                    }
                    s.executor = *kind;
                    has_executor = true;
@@ -151,8 +182,36 @@ class Reader {
                    s.vus = static_cast<std::uint32_t>(integer(kp, 1, 1'000'000)), has_vus = true;
                  } else if (key == "start_vus") {
                    s.start_vus = static_cast<std::uint32_t>(integer(kp, 0, 1'000'000));
+                   has_start_vus = true;
                  } else if (key == "stages") {
-                   s.stages = stages(kp), has_stages = true;
+                   // Read as rates (a superset); VU stages are checked to be integers below.
+                   raw_stages = stages(kp, true), has_stages = true;
+                 } else if (key == "rate") {
+                   rate = this->rate(kp, false), has_rate = true;
+                 } else if (key == "start_rate") {
+                   start_rate = this->rate(kp, true), has_arrival_option = true;
+                 } else if (key == "time_unit") {
+                   time_unit_s = static_cast<double>(duration(kp, false).count()) / 1e9;
+                   has_arrival_option = true;
+                 } else if (key == "preallocated_vus") {
+                   s.preallocated_vus = static_cast<std::uint32_t>(integer(kp, 0, 1'000'000));
+                   has_preallocated = true;
+                 } else if (key == "max_vus") {
+                   s.max_vus = static_cast<std::uint32_t>(integer(kp, 1, 1'000'000));
+                   has_max_vus = true;
+                 } else if (key == "arrival") {
+                   const std::string a = string(kp);
+                   if (a == "uniform")
+                     s.arrival = ArrivalProcess::uniform;
+                   else if (a == "poisson")
+                     s.arrival = ArrivalProcess::poisson;
+                   else
+                     bad(kp, "'" + a + "' is not \"uniform\" or \"poisson\"");
+                   has_arrival_option = true;
+                 } else if (key == "seed") {
+                   s.seed = integer(kp, 0, std::uint64_t{1} << 53), has_arrival_option = true;
+                 } else if (key == "backlog") {
+                   s.backlog_limit = integer(kp, 1, 100'000'000), has_arrival_option = true;
                  } else if (key == "duration") {
                    s.duration = duration(kp, false), has_duration = true;
                  } else if (key == "iterations") {
@@ -178,6 +237,37 @@ class Reader {
                                     : ExecutorKind::constant_vus;
     }
     const std::string ex = std::string("executor ") + to_string(s.executor);
+    const bool open = is_arrival_rate(s.executor);
+    if (!open && (has_rate || has_max_vus || has_preallocated || has_arrival_option)) {
+      bad(path, ex + " is a closed model: rate, start_rate, time_unit, preallocated_vus, "
+                     "max_vus, arrival, seed and backlog belong to the arrival-rate executors");
+    }
+    if (has_stages && !open) {
+      for (std::size_t i = 0; i < raw_stages.size(); ++i) {
+        const double v = raw_stages[i].target_per_s;
+        if (v != static_cast<double>(static_cast<std::uint32_t>(v)) || v > 1'000'000) {
+          bad(path + ".stages[" + std::to_string(i + 1) + "]",
+              "a VU target must be an integer from 0 to 1000000");
+        }
+        s.stages.push_back(Stage{raw_stages[i].duration, static_cast<std::uint32_t>(v)});
+      }
+    }
+    if (open) {
+      if (has_vus || has_start_vus || has_iterations) {
+        bad(path, ex + " takes preallocated_vus and max_vus (not vus, start_vus or iterations)");
+      }
+      if (!has_preallocated) bad(path, ex + " needs preallocated_vus (VUs made at the start)");
+      if (!has_max_vus) s.max_vus = s.preallocated_vus;
+      if (s.max_vus < s.preallocated_vus) bad(path, "max_vus is below preallocated_vus");
+      if (s.max_vus == 0) bad(path, ex + " needs at least one VU (max_vus)");
+      s.rate_per_s = rate / time_unit_s;
+      s.start_rate_per_s = start_rate / time_unit_s;
+      for (RateStage& st : raw_stages)
+        st.target_per_s /= time_unit_s;
+      s.rate_stages = raw_stages;
+      if (peak_rate_per_s(s) > 1e7) bad(path, "the rate is over 10,000,000 per second");
+      s.rate_stages.clear();
+    }
     switch (s.executor) {
       case ExecutorKind::constant_vus:
         if (!has_duration) bad(path, ex + " needs a duration");
@@ -188,6 +278,18 @@ class Reader {
         if (has_vus || has_duration || has_iterations) {
           bad(path, ex + " takes start_vus and stages (not vus, duration or iterations)");
         }
+        break;
+      case ExecutorKind::constant_arrival_rate:
+        if (!has_rate || !has_duration) bad(path, ex + " needs rate and duration");
+        if (has_stages) bad(path, ex + " takes rate and duration (stages: ramping-arrival-rate)");
+        break;
+      case ExecutorKind::ramping_arrival_rate:
+        if (!has_stages) bad(path, ex + " needs stages (targets are rates)");
+        if (has_rate || has_duration) {
+          bad(path, ex + " takes start_rate and stages (not rate or duration)");
+        }
+        s.rate_stages = raw_stages;
+        if (active_length(s).count() <= 0) bad(path + ".stages", "the stages last no time");
         break;
       case ExecutorKind::per_vu_iterations:
       case ExecutorKind::shared_iterations:
@@ -281,7 +383,7 @@ ScriptOptions read_options(lua_State* L, const std::string& script_path) {
                  } else if (key == "iterations") {
                    out.iterations = r.integer(path, 1, std::uint64_t{1} << 50);
                  } else if (key == "stages") {
-                   out.stages = r.stages(path);
+                   out.stages = r.vu_stages(path);
                  } else if (key == "max_names") {
                    out.settings.max_names = static_cast<std::uint32_t>(r.integer(path, 1, 10'000));
                  } else if (key == "discard_response_bodies") {

@@ -200,8 +200,10 @@ TEST_CASE("active_length and peak_vus per executor") {
 }
 
 TEST_CASE("executor_from_string round trip and rejects") {
-  for (ExecutorKind kind : {ExecutorKind::constant_vus, ExecutorKind::ramping_vus,
-                            ExecutorKind::per_vu_iterations, ExecutorKind::shared_iterations}) {
+  for (ExecutorKind kind :
+       {ExecutorKind::constant_vus, ExecutorKind::ramping_vus, ExecutorKind::per_vu_iterations,
+        ExecutorKind::shared_iterations, ExecutorKind::constant_arrival_rate,
+        ExecutorKind::ramping_arrival_rate}) {
     const auto back = executor_from_string(to_string(kind));
     REQUIRE(back.has_value());
     CHECK(*back == kind);
@@ -210,10 +212,49 @@ TEST_CASE("executor_from_string round trip and rejects") {
   CHECK(std::string(to_string(ExecutorKind::ramping_vus)) == "ramping-vus");
   CHECK(std::string(to_string(ExecutorKind::per_vu_iterations)) == "per-vu-iterations");
   CHECK(std::string(to_string(ExecutorKind::shared_iterations)) == "shared-iterations");
-  for (const char* bad : {"", "constant_vus", "Constant-VUs", "constant-vus ", " ramping-vus",
-                          "constant-arrival-rate", "ramping-arrival-rate", "externally-controlled",
-                          "per-vu-iteration", "shared"}) {
+  CHECK(std::string(to_string(ExecutorKind::constant_arrival_rate)) == "constant-arrival-rate");
+  CHECK(std::string(to_string(ExecutorKind::ramping_arrival_rate)) == "ramping-arrival-rate");
+  for (const char* bad :
+       {"", "constant_vus", "Constant-VUs", "constant-vus ", " ramping-vus",
+        "constant_arrival_rate", "externally-controlled", "per-vu-iteration", "shared"}) {
     INFO(bad);
     CHECK_FALSE(executor_from_string(bad).has_value());
   }
+}
+
+TEST_CASE("arrival-rate scenarios: profile, length, peak VUs and default backlog") {
+  Scenario c;
+  c.executor = ExecutorKind::constant_arrival_rate;
+  c.rate_per_s = 250;
+  c.duration = std::chrono::seconds(4);
+  c.preallocated_vus = 10;
+  c.max_vus = 40;
+  CHECK(active_length(c) == std::chrono::seconds(4));
+  CHECK(peak_vus(c) == 40);
+  const RateProfile pc = rate_profile(c);
+  CHECK(expected_arrivals(pc, std::chrono::seconds(4)) == doctest::Approx(1000.0));
+  CHECK(expected_arrivals(pc, std::chrono::seconds(9)) == doctest::Approx(1000.0));
+  CHECK(peak_rate_per_s(c) == 250);
+  CHECK(default_backlog(c) == 10'000);  // 10 s of 250/s is below the floor
+
+  Scenario r;
+  r.executor = ExecutorKind::ramping_arrival_rate;
+  r.start_rate_per_s = 100;
+  r.rate_stages = {{std::chrono::seconds(10), 3000}, {std::chrono::seconds(5), 0}};
+  r.preallocated_vus = 7;
+  CHECK(active_length(r) == std::chrono::seconds(15));
+  CHECK(peak_vus(r) == 7);  // max_vus unset: the preallocated ones
+  CHECK(peak_rate_per_s(r) == 3000);
+  CHECK(default_backlog(r) == 30'000);
+  // Brute force: the integral of the piecewise-linear rate, 1 ms steps.
+  const RateProfile pr = rate_profile(r);
+  double sum = 0;
+  for (int ms = 0; ms < 15'000; ++ms) {
+    const double t = (ms + 0.5) / 1000.0;
+    const double rate = t < 10 ? 100 + (3000 - 100) * t / 10 : 3000 * (15 - t) / 5;
+    sum += rate / 1000.0;
+  }
+  CHECK(expected_arrivals(pr, std::chrono::seconds(15)) == doctest::Approx(sum).epsilon(1e-6));
+  r.rate_stages[0].target_per_s = 1e9;
+  CHECK(default_backlog(r) == 10'000'000);  // the cap
 }

@@ -330,3 +330,90 @@ TEST_CASE("new fields of the wrong type are usage errors naming the field") {
     }
   }
 }
+
+TEST_CASE("429 responses are their own class: rate-limited, not failed") {
+  RequestMetrics m;
+  m.responses = 100;
+  m.status_classes[2] = 60;
+  m.status_classes[4] = 30;
+  m.status_classes[5] = 10;
+  m.status_codes = {{200, 60}, {429, 25}, {404, 5}, {503, 10}};
+  m.errors_by_kind[static_cast<std::size_t>(ErrorKind::reset)] = 2;
+  CHECK(m.rate_limited() == 25);
+  CHECK(m.failed() == 2 + 5 + 10);
+  const auto doc = nlohmann::json::parse(to_json([&] {
+    RunResult r;
+    r.total = m;
+    return r;
+  }()));
+  CHECK(doc["summary"]["rate_limited"] == 25);
+  CHECK(doc["summary"]["errors"] == 17);
+}
+
+TEST_CASE("an open-model result keeps its schedule through a JSON round trip") {
+  RunResult r;
+  r.duration_s = 10;
+  r.total = sample_metrics(4, 1000);
+  r.offered_rps = 1000.0;
+  ScheduleStats& s = r.schedule;
+  s.due = 10'000;
+  s.started = 9'990;
+  s.waited = 120;
+  s.overflow = 4;
+  s.unstarted_at_stop = 6;
+  s.peak_backlog = 80;
+  s.peak_vus = 55;
+  std::mt19937_64 rng(9);
+  std::exponential_distribution<double> lag(1.0 / 200.0);
+  for (int i = 0; i < 9'990; ++i)
+    s.schedule_lag_us.record(static_cast<std::int64_t>(lag(rng)));
+  for (int i = 0; i < 10'000; ++i)
+    s.dispatch_lag_us.record(i % 97);
+  r.generator.loop_lag_us.record(120);
+  r.generator.loop_lag_us.record(15'000);
+  r.generator.busy_fraction = 0.42;
+
+  const std::string text = to_json(r);
+  const RunResult back = run_result_from_json(text);
+  CHECK(back.offered_rps == r.offered_rps);
+  CHECK(back.schedule.due == s.due);
+  CHECK(back.schedule.started == s.started);
+  CHECK(back.schedule.waited == s.waited);
+  CHECK(back.schedule.overflow == s.overflow);
+  CHECK(back.schedule.unstarted_at_stop == s.unstarted_at_stop);
+  CHECK(back.schedule.peak_backlog == s.peak_backlog);
+  CHECK(back.schedule.peak_vus == s.peak_vus);
+  CHECK(back.schedule.schedule_lag_us == s.schedule_lag_us);
+  CHECK(back.schedule.dispatch_lag_us == s.dispatch_lag_us);
+  CHECK(back.generator.loop_lag_us == r.generator.loop_lag_us);
+  CHECK(back.generator.busy_fraction == doctest::Approx(0.42));
+  CHECK(to_json(back) == text);
+  const auto doc = nlohmann::json::parse(text);
+  CHECK(doc["summary"]["schedule_lag_ms"]["count"] == 9'990);
+  CHECK(doc["summary"]["schedule_lag_ms"]["p99"].get<double>() * 1000 ==
+        doctest::Approx(static_cast<double>(s.schedule_lag_us.value_at_percentile(99))));
+  CHECK(doc["schedule"]["due"] == 10'000);
+
+  // A closed-model result has no schedule at all.
+  RunResult closed;
+  const auto closed_doc = nlohmann::json::parse(to_json(closed));
+  CHECK(closed_doc["summary"]["schedule_lag_ms"].is_null());
+  CHECK(closed_doc["schedule"].is_null());
+  CHECK(run_result_from_json(to_json(closed)).schedule.empty());
+}
+
+TEST_CASE("schedule stats merge exactly") {
+  ScheduleStats a, b;
+  a.due = 10, a.started = 9, a.overflow = 1, a.peak_vus = 3;
+  b.due = 5, b.started = 4, b.unstarted_at_stop = 1, b.peak_vus = 2;
+  a.schedule_lag_us.record(100);
+  b.schedule_lag_us.record(5000);
+  a.add(b);
+  CHECK(a.due == 15);
+  CHECK(a.started == 13);
+  CHECK(a.overflow == 1);
+  CHECK(a.unstarted_at_stop == 1);
+  CHECK(a.peak_vus == 5);
+  CHECK(a.schedule_lag_us.total_count() == 2);
+  CHECK(a.schedule_lag_us.max() >= 4995);
+}

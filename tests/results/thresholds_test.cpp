@@ -463,3 +463,36 @@ TEST_CASE("first_abort: only judged failures of abort_on_fail thresholds past th
   partial.script.checks = {{"status is 200", 1, 1}};
   CHECK(first_abort(specs, partial, 0.0) == "checks{rate} > 99%");
 }
+
+TEST_CASE("rate_limited and schedule_lag thresholds") {
+  RunResult r;
+  r.duration_s = 10;
+  r.total.responses = 200;
+  r.total.status_classes[2] = 150;
+  r.total.status_classes[4] = 50;
+  r.total.status_codes = {{200, 150}, {429, 40}, {400, 10}};
+  for (int i = 1; i <= 1000; ++i)
+    r.schedule.schedule_lag_us.record(i * 10);  // 10 µs .. 10 ms
+  const std::vector<ThresholdSpec> specs = {
+      parse_threshold("rate_limited{rate}", "< 25%"),  // 40 / 200 = 20%: passes
+      parse_threshold("rate_limited{count}", "< 40"),  // fails
+      parse_threshold("errors{count}", "== 10"),       // 429s are not errors: passes
+      parse_threshold("schedule_lag{p99}", "< 10ms"),  // 9.9 ms: passes
+      parse_threshold("schedule_lag{max}", "< 9ms"),   // fails
+  };
+  const auto v = evaluate_thresholds(specs, r);
+  CHECK(v[0].passed);
+  CHECK(v[0].observed.value() == doctest::Approx(0.2));
+  CHECK_FALSE(v[1].passed);
+  CHECK(v[2].passed);
+  CHECK(v[3].passed);
+  CHECK(v[3].observed.value() == doctest::Approx(9.9).epsilon(0.002));
+  CHECK_FALSE(v[4].passed);
+  // A closed-model run has no schedule lag: the threshold cannot pass, and says why.
+  RunResult closed;
+  const auto c = evaluate_thresholds({parse_threshold("schedule_lag{p99}", "< 10ms")}, closed);
+  CHECK_FALSE(c[0].passed);
+  CHECK(c[0].note.find("arrival-rate") != std::string::npos);
+  CHECK_THROWS_AS(parse_threshold("schedule_lag{name:x,p99}", "< 1ms"), UsageError);
+  CHECK_THROWS_AS(parse_threshold("rate_limited{p99}", "< 1"), UsageError);
+}

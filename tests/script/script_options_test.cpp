@@ -259,8 +259,35 @@ TEST_CASE("option errors name the script and the path") {
       {R"(options = { scenarios = { a = { executor = "constant-vus", vuz = 3, duration = "1s" } } })",
        {"t.lua: ", "options.scenarios.a.vuz", "unknown option"}},
       {R"(options = { vuz = 1 })", {"options.vuz", "unknown option"}},
+      {R"(options = { scenarios = { a = { executor = "externally-controlled" } } })",
+       {"options.scenarios.a.executor", "unknown executor 'externally-controlled'",
+        "constant-arrival-rate"}},
       {R"(options = { scenarios = { a = { executor = "constant-arrival-rate" } } })",
-       {"options.scenarios.a.executor", "unknown executor 'constant-arrival-rate'"}},
+       {"options.scenarios.a", "needs preallocated_vus"}},
+      {R"(options = { scenarios = { a = { executor = "constant-arrival-rate", preallocated_vus = 2 } } })",
+       {"options.scenarios.a", "needs rate and duration"}},
+      {R"(options = { scenarios = { a = { executor = "constant-arrival-rate", rate = 0, duration = "1s", preallocated_vus = 1 } } })",
+       {"options.scenarios.a.rate", "above 0"}},
+      {R"(options = { scenarios = { a = { executor = "constant-arrival-rate", rate = "fast", duration = "1s", preallocated_vus = 1 } } })",
+       {"options.scenarios.a.rate"}},
+      {R"(options = { scenarios = { a = { executor = "constant-arrival-rate", rate = 5, duration = "1s", vus = 3, preallocated_vus = 1 } } })",
+       {"takes preallocated_vus and max_vus"}},
+      {R"(options = { scenarios = { a = { executor = "constant-arrival-rate", rate = 5, duration = "1s", preallocated_vus = 4, max_vus = 2 } } })",
+       {"max_vus is below preallocated_vus"}},
+      {R"(options = { scenarios = { a = { executor = "constant-arrival-rate", rate = 5, duration = "1s", preallocated_vus = 1, arrival = "bursty" } } })",
+       {"options.scenarios.a.arrival", "'bursty'"}},
+      {R"(options = { scenarios = { a = { executor = "constant-arrival-rate", rate = 1e7, time_unit = "1ms", duration = "1s", preallocated_vus = 1 } } })",
+       {"options.scenarios.a", "over 10,000,000 per second"}},
+      {R"(options = { scenarios = { a = { executor = "ramping-arrival-rate", preallocated_vus = 1 } } })",
+       {"needs stages"}},
+      {R"(options = { scenarios = { a = { executor = "ramping-arrival-rate", rate = 5, preallocated_vus = 1, stages = { { "1s", 5 } } } } })",
+       {"takes start_rate and stages"}},
+      {R"(options = { scenarios = { a = { executor = "ramping-arrival-rate", preallocated_vus = 1, stages = { { "0s", 5 } } } } })",
+       {"options.scenarios.a.stages", "no time"}},
+      {R"(options = { scenarios = { a = { executor = "constant-vus", vus = 2, duration = "1s", rate = 5 } } })",
+       {"options.scenarios.a", "closed model"}},
+      {R"(options = { scenarios = { a = { executor = "ramping-vus", stages = { { "1s", 1.5 } } } } })",
+       {"options.scenarios.a.stages[1]", "integer"}},
       {R"(options = { scenarios = { a = { executor = "constant-vus", vus = 2 } } })",
        {"options.scenarios.a", "needs a duration"}},
       {R"(options = { scenarios = { a = { executor = "constant-vus", duration = "1s", iterations = 2 } } })",
@@ -317,6 +344,40 @@ TEST_CASE("option errors name the script and the path") {
     for (const char* w : c.want)
       CHECK(contains(e, w));
   }
+}
+
+TEST_CASE("arrival-rate scenarios: rates per time_unit, VUs, arrival and backlog") {
+  const InspectedScript in = inspect(R"(
+options = { scenarios = {
+  steady = { executor = "constant-arrival-rate", rate = 120, time_unit = "1m", duration = "30s",
+             preallocated_vus = 5, max_vus = 50, arrival = "poisson", seed = 7, backlog = 900 },
+  ramp = { executor = "ramping-arrival-rate", start_rate = 10, preallocated_vus = 3,
+           stages = { { "10s", "100/s" }, { duration = "5s", target = 0.5 } } },
+} }
+function default() end
+)");
+  REQUIRE(in.options.scenarios.size() == 2);
+  const Scenario& ramp = in.options.scenarios[0];  // sorted by name
+  const Scenario& steady = in.options.scenarios[1];
+  CHECK(steady.executor == ExecutorKind::constant_arrival_rate);
+  CHECK(steady.rate_per_s == doctest::Approx(2.0));  // 120 per minute
+  CHECK(steady.duration == 30s);
+  CHECK(steady.preallocated_vus == 5);
+  CHECK(steady.max_vus == 50);
+  CHECK(peak_vus(steady) == 50);
+  CHECK(steady.arrival == ArrivalProcess::poisson);
+  CHECK(steady.seed == 7);
+  CHECK(steady.backlog_limit == 900);
+  CHECK(ramp.executor == ExecutorKind::ramping_arrival_rate);
+  CHECK(ramp.start_rate_per_s == doctest::Approx(10.0));
+  REQUIRE(ramp.rate_stages.size() == 2);
+  CHECK(ramp.rate_stages[0].target_per_s == doctest::Approx(100.0));
+  CHECK(ramp.rate_stages[1].duration == 5s);
+  CHECK(ramp.rate_stages[1].target_per_s == doctest::Approx(0.5));
+  CHECK(ramp.max_vus == 3);  // defaults to preallocated_vus
+  CHECK(ramp.arrival == ArrivalProcess::uniform);
+  CHECK(active_length(ramp) == 15s);
+  CHECK(ramp.stages.empty());
 }
 
 TEST_CASE("scripts that do not load: syntax and top-level errors name file:line") {

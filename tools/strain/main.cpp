@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -49,6 +50,14 @@ struct RunFlags {
   std::string out;
   std::vector<std::string> thresholds;
   bool quiet = false;
+  // Open model (--url runs).
+  std::string rate;     // "2000/s": constant-arrival-rate, or the start rate with --stages
+  std::string stages;   // "30s:100,2m:500": ramping-arrival-rate, targets per second
+  std::string arrival;  // uniform | poisson
+  std::uint32_t max_vus = 0;
+  std::uint64_t seed = 0x5eed;
+  std::uint64_t backlog = 0;  // 0: ten seconds of the peak rate (at least 10,000)
+  bool seed_given = false;    // set after parsing
 };
 
 void add_run_flags(CLI::App& cmd, RunFlags& f, bool scriptable) {
@@ -76,6 +85,92 @@ void add_run_flags(CLI::App& cmd, RunFlags& f, bool scriptable) {
                  "Pass/fail condition, e.g. \"latency{p99} < 250ms\", \"errors{rate} < 1%\" "
                  "(repeatable; any failure exits 3)");
   cmd.add_flag("-q,--quiet", f.quiet, "No live progress");
+  auto* open = cmd.add_option_group("Open model (arrival rate; --url runs)");
+  open->add_option("--rate", f.rate,
+                   "Start requests at this rate whatever the target does, e.g. 2000/s "
+                   "(constant-arrival-rate); with --stages, the starting rate (default 0)");
+  open->add_option("--stages", f.stages,
+                   "Ramp the rate: \"30s:100,2m:500\" = to 100/s over 30s, then to 500/s over 2m "
+                   "(ramping-arrival-rate; sets the duration)");
+  open->add_option("--arrival", f.arrival, "Arrival spacing: uniform (default) or poisson");
+  open->add_option("--max-vus", f.max_vus,
+                   "Most VUs (connections) busy at once; -c gives those made at the start")
+      ->check(CLI::Range(1u, 1'000'000u));
+  open->add_option("--seed", f.seed, "Seed of the poisson arrivals (same seed, same schedule)");
+  open->add_option("--backlog", f.backlog,
+                   "Arrivals that may wait for a free VU (default: 10 s of the peak rate)")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100'000'000}));
+}
+
+// "30s:100,2m:500" → stages (durations and targets per second).
+std::vector<RateStage> parse_rate_stages(const std::string& text) {
+  std::vector<RateStage> stages;
+  std::size_t at = 0;
+  while (at <= text.size()) {
+    const auto comma = std::min(text.find(',', at), text.size());
+    const std::string part = text.substr(at, comma - at);
+    const auto colon = part.find(':');
+    if (colon == std::string::npos) {
+      throw UsageError("--stages: '" + part + "' is not DURATION:RATE (e.g. 30s:100)");
+    }
+    RateStage st;
+    st.duration = parse_duration(part.substr(0, colon), "--stages");
+    st.target_per_s = parse_rate(part.substr(colon + 1), "--stages").per_second;
+    stages.push_back(st);
+    if (stages.size() > 1000) throw UsageError("--stages: more than 1000 stages");
+    at = comma + 1;
+  }
+  std::chrono::nanoseconds total{0};
+  for (const auto& st : stages)
+    total += st.duration;
+  if (total.count() <= 0) throw UsageError("--stages: the stages last no time at all");
+  return stages;
+}
+
+// The open model from --rate/--stages, or nothing (closed model).
+std::optional<ArrivalPlan> make_arrival_plan(const RunFlags& f) {
+  const bool open = !f.rate.empty() || !f.stages.empty();
+  if (!open) {
+    if (!f.arrival.empty() || f.max_vus != 0 || f.backlog != 0 || f.seed_given) {
+      throw UsageError(
+          "--arrival, --max-vus, --seed and --backlog apply to arrival-rate runs: add --rate "
+          "(e.g. --rate 1000/s) or --stages");
+    }
+    return std::nullopt;
+  }
+  ArrivalPlan a;
+  Scenario s;  // for the shared defaults (backlog)
+  if (f.stages.empty()) {
+    s.executor = ExecutorKind::constant_arrival_rate;
+    s.rate_per_s = parse_rate(f.rate, "--rate").per_second;
+    if (!(s.rate_per_s > 0)) throw UsageError("--rate: must be more than zero");
+    s.duration = parse_duration(f.duration, "--duration");
+  } else {
+    if (f.duration_given) {
+      throw UsageError("--stages sets the length of the run: leave out --duration");
+    }
+    s.executor = ExecutorKind::ramping_arrival_rate;
+    s.start_rate_per_s = f.rate.empty() ? 0.0 : parse_rate(f.rate, "--rate").per_second;
+    s.rate_stages = parse_rate_stages(f.stages);
+  }
+  if (peak_rate_per_s(s) > 10'000'000) throw UsageError("--rate: more than 10,000,000/s");
+  a.profile = rate_profile(s);
+  if (f.arrival.empty() || f.arrival == "uniform") {
+    a.process = ArrivalProcess::uniform;
+  } else if (f.arrival == "poisson") {
+    a.process = ArrivalProcess::poisson;
+  } else {
+    throw UsageError("--arrival: '" + f.arrival + "' is not uniform or poisson");
+  }
+  a.seed = f.seed;
+  a.preallocated_vus = f.vus;
+  a.max_vus = f.max_vus != 0 ? f.max_vus : f.vus;
+  if (a.max_vus < a.preallocated_vus) {
+    throw UsageError("--max-vus (" + std::to_string(a.max_vus) + ") is below -c/--vus (" +
+                     std::to_string(a.preallocated_vus) + "), the VUs made at the start");
+  }
+  a.backlog_limit = f.backlog != 0 ? f.backlog : default_backlog(s);
+  return a;
 }
 
 std::string read_body(const std::string& spec) {
@@ -144,6 +239,11 @@ LoadPlan make_plan(const RunFlags& f) {
   plan.threads = f.threads != 0 ? f.threads : std::max(1u, std::thread::hardware_concurrency());
   plan.duration = parse_duration(f.duration, "--duration");
   if (plan.duration.count() <= 0) throw UsageError("--duration: must be more than zero");
+  plan.arrivals = make_arrival_plan(f);
+  if (plan.arrivals) {
+    plan.vus = plan.arrivals->max_vus;
+    plan.duration = profile_length(plan.arrivals->profile);
+  }
   plan.client.request_timeout = parse_duration(f.timeout, "--timeout");
   plan.client.idle_timeout = plan.client.request_timeout;
   plan.client.connect_timeout = parse_duration(f.connect_timeout, "--connect-timeout");
@@ -207,6 +307,12 @@ std::vector<Scenario> choose_scenarios(const RunFlags& f, const ScriptOptions& o
 }
 
 LoadPlan make_script_plan(const RunFlags& f) {
+  if (!f.rate.empty() || !f.stages.empty() || !f.arrival.empty() || f.max_vus != 0) {
+    throw UsageError(f.script +
+                     ": --rate, --stages, --arrival and --max-vus are for --url runs; a script "
+                     "declares an arrival-rate scenario in options.scenarios (executor = "
+                     "\"constant-arrival-rate\")");
+  }
   auto script = std::make_shared<ScriptPlan>();
   script->path = f.script;
   script->chunk_name = "@" + f.script;
@@ -411,6 +517,7 @@ int main(int argc, char** argv) {
       run_flags.vus_given = run->count("--vus") > 0;
       run_flags.duration_given = run->count("--duration") > 0;
       run_flags.timeout_given = run->count("--timeout") > 0;
+      run_flags.seed_given = run->count("--seed") > 0;
       if (!run_flags.script.empty()) {
         if (!run_flags.url.empty()) {
           throw UsageError(
@@ -421,7 +528,11 @@ int main(int argc, char** argv) {
       }
       return run_and_report(make_plan(run_flags), run_flags, "run");
     }
-    if (*demo_cmd) return demo(demo_flags);
+    if (*demo_cmd) {
+      demo_flags.duration_given = demo_cmd->count("--duration") > 0;
+      demo_flags.seed_given = demo_cmd->count("--seed") > 0;
+      return demo(demo_flags);
+    }
   } catch (const Error& e) {
     std::fprintf(stderr, "strain: %s\n", e.what());
     return static_cast<int>(e.code());

@@ -1,0 +1,109 @@
+#include "engine/exec/arrival_pacer.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include "engine/core/clock.hpp"
+
+namespace strain {
+namespace {
+// Arrivals handed out per wake-up: a schedule far behind (a CPU-starved worker) still lets
+// responses, reports and stop run in between. The timer fires again at once for the rest.
+constexpr int kBatch = 4096;
+}  // namespace
+
+ArrivalPacer::ArrivalPacer(boost::asio::io_context& io, ArrivalSchedule schedule,
+                           std::uint64_t backlog_limit, Dispatch dispatch)
+    : timer_(io),
+      schedule_(std::move(schedule)),
+      backlog_limit_(backlog_limit),
+      dispatch_(std::move(dispatch)) {}
+
+void ArrivalPacer::start(std::int64_t start_ns) {
+  start_ns_ = start_ns;
+  if (auto t = schedule_.next())
+    next_ns_ = start_ns_ + t->count();
+  else
+    exhausted_ = true;
+  arm();
+}
+
+void ArrivalPacer::poll(std::int64_t now_ns) {
+  if (stopped_) return;
+  for (int handled = 0; handled < kBatch && next_ns_ && *next_ns_ <= now_ns; ++handled) {
+    const std::int64_t due = *next_ns_;
+    ++stats_.due;
+    stats_.dispatch_lag_us.record((now_ns - due) / 1000);
+    // First come, first served: while arrivals wait, every VU is busy, so a new one waits too.
+    if (!backlog_.empty() || !dispatch_(due)) {
+      if (backlog_.size() < backlog_limit_) {
+        backlog_.push_back(due);
+        ++stats_.waited;
+        stats_.peak_backlog = std::max<std::uint64_t>(stats_.peak_backlog, backlog_.size());
+      } else {
+        ++stats_.overflow;
+      }
+    }
+    if (auto t = schedule_.next()) {
+      next_ns_ = start_ns_ + t->count();
+    } else {
+      next_ns_.reset();
+      exhausted_ = true;
+    }
+  }
+  arm();
+}
+
+std::optional<std::int64_t> ArrivalPacer::take_waiting() noexcept {
+  if (backlog_.empty()) return std::nullopt;
+  const std::int64_t due = backlog_.front();
+  backlog_.pop_front();
+  return due;
+}
+
+void ArrivalPacer::started(std::int64_t lag_ns) noexcept {
+  ++stats_.started;
+  stats_.schedule_lag_us.record(std::max<std::int64_t>(0, lag_ns) / 1000);
+}
+
+void ArrivalPacer::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  timer_.cancel();
+  // Arrivals already due that this worker had not reached yet (it was behind) were offered
+  // too: they count as due and unstarted, so a late generator cannot hide its shortfall.
+  const std::int64_t now = now_ns();
+  while (next_ns_ && *next_ns_ <= now) {
+    ++stats_.due;
+    ++stats_.unstarted_at_stop;
+    if (auto t = schedule_.next())
+      next_ns_ = start_ns_ + t->count();
+    else
+      next_ns_.reset();
+  }
+  stats_.unstarted_at_stop += backlog_.size();
+  backlog_.clear();
+}
+
+void ArrivalPacer::take_interval(ScheduleStats& out) {
+  out.due = stats_.due;
+  out.started = stats_.started;
+  out.waited = stats_.waited;
+  out.overflow = stats_.overflow;
+  out.unstarted_at_stop = stats_.unstarted_at_stop;
+  out.peak_backlog = stats_.peak_backlog;
+  std::swap(out.schedule_lag_us, stats_.schedule_lag_us);
+  std::swap(out.dispatch_lag_us, stats_.dispatch_lag_us);
+  stats_.schedule_lag_us.reset();
+  stats_.dispatch_lag_us.reset();
+}
+
+void ArrivalPacer::arm() {
+  if (stopped_ || !next_ns_) return;
+  timer_.expires_at(TimePoint(Nanos(*next_ns_)));
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) poll(now_ns());  // `this` is touched only when the wait was not cancelled
+  });
+}
+
+}  // namespace strain
