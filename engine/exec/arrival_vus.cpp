@@ -53,8 +53,8 @@ ArrivalVus::ArrivalVus(boost::asio::io_context& io, HttpClient& client,
 
 ArrivalVus::~ArrivalVus() = default;
 
-void ArrivalVus::start() {
-  pacer_.start(now_ns());
+void ArrivalVus::start(std::int64_t origin_ns) {
+  pacer_.start(origin_ns);
 }
 
 void ArrivalVus::stop() {

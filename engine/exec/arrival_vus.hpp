@@ -33,7 +33,8 @@ class ArrivalVus {
   ArrivalVus(const ArrivalVus&) = delete;
   ArrivalVus& operator=(const ArrivalVus&) = delete;
 
-  void start();
+  // Arrivals are due from `origin_ns` (now_ns() clock): the run's start, not this call.
+  void start(std::int64_t origin_ns);
   // No arrival starts any more; requests in flight finish as usual.
   void stop();
   std::uint64_t started() const noexcept { return started_; }

@@ -79,8 +79,10 @@ std::optional<std::chrono::nanoseconds> time_of_arrivals(const RateProfile& p,
     const double len_s = seconds(st.duration);
     const double area = len_s * (from + st.target_per_s) / 2;
     // Strictly below the stage's end: a count reached exactly at a boundary belongs to the
-    // next stage with positive rate, which is what skips zero-rate stretches.
-    if (count < sum + area) {
+    // next stage with positive rate, which is what skips zero-rate stretches. "Exactly" allows
+    // for rounding: 500/s for 30 s sums to 15000.000000000002, and must offer 15000, not 15001.
+    const double end = sum + area;
+    if (count < end - 1e-9 * std::max(1.0, end)) {
       const double s =
           std::clamp(solve_in_stage(from, st.target_per_s, len_s, area, count - sum), 0.0, len_s);
       const auto at = offset + std::chrono::nanoseconds(static_cast<std::chrono::nanoseconds::rep>(

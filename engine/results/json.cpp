@@ -285,6 +285,7 @@ std::string to_json(const RunResult& r, int indent) {
       {"schema", r.schema},
       {"partial", r.partial},
       {"started_at", r.started_at},
+      {"started_at_unix_ms", r.started_at_unix_ms},
       {"config",
        {{"command", r.config.command},
         {"executor", r.config.executor},
@@ -363,6 +364,7 @@ RunResult parse_run_result(const std::string& text) {
   }
   r.partial = get_as<bool>(doc, "partial", "");
   r.started_at = get_as<std::string>(doc, "started_at", "");
+  r.started_at_unix_ms = get_or<double>(doc, "started_at_unix_ms", "", 0.0);
   const json& cfg = need(doc, "config", "");
   r.config.command = get_as<std::string>(cfg, "command", "config.");
   r.config.executor = get_as<std::string>(cfg, "executor", "config.");

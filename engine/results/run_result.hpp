@@ -171,6 +171,7 @@ struct RunResult {
   std::string schema = result_schema;   // format version of the saved file
   bool partial = false;                 // stopped early (interrupt, abort): figures cover what ran
   std::string started_at;               // wall-clock start, ISO 8601 UTC
+  double started_at_unix_ms = 0;        // the same, ms since 1970: schedules count from it
   double duration_s = 0;                // measured load duration, seconds (excludes the drain)
   double drain_s = 0;                   // time spent waiting for in-flight requests at the end
   std::uint64_t drained_responses = 0;  // responses that completed during the drain

@@ -28,9 +28,10 @@ namespace strain {
 namespace {
 
 // Generator-bound judgement (open model), see judge_schedule().
-constexpr double kMinStartedShare = 0.99;  // of the arrivals due
-constexpr double kLagToleranceMs = 10.0;   // p99 of schedule lag, own lateness, loop lag
-constexpr double kBusyLimit = 0.90;        // workers' mean CPU busy fraction
+constexpr double kMinStartedShare = 0.99;     // of the arrivals due
+constexpr double kLagToleranceMs = 10.0;      // p99 of schedule lag, own lateness, loop lag
+constexpr double kBusyLimit = 0.90;           // workers' mean CPU busy fraction
+constexpr double kTargetFailingShare = 0.10;  // of attempts failed: the target failed first
 
 double seconds(std::int64_t ns) {
   return static_cast<double>(ns) / 1e9;
@@ -105,9 +106,14 @@ class Run {
     busy_.assign(threads, 0.0);
     active_vus_.assign(threads, 0);
     start_ns_ = last_tick_ns_ = now_ns();
+    result_.started_at_unix_ms =
+        static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count()) /
+        1000.0;
     for (std::size_t i = 0; i < workers_.size(); ++i) {
       try {
-        workers_[i]->start();
+        workers_[i]->start(start_ns_);
       } catch (const std::system_error& e) {
         // Those already running are aborted and joined before the error goes up, so no
         // thread is left loading the target.
@@ -265,8 +271,16 @@ class Run {
     // full; otherwise every VU was busy waiting for the target, which is the target's limit.
     const bool behind = started_share < kMinStartedShare || lag_ms > kLagToleranceMs;
     if (!behind) return;
+    // A target that was failing (refusing, resetting, 5xx) explains a missed schedule on its
+    // own, and a failing target makes a busy generator: the target's failure comes first.
+    const RequestMetrics& t = result_.total;
+    const std::uint64_t attempts = t.responses + t.transport_errors();
+    const bool target_failing =
+        attempts > 0 &&
+        static_cast<double>(t.failed()) > kTargetFailingShare * static_cast<double>(attempts);
     const bool strain_late =
-        dispatch_ms > kLagToleranceMs || loop_ms > kLagToleranceMs || g.busy_fraction >= kBusyLimit;
+        !target_failing && (dispatch_ms > kLagToleranceMs || loop_ms > kLagToleranceMs ||
+                            g.busy_fraction >= kBusyLimit);
     char figures[320];
     std::snprintf(figures, sizeof figures,
                   "started %llu of %llu arrivals due (%.1f%%), schedule lag p99 %.1f ms; strain's "
@@ -287,7 +301,10 @@ class Run {
                     static_cast<unsigned long long>(s.waited),
                     static_cast<unsigned long long>(s.overflow),
                     static_cast<unsigned long long>(s.unstarted_at_stop));
-      g.notes.push_back(std::string("the target did not keep up with the offered rate: ") +
+      g.notes.push_back(std::string(target_failing ? "the target was failing and did not keep "
+                                                     "up with the offered rate: "
+                                                   : "the target did not keep up with the "
+                                                     "offered rate: ") +
                         figures + "; " + waits +
                         " (their wait counts in response time; raise max_vus if the target "
                         "should take more at once)");

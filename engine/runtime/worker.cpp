@@ -27,7 +27,7 @@ std::int64_t thread_cpu_ns() {
 class WorkerLoad {
  public:
   virtual ~WorkerLoad() = default;
-  virtual void start() = 0;
+  virtual void start(std::int64_t origin_ns) = 0;  // the run's start (now_ns() clock)
   virtual void stop() = 0;
   virtual void shutdown() = 0;
   virtual std::uint64_t in_flight() const = 0;
@@ -43,7 +43,7 @@ class UrlLoad final : public WorkerLoad {
   UrlLoad(boost::asio::io_context& io, const LoadPlan& plan, const http::RequestTemplate& request,
           std::uint32_t vus)
       : client_(io, plan.endpoint, plan.client), vus_(client_, request, recorder_, vus) {}
-  void start() override { vus_.start(); }
+  void start(std::int64_t) override { vus_.start(); }
   void stop() override { vus_.stop(); }
   void shutdown() override { client_.shutdown(); }
   std::uint64_t in_flight() const override { return client_.in_flight(); }
@@ -69,7 +69,7 @@ class UrlArrivalLoad final : public WorkerLoad {
                  const http::RequestTemplate& request, std::uint32_t worker, std::uint32_t workers)
       : client_(io, plan.endpoint, plan.client),
         vus_(io, client_, request, recorder_, *plan.arrivals, worker, workers) {}
-  void start() override { vus_.start(); }
+  void start(std::int64_t origin_ns) override { vus_.start(origin_ns); }
   void stop() override { vus_.stop(); }
   void shutdown() override { client_.shutdown(); }
   std::uint64_t in_flight() const override { return client_.in_flight(); }
@@ -95,7 +95,7 @@ class ScriptedLoad final : public WorkerLoad {
                std::uint32_t count, std::function<void()> on_done)
       : load_(io, *plan.script, index, count, native_client_factory(plan.client),
               std::move(on_done)) {}
-  void start() override { load_.start(); }
+  void start(std::int64_t origin_ns) override { load_.start(origin_ns); }
   void stop() override { load_.stop(); }
   void shutdown() override { load_.shutdown(); }
   std::uint64_t in_flight() const override { return load_.in_flight(); }
@@ -149,7 +149,8 @@ Worker::~Worker() {
   join();
 }
 
-void Worker::start() {
+void Worker::start(std::int64_t origin_ns) {
+  origin_ns_ = origin_ns;
   thread_ = std::thread([this] { run(); });
 }
 
@@ -171,7 +172,7 @@ void Worker::run() {
     }
     state_->last_report_ns = now_ns();
     state_->last_cpu_ns = thread_cpu_ns();
-    state_->load->start();
+    state_->load->start(origin_ns_);
     state_->probe_due_ns = now_ns();
     probe();
   } catch (const std::exception& e) {

@@ -51,7 +51,8 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  void start();
+  // Starts the thread; schedules count from `origin_ns` (now_ns() clock), the run's start.
+  void start(std::int64_t origin_ns);
   // Asks for the current interval's report (tagged `sequence`). Thread-safe.
   void report(std::uint64_t sequence);
   // Ends the load phase: reports interval `sequence`, stops new iterations, waits up to
@@ -86,6 +87,7 @@ class Worker {
   const ScriptLoad* watched_ = nullptr;
   std::unique_ptr<State> state_;
   std::thread thread_;
+  std::int64_t origin_ns_ = 0;
   bool finished_ = false;  // the final report was sent (worker thread only)
   bool stopping_ = false;  // the load phase is over (worker thread only)
   bool draining_ = false;  // waiting for in-flight requests (worker thread only)

@@ -100,7 +100,7 @@ class ScriptLoad::Impl {
   ~Impl();
 
   // --- lifecycle (see ScriptLoad)
-  void start();
+  void start(std::int64_t origin_ns);
   void stop();
   void shutdown();
   void take_interval(RequestMetrics& total, std::vector<RequestMetrics>& series,
@@ -867,8 +867,8 @@ ScriptLoad::Impl::~Impl() {
   if (tls_impl == this) tls_impl = nullptr;
 }
 
-void ScriptLoad::Impl::start() {
-  const std::int64_t now = now_ns();
+void ScriptLoad::Impl::start(std::int64_t origin_ns) {
+  const std::int64_t now = origin_ns != 0 ? origin_ns : now_ns();
   for (auto& sc : scenarios_) {
     const Scenario& s = *sc->scenario;
     sc->start_ns = now + s.start_time.count();
@@ -1886,8 +1886,8 @@ ScriptLoad::ScriptLoad(boost::asio::io_context& io, const ScriptPlan& plan,
 
 ScriptLoad::~ScriptLoad() = default;
 
-void ScriptLoad::start() {
-  impl_->start();
+void ScriptLoad::start(std::int64_t origin_ns) {
+  impl_->start(origin_ns);
 }
 void ScriptLoad::stop() {
   impl_->stop();
@@ -1978,7 +1978,7 @@ OneShotResult ScriptLoad::run_once(const ScriptPlan& plan, std::string_view func
   {
     Impl impl(
         io, copy, 0, 1, std::move(clients), [&io] { io.stop(); }, &one);
-    impl.start();
+    impl.start(0);
     io.run();
     impl.stop();
     if (impl.iterations_interrupted_ > 0 && impl.one_shot_error_.empty()) {

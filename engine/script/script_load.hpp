@@ -59,7 +59,8 @@ class ScriptLoad {
   ScriptLoad& operator=(const ScriptLoad&) = delete;
 
   // Starts the scenarios' clocks; VUs start as their scenario's start_time comes.
-  void start();
+  // Scenario start times count from `origin_ns` (now_ns() clock; default: now).
+  void start(std::int64_t origin_ns = 0);
   // The load phase is over: no VU starts or resumes; requests in flight complete (recorded).
   void stop();
   // Closes every connection; in-flight exchanges are abandoned. After stop().

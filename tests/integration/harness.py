@@ -27,6 +27,7 @@ class Target:
             self.proc.kill()
             raise AssertionError(f"strain-target did not start: {line!r}")
         self.port = int(m.group(1))
+        self.output = ""
         self.url = f"http://127.0.0.1:{self.port}/"
 
     def _readline(self, timeout_s):
@@ -35,7 +36,8 @@ class Target:
         return self.proc.stdout.readline() if ready else ""
 
     def stop(self):
-        """SIGTERM; returns the served count from its exit line."""
+        """SIGTERM; returns the served count from its exit line. The whole output it printed
+        after the banner (stall windows, counters) is kept in self.output."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         try:
@@ -43,6 +45,7 @@ class Target:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             out, _ = self.proc.communicate()
+        self.output = out or ""
         m = re.search(r"served=(\d+)", out or "")
         return int(m.group(1)) if m else None
 
