@@ -243,9 +243,9 @@ std::string render_summary(const RunResult& r) {
   const auto& t = r.total;
   std::string out;
   out += fmt::format(
-      "\nstrain {} {} — {} VUs ({}) on {} thread{} for {}{}\n\n", r.config.command,
-      r.config.url.empty() ? r.config.script : r.config.url, r.config.vus, r.config.executor,
-      r.config.threads, r.config.threads == 1 ? "" : "s",
+      "\nstrain {} {} — {}{} VUs ({}) on {} thread{} for {}{}\n\n", r.config.command,
+      r.config.url.empty() ? r.config.script : r.config.url, r.offered_rps ? "up to " : "",
+      r.config.vus, r.config.executor, r.config.threads, r.config.threads == 1 ? "" : "s",
       format_duration(std::chrono::nanoseconds(static_cast<std::int64_t>(r.duration_s * 1e9))),
       r.partial ? " (interrupted: partial result)" : "");
   if (!r.threshold_abort.empty()) {

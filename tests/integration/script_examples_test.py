@@ -7,7 +7,8 @@ from harness import Target, check, finish
 from script_support import (EXAMPLES, failed_thresholds, responses_named, run_script,
                             target_stats, check_named)
 
-covered = {"hello.lua", "crud.lua", "data_driven.lua", "checkout.lua", "custom_metrics.lua"}
+covered = {"hello.lua", "crud.lua", "data_driven.lua", "checkout.lua", "custom_metrics.lua",
+           "open_model.lua"}
 found = {os.path.basename(p) for p in glob.glob(os.path.join(EXAMPLES, "*.lua"))}
 check(found == covered, f"this test covers every example script (found {sorted(found)})")
 
@@ -170,5 +171,30 @@ with Target() as t:
         thresholds_passed("custom_metrics", r, ["checkout_ms{p95}", "checkout_ms{avg}",
                                                 "orders{count}", "cart_ok{rate}"])
         check(secs < 15, f"custom_metrics: done in {secs:.1f}s")
+
+# open_model.lua: browse at a uniform 50/s for 6 s (exactly 300 iterations) beside a Poisson
+# checkout ramping to 20/s; every arrival started, and the target's orders match.
+with Target("--threads", "2") as t:
+    code, out, err, r, secs = run_script(os.path.join(EXAMPLES, "open_model.lua"), t, "-t", "2")
+    api = target_stats(t)["api"]
+    served = t.stop()
+    if ran_clean("open_model", code, err, r):
+        sched = r["schedule"]
+        check(sched["due"] == sched["started"] == r["script"]["iterations"],
+              f"open_model: due {sched['due']} = started {sched['started']} = iterations "
+              f"{r['script']['iterations']}")
+        check(responses_named(r, "products") == 300,
+              f"open_model: browse ran exactly 50/s x 6 s ({responses_named(r, 'products')})")
+        orders = responses_named(r, "checkout")
+        check(api["orders"] == orders == sched["due"] - 300,
+              f"open_model: target's orders {api['orders']} = strain's checkouts {orders}")
+        # 0 → 20/s over 3 s then 20/s for 3 s: 90 expected; Poisson, so within 5 sigma.
+        check(abs(orders - 90) <= 5 * 90 ** 0.5, f"open_model: about 90 checkouts ({orders})")
+        check(served == r["summary"]["requests"] + 1,
+              f"open_model: served {served} = strain's {r['summary']['requests']} + setup()'s login")
+        check(r["summary"]["offered_rps"] > 0 and r["summary"]["schedule_lag_ms"]["count"] ==
+              sched["due"], "open_model: offered rate and one schedule-lag sample per arrival")
+        thresholds_passed("open_model", r, ["latency{scenario:browse,p99}", "schedule_lag{p99}",
+                                            "errors{rate}"])
 
 finish()
