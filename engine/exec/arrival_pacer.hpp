@@ -54,8 +54,9 @@ class ArrivalPacer {
   Dispatch dispatch_;
   std::deque<std::int64_t> backlog_;  // intended starts, oldest first; at most backlog_limit_
   std::int64_t start_ns_ = 0;
-  std::optional<std::int64_t> next_ns_;  // the next arrival not yet handed out
-  bool exhausted_ = false;               // the schedule has ended
+  std::optional<std::int64_t> next_ns_;        // the next arrival not yet handed out
+  std::int64_t last_wake_ns_ = INT64_MIN / 2;  // the last poll: wake-ups are spaced
+  bool exhausted_ = false;                     // the schedule has ended
   bool stopped_ = false;
   ScheduleStats stats_;  // counters since start; histograms since the last interval
 };

@@ -2,6 +2,8 @@
 
 #include <sys/resource.h>
 
+#include <fstream>
+
 #include "engine/core/error.hpp"
 
 namespace strain {
@@ -24,8 +26,23 @@ void require_fds(std::uint64_t connections, const FdLimit& limit) {
   throw UsageError("cannot open " + std::to_string(connections) +
                    " connections: the open-file limit is " + std::to_string(limit.soft) +
                    " (hard limit " + std::to_string(limit.hard) +
-                   ", which strain cannot raise); lower -c or raise the hard limit "
+                   ", which strain cannot raise); lower -c/--max-vus or raise the hard limit "
                    "(ulimit -Hn, /etc/security/limits.conf, LimitNOFILE=)");
+}
+
+std::uint64_t ephemeral_ports() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  std::uint64_t low = 0, high = 0;
+  if (!(in >> low >> high) || high < low) return 0;
+  return high - low + 1;
+}
+
+void require_ports(std::uint64_t connections, std::uint64_t ports) {
+  if (ports == 0 || connections <= ports) return;
+  throw UsageError("cannot open " + std::to_string(connections) +
+                   " connections to one address: the kernel has " + std::to_string(ports) +
+                   " local ports for outgoing connections (net.ipv4.ip_local_port_range); lower "
+                   "-c/--max-vus or widen the range");
 }
 
 }  // namespace strain

@@ -32,7 +32,7 @@ out=$(mktemp -d)
 # Prints "ACHIEVED_RPS OFFERED_RPS LAG_P99_MS RT_P99_MS BOUND EXIT" for one strain run.
 run_strain() {
   local rate=$1 code=0
-  taskset -c 1 "$strain" run --url "$url" --rate "$rate/s" -d "${secs}s" -c 100 --max-vus 2000 \
+  taskset -c 1 "$strain" run --url "$url" --rate "$rate/s" -d "${secs}s" -c 50 --max-vus 500 \
     -t 1 -q --out "$out/strain.json" >"$out/strain.txt" 2>&1 || code=$?
   python3 - "$out/strain.json" "$code" <<'PY'
 import json, sys

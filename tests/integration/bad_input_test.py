@@ -19,6 +19,19 @@ with Target() as t:
         (["run", "--url", t.url, "-d", "1s", "--body", "@/tmp"], "--body"),
         (["run", "--url", t.url, "-d", "1s", "--threshold", "latency{p99}"], "--threshold"),
         (["run", "--url", t.url, "-d", "1s", "--threshold", "latency{rate} < 1%"], "latency{rate}"),
+        # The open model.
+        (["run", "--url", t.url, "--rate", "fast"], "--rate"),
+        (["run", "--url", t.url, "--rate", "0/s"], "--rate"),
+        (["run", "--url", t.url, "--rate", "20000000/s"], "--rate"),
+        (["run", "--url", t.url, "--stages", "30s"], "--stages"),
+        (["run", "--url", t.url, "--stages", "30s:fast"], "--stages"),
+        (["run", "--url", t.url, "--stages", "0s:10"], "--stages"),
+        (["run", "--url", t.url, "--stages", "1s:10", "-d", "5s"], "--stages"),
+        (["run", "--url", t.url, "--rate", "10/s", "--arrival", "bursty"], "--arrival"),
+        (["run", "--url", t.url, "--rate", "10/s", "-c", "10", "--max-vus", "5"], "--max-vus"),
+        (["run", "--url", t.url, "--max-vus", "5"], "--rate"),
+        (["run", "--url", t.url, "--rate", "10/s", "--max-vus", "10000000"], "max-vus"),
+        (["run", "--url", t.url, "--rate", "10/s", "--max-vus", "100000"], "connections"),
     ]
     for argv, mentions in cases:
         code, out, err, r = run_strain(*argv, timeout_s=30)

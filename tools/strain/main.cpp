@@ -256,6 +256,8 @@ LoadPlan make_plan(const RunFlags& f) {
   (void)http::RequestTemplate(plan.method, url, plan.headers, plan.body);
   // Each worker also holds an epoll set, its watcher, timers and a wake-up pipe.
   require_fds(std::uint64_t{plan.vus} + std::uint64_t{plan.threads} * 4, raise_fd_limit());
+  // One target address: every connection needs a local port of its own.
+  require_ports(plan.vus, ephemeral_ports());
   plan.endpoint = resolve_endpoint(url.host, url.port, std::chrono::milliseconds(5000));
   plan.thresholds = parse_threshold_flags(f.thresholds);
   return plan;
