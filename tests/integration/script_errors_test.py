@@ -143,7 +143,7 @@ function browse() http.get(env.BASE_URL .. "/") end
             ("scenario", 'options = { scenarios = { a = { executor = "constant-vus", vus = 1, '
                          'duration = "1s", vu = 3 } } }\nfunction a() end\n',
              "options.scenarios.a.vu"),
-            ("executor", 'options = { scenarios = { a = { executor = "constant-arrival-rate" } } }'
+            ("executor", 'options = { scenarios = { a = { executor = "open-loop" } } }'
                          '\nfunction a() end\n', "options.scenarios.a.executor"),
             ("threshold", 'options = { thresholds = { ["latency{p95}"] = { { threshold = "< 1s",'
                           ' abort = true } } } }\n', "options.thresholds.latency{p95}[1].abort")):

@@ -43,7 +43,7 @@ TEST_CASE("defaults") {
   CHECK(o->host == "127.0.0.1");
   CHECK(o->port == 8080);
   CHECK(o->threads == 1);
-  CHECK(o->defaults.delay == 0ns);
+  CHECK(o->defaults.latency == strain::target::Latency::fixed(0ns));
   CHECK(o->defaults.body_bytes == 13);
   CHECK(o->defaults.status == 200);
   CHECK(o->idle_timeout == 60s);
@@ -77,7 +77,7 @@ TEST_CASE("every flag") {
   CHECK(o->host == "127.0.0.1");
   CHECK(o->port == 0);
   CHECK(o->threads == 4);
-  CHECK(o->defaults.delay == 2ms);
+  CHECK(o->defaults.latency == strain::target::Latency::fixed(2ms));
   CHECK(o->defaults.body_bytes == 1024);
   CHECK(o->defaults.status == 503);
   CHECK(o->idle_timeout == 5s);
@@ -173,4 +173,71 @@ TEST_CASE("bad shapes name their flag") {
   CHECK(failure({"--burst", "5"}).find("--burst") != std::string::npos);
   CHECK(failure({"--workers", "-1"}).find("--workers") != std::string::npos);
   CHECK(failure({"--leak", "2GiB"}).find("--leak") != std::string::npos);
+}
+
+TEST_CASE("the harness shapes: latency distributions, seed, error rates, faults, trickle") {
+  using strain::target::Fault;
+  using strain::target::LatencyKind;
+  const auto o =
+      parse({"--latency", "lognormal:10ms,p99=80ms", "--seed", "42", "--error-rate",
+             "503:5%,500:1%", "--trickle", "100/10ms", "--hang-rate", "1%", "--hang-for", "30s",
+             "--reset-rate", "2%", "--garbage-rate", "0.5%", "--header-bytes", "4KiB"});
+  REQUIRE(o);
+  CHECK(o->defaults.latency.kind == LatencyKind::lognormal);
+  CHECK(o->seed == 42);
+  REQUIRE(o->defaults.error_rates.count == 2);
+  CHECK(o->defaults.error_rates.entries[1].status == 500);
+  CHECK(o->defaults.trickle.bytes == 100);
+  CHECK(o->defaults.trickle.every == 10ms);
+  CHECK(o->defaults.hang_rate == doctest::Approx(0.01));
+  CHECK(o->defaults.hang_for == 30s);
+  CHECK(o->defaults.reset_rate == doctest::Approx(0.02));
+  CHECK(o->defaults.garbage_rate == doctest::Approx(0.005));
+  CHECK(o->defaults.header_bytes == 4096);
+  CHECK(o->defaults.forced == Fault::none);
+
+  const auto d = parse({});
+  REQUIRE(d);
+  CHECK(d->seed == 1);
+  CHECK(d->defaults.error_rates.count == 0);
+  CHECK_FALSE(d->defaults.trickle.on());
+  CHECK(d->defaults.hang_rate == 0);
+  CHECK(d->defaults.hang_for == 10min);
+  CHECK(d->defaults.header_bytes == 0);
+  CHECK(parse({"--latency", "uniform:1ms..5ms"})->defaults.latency.kind == LatencyKind::uniform);
+  CHECK(parse({"--latency", "bimodal:2ms,200ms@5%"})->defaults.latency.kind ==
+        LatencyKind::bimodal);
+}
+
+TEST_CASE("bad harness shapes name their flag and quote the text") {
+  const std::vector<std::vector<std::string>> cases = {
+      {"--latency", "uniform:5ms..1ms"},
+      {"--latency", "lognormal:10ms"},
+      {"--latency", "bimodal:2ms,200ms@5"},
+      {"--seed", "-1"},
+      {"--seed", "x"},
+      {"--error-rate", "503"},
+      {"--error-rate", "503:120%"},
+      {"--trickle", "100"},
+      {"--trickle", "1MiB/1ms"},
+      {"--hang-rate", "5"},
+      {"--hang-for", "0"},
+      {"--hang-for", "11m"},
+      {"--reset-rate", "x%"},
+      {"--garbage-rate", "101%"},
+      {"--header-bytes", "2MiB"},
+  };
+  for (const auto& args : cases) {
+    CAPTURE(args[0]);
+    CAPTURE(args[1]);
+    const auto message = failure(args);
+    CHECK(message.rfind(args[0], 0) == 0);
+    CHECK(message.find("'" + args[1] + "'") != std::string::npos);
+    CHECK(message.find('\n') == std::string::npos);
+  }
+  // Together: the rates may not pass 100%, and a trickle of the default body must end in 10m.
+  CHECK(failure({"--hang-rate", "50%", "--error-rate", "503:60%"}).find("more than 100%") !=
+        std::string::npos);
+  CHECK(failure({"--trickle", "1/1m", "--body-size", "11"}).rfind("--trickle", 0) == 0);
+  CHECK(parse({"--trickle", "1/1m", "--body-size", "10"}));
 }

@@ -88,3 +88,31 @@ TEST_CASE("http_date is an IMF-fixdate") {
   CHECK(http_date(784111777) == "Sun, 06 Nov 1994 08:49:37 GMT");
   CHECK(http_date(0) == "Thu, 01 Jan 1970 00:00:00 GMT");
 }
+
+TEST_CASE("header padding: whole fields, and a plan that adds up to the bytes asked for") {
+  const auto pad = header_padding();
+  REQUIRE(pad.size() == kMaxPadBytes);
+  for (std::size_t at = 0; at < pad.size(); at += kPadLineBytes) {
+    const auto field = pad.substr(at, kPadLineBytes);
+    REQUIRE(field.rfind("X-Strain-Pad: ppp", 0) == 0);
+    REQUIRE(field.substr(kPadLineBytes - 2) == "\r\n");
+    REQUIRE(field.find('\r') == kPadLineBytes - 2);
+  }
+  char buf[kPadLineBytes];
+  format_pad_field(kMinPadLineBytes, buf);
+  CHECK(std::string(buf, kMinPadLineBytes) == "X-Strain-Pad: p\r\n");
+
+  CHECK(plan_padding(0).total() == 0);
+  for (std::size_t n = 1; n < kMinPadLineBytes; ++n)
+    CHECK(plan_padding(n).total() == kMinPadLineBytes);
+  for (std::size_t n : {17ul, 18ul, 1023ul, 1024ul, 1025ul, 1040ul, 1041ul, 2048ul, 2050ul,
+                        100000ul, 1048575ul, 1048576ul}) {
+    CAPTURE(n);
+    const auto plan = plan_padding(n);
+    CHECK(plan.total() == n);
+    CHECK(plan.whole_bytes % kPadLineBytes == 0);
+    CHECK(plan.whole_bytes <= kMaxPadBytes);
+    for (const auto f : plan.field_bytes)
+      CHECK((f == 0 || (f >= kMinPadLineBytes && f <= kPadLineBytes)));
+  }
+}

@@ -34,7 +34,9 @@ TEST_CASE("the exit line and the JSON") {
         "\"open_connections\":3,\"rejected_connections\":1,\"uptime_ms\":5123,"
         "\"api\":{\"requests\":0,\"logins_ok\":0,\"logins_failed\":0,\"unauthorized\":0,"
         "\"items_created\":0,\"items_updated\":0,\"items_deleted\":0,\"items_read\":0,"
-        "\"carts_created\":0,\"cart_adds\":0,\"orders\":0,\"item_count\":0}}");
+        "\"carts_created\":0,\"cart_adds\":0,\"orders\":0,\"item_count\":0},"
+        "\"faults\":{\"hung\":0,\"reset\":0,\"garbage\":0,\"errors_injected\":0,"
+        "\"trickled\":0}}");
   const StatsSnapshot empty;
   CHECK(format_stats_line(empty) == "strain-target served=0 by_status= connections=0");
   CHECK(format_stats_json(empty).find("\"by_status\":{}") != std::string::npos);
@@ -67,7 +69,7 @@ TEST_CASE("API counters: summed per worker, in the JSON, and on the exit line on
   CHECK(format_stats_json(s).find(
             "\"api\":{\"requests\":3,\"logins_ok\":1,\"logins_failed\":0,\"unauthorized\":1,"
             "\"items_created\":1,\"items_updated\":0,\"items_deleted\":0,\"items_read\":0,"
-            "\"carts_created\":0,\"cart_adds\":0,\"orders\":1,\"item_count\":1}}") !=
+            "\"carts_created\":0,\"cart_adds\":0,\"orders\":1,\"item_count\":1},") !=
         std::string::npos);
 }
 
@@ -86,4 +88,40 @@ TEST_CASE("the shapes in the exit line and the JSON") {
                   "\"for_ms\":400,\"windows\":[[600,1000],[1600,1700]]}") != std::string::npos);
   CHECK(json.find(",\"leak\":{\"leaked_bytes\":4096,\"limit_reached\":true}}") !=
         std::string::npos);
+}
+
+TEST_CASE("the fault counts: summed, always in the JSON, on the line once used or enabled") {
+  WorkerCounters a;
+  WorkerCounters b;
+  WorkerCounters::bump(a.hung);
+  WorkerCounters::bump(b.hung);
+  WorkerCounters::bump(a.reset);
+  WorkerCounters::bump(b.garbage);
+  WorkerCounters::bump(b.errors_injected);
+  a.count(503);
+  WorkerCounters::bump(a.trickled);
+  a.count(200);
+  StatsSnapshot s;
+  s.add(a);
+  s.add(b);
+  CHECK(s.served == 2);
+  CHECK(s.faults.hung == 2);
+  CHECK(s.faults.reset == 1);
+  CHECK(s.faults.garbage == 1);
+  CHECK(s.faults.errors_injected == 1);
+  CHECK(s.faults.trickled == 1);
+  CHECK(format_stats_line(s) ==
+        "strain-target served=2 by_status=200:1,503:1 connections=0 hung=2 reset=1 garbage=1 "
+        "errors_injected=1 trickled=1");
+  CHECK(format_stats_json(s).find(",\"faults\":{\"hung\":2,\"reset\":1,\"garbage\":1,"
+                                  "\"errors_injected\":1,\"trickled\":1}}") != std::string::npos);
+  // A fault flag on and nothing counted yet: the zeros are shown, so a parser finds them.
+  StatsSnapshot enabled;
+  enabled.faults_enabled = true;
+  CHECK(format_stats_line(enabled) ==
+        "strain-target served=0 by_status= connections=0 hung=0 reset=0 garbage=0 "
+        "errors_injected=0 trickled=0");
+  // After the other shapes, never before them.
+  enabled.leak = LeakStats{1, false};
+  CHECK(format_stats_line(enabled).find("leak_limit_reached=0 hung=0") != std::string::npos);
 }

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -1056,4 +1057,472 @@ TEST_CASE("--close-every and ?close_every: Connection: close on every Nth respon
   Client q(target.port());
   CHECK(q.get("/?close_every=1").header("connection") == "close");
   CHECK(q.closed_cleanly());
+}
+
+// ---- the harness shapes: latency distributions, error rates, trickle, hang, reset, garbage,
+// header padding, big bodies -------------------------------------------------------------------
+
+namespace {
+
+// A raw client on 127.0.0.1 for answers that are not plain HTTP responses: it keeps every byte,
+// when each read brought it, and how the connection ended. Every wait is bounded by poll.
+class Raw {
+ public:
+  enum class End { open, eof, reset, error };  // open: still open when the wait ran out
+
+  explicit Raw(std::uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd_ >= 0);
+    timeval tv{5, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  }
+  ~Raw() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Raw(const Raw&) = delete;
+  Raw& operator=(const Raw&) = delete;
+
+  void send(std::string_view bytes) {
+    while (!bytes.empty()) {
+      const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      REQUIRE_MESSAGE(n > 0, "send failed: " << std::strerror(errno));
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+  void close() {
+    ::close(fd_);
+    fd_ = -1;
+  }
+
+  // One read, waiting at most `timeout`; what it brings is appended to `got`.
+  End read_some(milliseconds timeout) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return End::open;
+    char buf[65536];
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n > 0) {
+      got.append(buf, static_cast<std::size_t>(n));
+      arrivals.emplace_back(Clock::now(), static_cast<std::size_t>(n));
+      return End::open;
+    }
+    ended = n == 0 ? End::eof : errno == ECONNRESET ? End::reset : End::error;
+    return ended;
+  }
+
+  // Reads until the connection ends or `timeout` has passed.
+  End read_to_end(milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    for (;;) {
+      const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) return End::open;
+      if (const auto end = read_some(left); end != End::open) return end;
+    }
+  }
+
+  // Reads until `got` holds one whole response after `from` (head, then Content-Length bytes);
+  // returns where it ends, or 0 if the connection ended first or `timeout` passed.
+  std::size_t read_response(std::size_t from, milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    for (;;) {
+      const auto head_end = got.find("\r\n\r\n", from);
+      if (head_end != std::string::npos) {
+        const auto head = got.substr(from, head_end + 4 - from);
+        const auto at = head.find("Content-Length: ");
+        const std::size_t length = at == std::string::npos ? 0 : std::stoul(head.substr(at + 16));
+        if (got.size() >= head_end + 4 + length) return head_end + 4 + length;
+      }
+      const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0 || read_some(left) != End::open) return 0;
+    }
+  }
+
+  End ended = End::open;                                            // how the connection ended
+  std::string got;                                                  // every byte received
+  std::vector<std::pair<Clock::time_point, std::size_t>> arrivals;  // each read's time and size
+
+ private:
+  int fd_ = -1;
+};
+
+// GET /__strain/stats on `probe` until `done` holds, for at most 3s; the last answer.
+template <typename Pred>
+nlohmann::json stats_when(Client& probe, Pred done) {
+  nlohmann::json stats;
+  for (int i = 0; i < 150; ++i) {
+    stats = nlohmann::json::parse(probe.get("/__strain/stats").body);
+    if (done(stats)) break;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  return stats;
+}
+
+// Whether a binomial(n, p) count is within five standard deviations of its mean.
+bool within_5_sigma(std::uint64_t observed, std::uint64_t n, double p) {
+  const double mean = static_cast<double>(n) * p;
+  const double sd = std::sqrt(static_cast<double>(n) * p * (1 - p));
+  return std::fabs(static_cast<double>(observed) - mean) <= 5 * sd;
+}
+
+// The statuses of `n` GETs of `target` on one connection, pipelined 50 at a time.
+std::vector<int> statuses(Client& c, const std::string& target, int n,
+                          std::map<int, std::string>* a_body = nullptr) {
+  std::vector<int> out;
+  std::string batch;
+  for (int i = 0; i < 50; ++i)
+    batch += "GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  while (static_cast<int>(out.size()) < n) {
+    c.send(batch);
+    for (int i = 0; i < 50; ++i) {
+      const auto r = c.read();
+      out.push_back(r.status);
+      if (a_body != nullptr) (*a_body)[r.status] = r.body;
+    }
+  }
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("--latency distributions and ?latency=, by timers") {
+  Target target({"--latency", "uniform:100ms..150ms"});
+  Client c(target.port());
+  for (int i = 0; i < 3; ++i) {
+    const auto start = Clock::now();
+    CHECK(c.get("/").status == 200);
+    CHECK(ms_since(start) >= 100);
+  }
+  auto start = Clock::now();
+  CHECK(c.get("/?latency=bimodal:1ms,300ms@100%").status == 200);
+  CHECK(ms_since(start) >= 300);
+  start = Clock::now();
+  CHECK(c.get("/?latency=fixed:0").status == 200);
+  CHECK(ms_since(start) < 1000);
+  // A slow draw on one connection does not hold up another.
+  Client other(target.port());
+  c.send("GET /?latency=lognormal:1500ms,p99=1800ms HTTP/1.1\r\n\r\n");
+  start = Clock::now();
+  CHECK(other.get("/?delay=0").status == 200);
+  CHECK(ms_since(start) < 1000);
+  CHECK(c.read().status == 200);
+  const auto r = c.get("/?latency=lognormal:10ms,p99=1ms");
+  CHECK(r.status == 400);
+  CHECK(r.body.rfind("latency: 'lognormal:10ms,p99=1ms'", 0) == 0);
+}
+
+TEST_CASE("--error-rate with a seed: the fraction over 2000 requests, the same on a rerun") {
+  auto run = [](std::map<int, std::string>& bodies) {
+    Target target({"--error-rate", "503:5%,500:1%", "--seed", "42"});
+    Client c(target.port());
+    const auto got = statuses(c, "/", 2000, &bodies);
+    Tally tally;
+    for (const int s : got)
+      tally.add(Response{s, {}, {}});
+    const auto injected = tally.by_status[503] + tally.by_status[500];
+    // The target's own count agrees with what arrived, and says which were injected.
+    CHECK(target.stop() == tally.line(1) + " hung=0 reset=0 garbage=0 errors_injected=" +
+                               std::to_string(injected) + " trickled=0");
+    return got;
+  };
+  std::map<int, std::string> bodies;
+  const auto first = run(bodies);
+  const auto n503 = std::count(first.begin(), first.end(), 503);
+  const auto n500 = std::count(first.begin(), first.end(), 500);
+  const auto n200 = std::count(first.begin(), first.end(), 200);
+  CAPTURE(n503);
+  CAPTURE(n500);
+  CHECK(n503 + n500 + n200 == 2000);
+  CHECK(within_5_sigma(static_cast<std::uint64_t>(n503), 2000, 0.05));
+  CHECK(within_5_sigma(static_cast<std::uint64_t>(n500), 2000, 0.01));
+  CHECK(bodies[503].find("injected 503") != std::string::npos);
+  CHECK(bodies[500].find("injected 500") != std::string::npos);
+  CHECK(bodies[200] == "hello, strain");
+  // Same seed, same requests, same order: the same statuses, one for one.
+  std::map<int, std::string> ignored;
+  CHECK(run(ignored) == first);
+
+  // Per request, without the flag: ?error_rate= (percent-encoded or not).
+  Target target({"--seed", "7"});
+  Client c(target.port());
+  const auto got = statuses(c, "/?error_rate=418:10%25", 2000);
+  const auto n418 = std::count(got.begin(), got.end(), 418);
+  CAPTURE(n418);
+  CHECK(within_5_sigma(static_cast<std::uint64_t>(n418), 2000, 0.10));
+  CHECK(c.get("/?error_rate=418:5").status == 400);
+  const auto stats = stats_when(c, [&](const nlohmann::json& s) { return s["served"] == 2001; });
+  CHECK(stats["faults"]["errors_injected"] == n418);
+}
+
+TEST_CASE("?trickle: the head, then the body in pieces over time") {
+  Target target;
+  Raw c(target.port());
+  const auto start = Clock::now();
+  c.send("GET /?size=1000&trickle=100/40ms HTTP/1.1\r\nHost: x\r\n\r\n");
+  const auto end = c.read_response(0, milliseconds(10000));
+  REQUIRE(end > 0);
+  const auto head_end = c.got.find("\r\n\r\n") + 4;
+  CHECK(c.got.find("Content-Length: 1000\r\n") < head_end);
+  CHECK(c.got.substr(head_end) == expected_body(1000));
+  // Ten pieces 40ms apart, the first 40ms after the head: at least 400ms in all (timers never
+  // fire early), in many separate reads. The upper bound is only a sanity check.
+  const auto took = ms_since(start);
+  CHECK(took >= 395);
+  CHECK(took < 10000);
+  CHECK(c.arrivals.size() >= 3);
+  CHECK(c.arrivals.front().second < 1000);  // never the whole body in the first read
+
+  // Pipelined behind a trickle, the next answer waits its turn; HEAD is not trickled.
+  Client p(target.port());
+  p.send(
+      "GET /?size=300&trickle=100/30ms HTTP/1.1\r\n\r\n"
+      "HEAD /?size=300&trickle=1/1s HTTP/1.1\r\n\r\n"
+      "GET /?status=201 HTTP/1.1\r\n\r\n");
+  auto r = p.read();
+  CHECK(r.body == expected_body(300));
+  CHECK(p.read(true).header("content-length") == "300");
+  CHECK(p.read().status == 201);
+  const auto stats = stats_when(p, [](const nlohmann::json& s) { return s["served"] == 4; });
+  CHECK(stats["faults"]["trickled"] == 2);
+
+  // Too long in all: a 400 that says why.
+  r = p.get("/?size=100000&trickle=1/10ms");
+  CHECK(r.status == 400);
+  CHECK(r.body.find("longer than 10m") != std::string::npos);
+}
+
+TEST_CASE("--trickle from the flag applies to every body") {
+  Target target({"--trickle", "5/30ms", "--body-size", "20"});
+  Client c(target.port());
+  const auto start = Clock::now();
+  CHECK(c.get("/").body == expected_body(20));
+  CHECK(ms_since(start) >= 115);  // four pieces
+  CHECK(target.stop() ==
+        "strain-target served=1 by_status=200:1 connections=1 hung=0 reset=0 garbage=0 "
+        "errors_injected=0 trickled=1");
+}
+
+TEST_CASE("?hang: not a byte, then a close after the time; a bare ?hang waits, bounded") {
+  Target target;
+  Client probe(target.port());
+  {
+    Raw c(target.port());
+    const auto start = Clock::now();
+    c.send("GET /?hang=600ms HTTP/1.1\r\nHost: x\r\n\r\n");
+    const auto end = c.read_to_end(milliseconds(10000));
+    CHECK(end == Raw::End::eof);
+    CHECK(c.got.empty());
+    CHECK(ms_since(start) >= 590);
+    CHECK(ms_since(start) < 10000);
+  }
+  {
+    // Answers before it are sent; requests after it are never answered.
+    Raw c(target.port());
+    c.send(
+        "GET /?status=201 HTTP/1.1\r\n\r\n"
+        "GET /?hang=300ms HTTP/1.1\r\n\r\n"
+        "GET /?status=202 HTTP/1.1\r\n\r\n");
+    const auto first = c.read_response(0, milliseconds(5000));
+    REQUIRE(first > 0);
+    CHECK(c.got.rfind("HTTP/1.1 201 ", 0) == 0);
+    CHECK(c.read_to_end(milliseconds(10000)) == Raw::End::eof);
+    CHECK(c.got.size() == first);
+  }
+  {
+    // A bare ?hang holds for 10m; the client gives up first and the target lets go at once.
+    Raw c(target.port());
+    c.send("GET /?hang HTTP/1.1\r\n\r\n");
+    CHECK(c.read_to_end(milliseconds(300)) == Raw::End::open);
+    CHECK(c.got.empty());
+    const auto stats =
+        stats_when(probe, [](const nlohmann::json& s) { return s["faults"]["hung"] == 3; });
+    CHECK(stats["faults"]["hung"] == 3);
+    CHECK(stats["open_connections"] == 2);
+    c.close();
+    const auto after =
+        stats_when(probe, [](const nlohmann::json& s) { return s["open_connections"] == 1; });
+    CHECK(after["open_connections"] == 1);
+  }
+  CHECK(probe.get("/").status == 200);
+  // A stop does not wait for a hang.
+  Raw held(target.port());
+  held.send("GET /?hang=10m HTTP/1.1\r\n\r\n");
+  CHECK(stats_when(probe, [](const nlohmann::json& s) {
+          return s["faults"]["hung"] == 4;
+        })["faults"]["hung"] == 4);
+  const auto start = Clock::now();
+  CHECK(target.stop() ==
+        "strain-target served=2 by_status=200:1,201:1 connections=5 hung=4 reset=0 garbage=0 "
+        "errors_injected=0 trickled=0");
+  CHECK(ms_since(start) < 2000);
+  CHECK(held.read_to_end(milliseconds(5000)) != Raw::End::open);
+  CHECK(held.got.empty());
+}
+
+TEST_CASE("?reset=1: part of a head, then ECONNRESET") {
+  Target target;
+  {
+    Raw c(target.port());
+    c.send("GET /?reset=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(c.read_to_end(milliseconds(5000)) == Raw::End::reset);
+    // Whatever arrived before the reset is the start of a head, never a whole one.
+    CHECK(std::string("HTTP/1.1 200 OK\r\n").rfind(c.got.substr(0, 17), 0) == 0);
+    CHECK(c.got.find("\r\n\r\n") == std::string::npos);
+  }
+  {
+    Raw c(target.port());
+    c.send("GET /?status=202 HTTP/1.1\r\n\r\nGET /?reset HTTP/1.1\r\n\r\n");
+    const auto first = c.read_response(0, milliseconds(5000));
+    REQUIRE(first > 0);
+    CHECK(c.got.rfind("HTTP/1.1 202 ", 0) == 0);
+    CHECK(c.read_to_end(milliseconds(5000)) == Raw::End::reset);
+  }
+  CHECK(target.stop() ==
+        "strain-target served=1 by_status=202:1 connections=2 hung=0 reset=2 garbage=0 "
+        "errors_injected=0 trickled=0");
+}
+
+TEST_CASE("?garbage=1: bytes that are not HTTP, then a close") {
+  Target target;
+  {
+    Raw c(target.port());
+    c.send("GET /?garbage=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(c.read_to_end(milliseconds(5000)) == Raw::End::eof);
+    CHECK(c.got.size() == 20 + 256);
+    CHECK(c.got.rfind("NOT-HTTP garbage\r\n\r\n", 0) == 0);
+    CHECK(c.got.rfind("HTTP/", 0) != 0);
+  }
+  {
+    Raw c(target.port());
+    c.send("GET / HTTP/1.1\r\n\r\nGET /?garbage HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n");
+    const auto first = c.read_response(0, milliseconds(5000));
+    REQUIRE(first > 0);
+    CHECK(c.read_to_end(milliseconds(5000)) == Raw::End::eof);
+    CHECK(c.got.substr(first).rfind("NOT-HTTP garbage\r\n\r\n", 0) == 0);
+    CHECK(c.got.size() == first + 276);
+  }
+  CHECK(target.stop() ==
+        "strain-target served=1 by_status=200:1 connections=2 hung=0 reset=0 garbage=2 "
+        "errors_injected=0 trickled=0");
+}
+
+TEST_CASE("--hang-rate, --reset-rate, --garbage-rate: what the client saw is what was counted") {
+  Target target({"--hang-rate", "10%", "--hang-for", "100ms", "--reset-rate", "20%",
+                 "--garbage-rate", "20%", "--seed", "5"});
+  std::uint64_t ok = 0, hung = 0, reset = 0, garbage = 0;
+  constexpr std::uint64_t n = 100;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    Raw c(target.port());
+    c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    // Garbage ends in a blank line too: only a status line makes it a response.
+    if (c.read_response(0, milliseconds(5000)) > 0 && c.got.rfind("HTTP/1.1 200 OK\r\n", 0) == 0) {
+      ++ok;
+      continue;
+    }
+    const auto end = c.ended != Raw::End::open ? c.ended : c.read_to_end(milliseconds(5000));
+    if (end == Raw::End::reset) {
+      ++reset;
+    } else if (end == Raw::End::eof && c.got.empty()) {
+      ++hung;
+    } else if (end == Raw::End::eof && c.got.rfind("NOT-HTTP", 0) == 0) {
+      ++garbage;
+    } else {
+      FAIL("an ending that is none of the shapes: " << c.got.size() << " bytes");
+    }
+  }
+  CAPTURE(ok);
+  CAPTURE(hung);
+  CAPTURE(reset);
+  CAPTURE(garbage);
+  CHECK(ok + hung + reset + garbage == n);
+  CHECK(within_5_sigma(hung, n, 0.1));
+  CHECK(within_5_sigma(reset, n, 0.2));
+  CHECK(within_5_sigma(garbage, n, 0.2));
+  CHECK(target.stop() ==
+        "strain-target served=" + std::to_string(ok) + " by_status=200:" + std::to_string(ok) +
+            " connections=" + std::to_string(n) + " hung=" + std::to_string(hung) +
+            " reset=" + std::to_string(reset) + " garbage=" + std::to_string(garbage) +
+            " errors_injected=0 trickled=0");
+}
+
+TEST_CASE("?header_bytes: padding fields of about N bytes, up to 1 MiB") {
+  Target target;
+  for (const std::size_t n : {100ul, 100000ul, 1048576ul}) {
+    CAPTURE(n);
+    Raw c(target.port());
+    c.send("GET /?header_bytes=" + std::to_string(n) + " HTTP/1.1\r\n\r\n");
+    const auto end = c.read_response(0, milliseconds(10000));
+    REQUIRE(end > 0);
+    const auto head_bytes = c.got.find("\r\n\r\n") + 4;
+    CHECK(head_bytes >= n);
+    CHECK(head_bytes < n + 400);
+    CHECK(c.got.substr(head_bytes) == "hello, strain");
+    CHECK(c.got.find("X-Strain-Pad: ppp") != std::string::npos);
+  }
+  Client c(target.port());
+  const auto r = c.get("/?header_bytes=2MiB");
+  CHECK(r.status == 400);
+  CHECK(r.body.rfind("header_bytes:", 0) == 0);
+  Target padded({"--header-bytes", "5000"});
+  Client p(padded.port());
+  CHECK(p.get("/").body == "hello, strain");
+  CHECK(p.get("/?status=503").header("x-strain-pad").size() > 100);
+}
+
+TEST_CASE("?size=64MiB streams from the pattern") {
+  Target target;
+  Raw c(target.port());
+  c.send("GET /?size=64MiB HTTP/1.1\r\n\r\n");
+  // Counted and checked as it arrives: never held whole here either.
+  const std::string period = "hello, strain\n";
+  std::uint64_t body = 0;
+  bool in_body = false;
+  bool matches = true;
+  const auto deadline = Clock::now() + milliseconds(30000);
+  while (body < (64ull << 20) && Clock::now() < deadline) {
+    if (c.read_some(milliseconds(5000)) != Raw::End::open) break;
+    std::size_t from = 0;
+    if (!in_body) {
+      const auto head_end = c.got.find("\r\n\r\n");
+      if (head_end == std::string::npos) continue;
+      CHECK(c.got.find("Content-Length: 67108864\r\n") < head_end);
+      from = head_end + 4;
+      in_body = true;
+    }
+    for (std::size_t i = from; i < c.got.size(); ++i, ++body)
+      matches = matches && c.got[i] == period[body % period.size()];
+    c.got.clear();
+  }
+  CHECK(body == (64ull << 20));
+  CHECK(matches);
+}
+
+TEST_CASE("faults and error rates on /api: the API never sees the request") {
+  Target target;
+  Client c(target.port());
+  const auto login =
+      c.request("POST", "/api/login?error_rate=503:100%", R"({"user":"alice","pass":"pw-alice"})");
+  CHECK(login.status == 503);
+  CHECK(login.header("content-type") == "application/json");
+  CHECK(nlohmann::json::parse(login.body)["error"] == "injected 503 (error rate)");
+  {
+    Raw r(target.port());
+    const std::string body = R"({"user":"alice","pass":"pw-alice"})";
+    r.send("POST /api/login?reset=1 HTTP/1.1\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n\r\n" + body);
+    CHECK(r.read_to_end(milliseconds(5000)) == Raw::End::reset);
+  }
+  const auto stats = nlohmann::json::parse(c.get("/__strain/stats").body);
+  CHECK(stats["api"]["requests"] == 0);
+  CHECK(stats["api"]["logins_ok"] == 0);
+  CHECK(stats["faults"]["errors_injected"] == 1);
+  CHECK(stats["faults"]["reset"] == 1);
+  // Without them, the same login works.
+  CHECK(c.request("POST", "/api/login", R"({"user":"alice","pass":"pw-alice"})").status == 200);
 }

@@ -97,9 +97,13 @@ std::optional<std::uint64_t> TargetProcess::stop(std::chrono::milliseconds timeo
   if (pid_ <= 0) return std::nullopt;
   ::kill(pid_, SIGTERM);
   std::optional<std::uint64_t> served;
-  const std::string line = read_line(timeout);
-  if (auto at = line.find("served="); at != std::string::npos) {
-    served = std::strtoull(line.c_str() + at + 7, nullptr, 10);
+  // The exit line may follow others (stall windows with --stall-every): read a bounded number.
+  for (int lines = 0; lines < 1000 && !served; ++lines) {
+    const std::string line = read_line(timeout);
+    if (line.empty()) break;
+    if (auto at = line.find("served="); at != std::string::npos) {
+      served = std::strtoull(line.c_str() + at + 7, nullptr, 10);
+    }
   }
   const std::int64_t deadline = now_ns() + timeout.count() * 1'000'000;
   int status = 0;

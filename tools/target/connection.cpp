@@ -26,6 +26,9 @@ constexpr std::size_t kMaxPieces = 48;
 constexpr std::uint64_t kInlineBodyBytes = 4096;
 // A closing connection reads and drops at most this much before giving up on a clean close.
 constexpr std::uint64_t kMaxDrainBytes = 1 << 20;
+// ?garbage: this line, then this many random bytes.
+constexpr std::string_view kGarbageLine = "NOT-HTTP garbage\r\n\r\n";
+constexpr std::size_t kGarbageRandomBytes = 256;
 
 }  // namespace
 
@@ -77,7 +80,8 @@ void Connection::on_tick(std::uint64_t tick) {
 
 void Connection::read_more() {
   if (reading_ || closing_) return;
-  if (draining_) {
+  // Draining or hanging, bytes are read only to notice the client going away, and dropped.
+  if (draining_ || hanging_) {
     reading_ = true;
     socket_.async_read_some(
         asio::buffer(rbuf_.get(), rcap_),
@@ -103,11 +107,11 @@ void Connection::on_read(const boost::system::error_code& ec, std::size_t n) {
   reading_ = false;
   if (closing_) return maybe_destroy();
   if (ec) {
-    if (ec == asio::error::eof && !draining_) return on_eof();
+    if (ec == asio::error::eof && !draining_ && !hanging_) return on_eof();
     return close();
   }
   active_tick_ = worker_.tick();
-  if (draining_) {
+  if (draining_ || hanging_) {
     drained_bytes_ += n;
     if (drained_bytes_ > kMaxDrainBytes) return close();
     return read_more();
@@ -206,15 +210,57 @@ void Connection::on_head(const RequestHead& head) {
     s.body_bytes = s.message.size();
     return;
   }
-  s.service = resolved.behaviour.service;
-  if (const auto n = resolved.behaviour.close_every; n > 0) [[unlikely]] {
+  const Behaviour& b = resolved.behaviour;
+  s.service = b.service;
+  if (const auto n = b.close_every; n > 0) [[unlikely]] {
     if (++close_count_ % n == 0) s.close_after = true;
   }
+  const Outcome outcome = decide(b, worker_.rng());
+  if (outcome.fault != Fault::none) [[unlikely]]
+    return on_fault_head(s, b, outcome.fault);
   s.gated = worker_.shared().capacity != nullptr;
-  if (api) return on_api_head(head, s, resolved.behaviour.delay);
-  s.status = resolved.behaviour.status;
-  s.delay = resolved.behaviour.delay;
-  s.body_bytes = resolved.behaviour.body_bytes;
+  if (outcome.injected_status != 0) [[unlikely]]
+    return on_injected(s, api, outcome.injected_status, b);
+  if (api) return on_api_head(head, s, sample(b.latency, worker_.rng()));
+  s.status = b.status;
+  s.delay = sample(b.latency, worker_.rng());
+  s.body_bytes = b.body_bytes;
+  s.header_pad = static_cast<std::uint32_t>(b.header_bytes);
+  if (b.trickle.on() && s.body_bytes > 0 && !s.head_only && status_has_body(s.status)) {
+    s.trickle_bytes = static_cast<std::uint32_t>(b.trickle.bytes);
+    s.trickle_every = b.trickle.every;
+  }
+}
+
+void Connection::on_fault_head(Slot& s, const Behaviour& b, Fault fault) {
+  // No --workers slot and no API call: the request is read to its end and dropped.
+  s.fault = fault;
+  s.counted = false;
+  s.body = Body::none;
+  s.status = b.status;
+  s.body_bytes = b.body_bytes;
+  // Nothing after it on this connection is answered.
+  s.close_after = true;
+  // A hang's time runs from the end of the request, like a delay; the others wait the latency.
+  s.delay = fault == Fault::hang ? b.hang_for : sample(b.latency, worker_.rng());
+}
+
+void Connection::on_injected(Slot& s, bool api, int status, const Behaviour& b) {
+  // An ordinary response in every way (latency, --workers, padding) but its status and body;
+  // an /api request never reaches the API.
+  s.injected = true;
+  s.status = status;
+  s.delay = sample(b.latency, worker_.rng());
+  const std::string what = "injected " + std::to_string(status) + " (error rate)";
+  if (api) {
+    s.body = Body::json;
+    s.message = api_error_body(what);
+  } else {
+    s.body = Body::message;
+    s.message = "strain-target: " + what + "\n";
+    s.header_pad = static_cast<std::uint32_t>(b.header_bytes);
+  }
+  s.body_bytes = s.message.size();
 }
 
 void Connection::on_rate_limited(Slot& s, bool api) {
@@ -306,6 +352,11 @@ void Connection::on_complete() {
     s.message += '\n';
     s.body_bytes = s.message.size();
   }
+  if (s.fault == Fault::hang) [[unlikely]] {
+    // Counted now: the request is read, and from here on it will never be answered.
+    WorkerCounters::bump(worker_.counters().hung);
+    hanging_ = true;
+  }
   if (s.close_after) stop_parsing_ = true;
 }
 
@@ -388,12 +439,12 @@ bool Connection::build_batch() {
   std::size_t budget = kBatchBytes;
   for (std::size_t i = 0; i < count_ && budget > 0 && pieces_.size() + 8 <= kMaxPieces; ++i) {
     Slot& s = slot(i);
+    // A fault goes out alone once it is at the front (on_fault).
+    if (s.fault != Fault::none) break;
+    // Padding takes two pieces more than a head alone.
+    if (s.header_pad > 0 && i > 0 && pieces_.size() + 10 > kMaxPieces) break;
     if (!ready(s, now)) {
-      if (s.complete && !timer_armed_) {
-        timer_armed_ = true;
-        timer_.expires_at(s.ready_at);
-        timer_.async_wait([this](const boost::system::error_code& ec) { on_timer(ec); });
-      }
+      if (s.complete) arm_timer(s.ready_at);
       break;
     }
     const std::uint64_t offset = i == 0 ? front_sent_ : 0;
@@ -414,10 +465,13 @@ bool Connection::build_batch() {
         head.extra_field = "Retry-After: 1";
       const auto at = wbuf_.size();
       wbuf_.resize(at + kMaxResponseHeadBytes);
-      const auto n = format_head(head, s.status >= 200 ? worker_.date() : "", wbuf_.data() + at);
+      auto n = format_head(head, s.status >= 200 ? worker_.date() : "", wbuf_.data() + at);
       wbuf_.resize(at + n);
+      if (s.header_pad > 0) [[unlikely]]
+        n = add_padding(at, n, s.header_pad);
+      else
+        add_piece(nullptr, at, n);
       s.head_bytes = static_cast<std::uint32_t>(n);
-      add_piece(nullptr, at, n);
       slot_bytes += n;
     }
     const bool has_body = s.body != Body::none && !s.head_only && status_has_body(s.status);
@@ -434,6 +488,9 @@ bool Connection::build_batch() {
       }
     } else if (body_left > 0) {
       take = std::min<std::uint64_t>(body_left, budget);
+      // Trickled: the head alone, then one piece per batch; on_write sets the next piece's time.
+      if (s.trickle_bytes > 0) [[unlikely]]
+        take = offset == 0 ? 0 : std::min<std::uint64_t>(take, s.trickle_bytes);
       append_body(body_sent, take, take <= kInlineBodyBytes);
     }
     slot_bytes += take;
@@ -454,12 +511,34 @@ bool Connection::stalled() {
   const auto until = shared.stalls.stalled_until(now - shared.started);
   if (until.count() == 0) return false;
   // Wake at the window's end; an earlier timer (a delay ending inside it) re-checks and re-arms.
-  if (!timer_armed_ && count_ > 0) {
-    timer_armed_ = true;
-    timer_.expires_at(shared.started + until);
-    timer_.async_wait([this](const boost::system::error_code& ec) { on_timer(ec); });
-  }
+  if (count_ > 0) arm_timer(shared.started + until);
   return true;
+}
+
+void Connection::arm_timer(TimePoint at) {
+  if (timer_armed_) return;
+  timer_armed_ = true;
+  timer_.expires_at(at);
+  timer_.async_wait([this](const boost::system::error_code& ec) { on_timer(ec); });
+}
+
+std::size_t Connection::add_padding(std::size_t at, std::size_t head_bytes, std::size_t pad_bytes) {
+  // The fields go before the blank line that ends the head. Whole ones come from static
+  // storage, so even 1 MiB of them costs no copy; at most two are formatted here.
+  wbuf_.resize(at + head_bytes - 2);
+  add_piece(nullptr, at, head_bytes - 2);
+  const auto plan = plan_padding(pad_bytes);
+  if (plan.whole_bytes > 0) add_piece(header_padding().data(), 0, plan.whole_bytes);
+  const auto tail = wbuf_.size();
+  for (const auto field : plan.field_bytes) {
+    if (field == 0) continue;
+    const auto w = wbuf_.size();
+    wbuf_.resize(w + field);
+    format_pad_field(field, wbuf_.data() + w);
+  }
+  wbuf_ += "\r\n";
+  add_piece(nullptr, tail, wbuf_.size() - tail);
+  return head_bytes + plan.total();
 }
 
 void Connection::flush() {
@@ -467,6 +546,8 @@ void Connection::flush() {
   if (worker_.shared().stalls.enabled()) [[unlikely]] {
     if (stalled()) return;
   }
+  if (count_ > 0 && slot(0).fault != Fault::none) [[unlikely]]
+    return on_fault();
   if (!build_batch()) return;
   writing_ = true;
   auto handler = [this](const boost::system::error_code& ec, std::size_t) { on_write(ec); };
@@ -490,10 +571,16 @@ void Connection::on_write(const boost::system::error_code& ec) {
     for (std::size_t k = 0; k < batch_done_; ++k) {
       const Slot& s = slot(0);
       if (s.counted) worker_.count(s.status);
+      if (s.injected) [[unlikely]]
+        WorkerCounters::bump(worker_.counters().errors_injected);
+      if (s.trickle_bytes > 0) [[unlikely]]
+        WorkerCounters::bump(worker_.counters().trickled);
       last = last || s.close_after;
       pop_slot();
     }
     front_sent_ += batch_partial_;
+    if (batch_partial_ > 0 && slot(0).trickle_bytes > 0) [[unlikely]]
+      slot(0).ready_at = Clock::now() + slot(0).trickle_every;
   }
   batch_done_ = 0;
   batch_partial_ = 0;
@@ -504,6 +591,64 @@ void Connection::on_write(const boost::system::error_code& ec) {
   process();
   flush();
   read_more();
+}
+
+void Connection::on_fault() {
+  Slot& s = slot(0);
+  TimePoint now{};
+  if (!ready(s, now)) {
+    if (s.complete) arm_timer(s.ready_at);
+    return;
+  }
+  switch (s.fault) {
+    case Fault::none:
+      STRAIN_ASSERT(false);  // flush sends only faults here
+      return;
+    case Fault::hang:
+      // Counted when it was read; never a byte of an answer.
+      return close();
+    case Fault::reset: {
+      ResponseHead head;
+      head.status = s.status;
+      head.content_length = s.body_bytes;
+      wbuf_.resize(kMaxResponseHeadBytes);
+      const auto n = format_head(head, worker_.date(), wbuf_.data());
+      // The status line and about half of the fields, then the reset (on_fault_written).
+      const auto line = std::string_view(wbuf_.data(), n).find("\r\n") + 2;
+      wbuf_.resize(line + (n - line) / 2);
+      break;
+    }
+    case Fault::garbage:
+      wbuf_.assign(kGarbageLine);
+      for (std::size_t i = 0; i < kGarbageRandomBytes; i += 8) {
+        const std::uint64_t x = worker_.rng().next();
+        wbuf_.append(reinterpret_cast<const char*>(&x), sizeof x);
+      }
+      break;
+  }
+  writing_ = true;
+  asio::async_write(socket_, asio::buffer(wbuf_),
+                    [this, fault = s.fault](const boost::system::error_code& ec, std::size_t) {
+                      on_fault_written(ec, fault);
+                    });
+}
+
+void Connection::on_fault_written(const boost::system::error_code& ec, Fault fault) {
+  writing_ = false;
+  if (closing_) return maybe_destroy();
+  if (ec) return close();
+  active_tick_ = worker_.tick();
+  if (fault == Fault::reset) {
+    WorkerCounters::bump(worker_.counters().reset);
+    // Linger on with a zero timeout: close() sends RST instead of FIN, the client sees
+    // ECONNRESET.
+    boost::system::error_code ignored;
+    socket_.set_option(asio::socket_base::linger(true, 0), ignored);
+    return close();
+  }
+  WorkerCounters::bump(worker_.counters().garbage);
+  pop_slot();
+  begin_drain();
 }
 
 void Connection::on_timer(const boost::system::error_code& ec) {

@@ -12,6 +12,7 @@
 
 #include "engine/core/clock.hpp"
 #include "tools/target/asio_types.hpp"
+#include "tools/target/behaviour.hpp"
 #include "tools/target/request_parser.hpp"
 
 namespace strain::target {
@@ -64,8 +65,15 @@ class Connection {
     bool close_after = false;      // the last response on this connection
     bool gated = false;            // waits for a --workers slot once read
     bool retry_after = false;      // a 429: says Retry-After: 1
+    bool injected = false;         // the status came from the error rates
     std::string message;           // body when body is message or json
     std::unique_ptr<ApiCall> api;  // an /api request; null for every other
+
+    Fault fault = Fault::none;        // a hang, reset or garbage instead of a response (on_fault)
+    std::uint32_t header_pad = 0;     // padding header bytes (?header_bytes)
+    std::uint32_t trickle_bytes = 0;  // body piece size when trickled; 0: not trickled
+    // Between trickled pieces, and between the head and the first.
+    std::chrono::nanoseconds trickle_every{0};
   };
   // A piece of the next write: bytes of wbuf_ (ptr null) or of the static body pattern.
   struct Piece {
@@ -84,11 +92,17 @@ class Connection {
   void on_parse_error(RequestError error);
   void on_eof();
   void on_rate_limited(Slot& s, bool api);
+  void on_fault_head(Slot& s, const Behaviour& b, Fault fault);
+  void on_injected(Slot& s, bool api, int status, const Behaviour& b);
   void on_admit(Slot& s);
   bool stalled();
 
   void flush();
   bool build_batch();
+  std::size_t add_padding(std::size_t at, std::size_t head_bytes, std::size_t pad_bytes);
+  void on_fault();
+  void on_fault_written(const boost::system::error_code& ec, Fault fault);
+  void arm_timer(TimePoint at);
   void on_write(const boost::system::error_code& ec);
   void on_timer(const boost::system::error_code& ec);
   void begin_drain();
@@ -132,6 +146,7 @@ class Connection {
   bool stop_parsing_ = false;  // after Connection: close or a bad request: read no more
   bool eof_ = false;           // the client will send no more
   bool draining_ = false;      // final response written; waiting for the client to close
+  bool hanging_ = false;       // a hang was read: nothing more is parsed; bytes are dropped
   bool closing_ = false;       // socket closed; waiting for handlers to finish
 };
 

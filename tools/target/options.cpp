@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <ostream>
 
 #include "engine/core/error.hpp"
@@ -27,11 +28,13 @@ std::uint64_t parse_count(const std::string& text, std::string_view what, std::u
 std::optional<TargetOptions> parse_options(int argc, const char* const* argv, std::ostream& out) {
   CLI::App app{
       "strain-target: a fast, configurable HTTP/1.1 test server for strain, on loopback only.\n"
-      "Per request, the query parameters delay=DURATION, size=SIZE and status=N override\n"
-      "--latency, --body-size and --status. GET /__strain/stats returns the counts as JSON.\n"
+      "Per request, the query parameters latency=SPEC (or delay=DURATION), size=SIZE and\n"
+      "status=N override --latency, --body-size and --status. GET /__strain/stats returns the\n"
+      "counts as JSON.\n"
       "\n"
-      "A demo JSON API lives under /api/ (?delay= and --latency apply to it; ?size= and\n"
-      "?status= do not). Counts appear under \"api\" in /__strain/stats.\n"
+      "A demo JSON API lives under /api/ (latency and the fault shapes apply to it; ?size=,\n"
+      "?status=, trickle and header_bytes do not). Counts appear under \"api\" in\n"
+      "/__strain/stats.\n"
       "  POST /api/login {\"user\":U,\"pass\":\"pw-\"+U} -> {\"token\":T,\"user\":U}\n"
       "  Every other route needs \"Authorization: Bearer T\":\n"
       "  GET /api/items?page=N    POST /api/items {\"name\":S,\"price\":X}\n"
@@ -49,7 +52,20 @@ std::optional<TargetOptions> parse_options(int argc, const char* const* argv, st
       "    /__strain/stats.\n"
       "  --rate-limit 500/s [--burst N]: token bucket (burst: 1 s worth); beyond it 429 with\n"
       "    Retry-After: 1.\n"
-      "  --leak 16KiB [--leak-limit 1GiB]: keep that much memory per served request.",
+      "  --leak 16KiB [--leak-limit 1GiB]: keep that much memory per served request.\n"
+      "\n"
+      "Harness shapes (each also a query parameter, which overrides the flag for that request):\n"
+      "  --latency 2ms | fixed:2ms | uniform:1ms..5ms | lognormal:10ms,p99=80ms |\n"
+      "    bimodal:2ms,200ms@5%    (?latency=; draws are repeatable: --seed N)\n"
+      "  --error-rate 503:5%,500:1%: that status with that probability (?error_rate=)\n"
+      "  --trickle 100/10ms: headers, then the body 100 bytes every 10ms (?trickle=)\n"
+      "  --hang-rate P% [--hang-for 10m]: read, never answer, close after hang-for\n"
+      "    (?hang=30s; a bare ?hang: 10m; ?hang_rate=, ?hang_for=)\n"
+      "  --reset-rate P%: part of a head, then a TCP reset (?reset=1, ?reset_rate=)\n"
+      "  --garbage-rate P%: bytes that are not HTTP, then a close (?garbage=1, ?garbage_rate=)\n"
+      "  --header-bytes N: padding header fields of about N bytes, up to 1MiB (?header_bytes=)\n"
+      "  One draw per request decides: hang, reset, garbage, then the error rates, in that order;\n"
+      "  the rates add up to at most 100%. Counts: \"faults\" in /__strain/stats.",
       "strain-target"};
   app.set_version_flag("--version", "strain-target 0.1.0");
   // A repeated flag takes its last value, so wrappers can append overrides to their defaults.
@@ -74,13 +90,35 @@ std::optional<TargetOptions> parse_options(int argc, const char* const* argv, st
   std::string leak;
   std::string leak_limit = "1GiB";
   std::string close_every = "0";
+  std::string seed = "1";
+  std::string error_rate;
+  std::string trickle;
+  std::string hang_rate;
+  std::string hang_for = "10m";
+  std::string reset_rate;
+  std::string garbage_rate;
+  std::string header_bytes = "0";
   app.add_option("--host", host, "Address to listen on: 127.0.0.1, localhost or ::1")
       ->capture_default_str();
   app.add_option("--port", port, "TCP port; 0 picks a free one (printed on start)")
       ->capture_default_str();
   app.add_option("--threads", threads, "Worker threads, each with its own event loop")
       ->capture_default_str();
-  app.add_option("--latency", latency, "Delay before each response, e.g. 2ms (?delay=)")
+  app.add_option("--latency", latency,
+                 "Delay before each response: 2ms, uniform:1ms..5ms, lognormal:10ms,p99=80ms, "
+                 "bimodal:2ms,200ms@5% (?latency=, ?delay=)")
+      ->capture_default_str();
+  app.add_option("--seed", seed, "Seed of the random shapes (worker i: stream i)")
+      ->capture_default_str();
+  app.add_option("--error-rate", error_rate, "Random statuses, e.g. 503:5%,500:1% (?error_rate=)");
+  app.add_option("--trickle", trickle, "Body in pieces, e.g. 100/10ms (?trickle=)");
+  app.add_option("--hang-rate", hang_rate, "Requests read and never answered, e.g. 1% (?hang=)");
+  app.add_option("--hang-for", hang_for, "A hang closes its connection after this, up to 10m")
+      ->capture_default_str();
+  app.add_option("--reset-rate", reset_rate, "Responses cut by a TCP reset, e.g. 1% (?reset=1)");
+  app.add_option("--garbage-rate", garbage_rate, "Answers that are not HTTP, e.g. 1% (?garbage=1)");
+  app.add_option("--header-bytes", header_bytes,
+                 "Padding header fields, up to 1MiB (?header_bytes=)")
       ->capture_default_str();
   app.add_option("--body-size", body_size, "Response body size, e.g. 1KiB (?size=)")
       ->capture_default_str();
@@ -132,7 +170,7 @@ std::optional<TargetOptions> parse_options(int argc, const char* const* argv, st
   }
   o.port = static_cast<std::uint16_t>(parse_count(port, "--port", 0, 65535));
   o.threads = static_cast<unsigned>(parse_count(threads, "--threads", 1, 256));
-  o.defaults.delay = parse_delay(latency, "--latency");
+  o.defaults.latency = parse_latency(latency, "--latency");
   o.defaults.body_bytes = parse_body_size(body_size, "--body-size");
   o.defaults.status = parse_status(status, "--status");
   o.idle_timeout = parse_duration(idle_timeout, "--idle-timeout");
@@ -186,6 +224,21 @@ std::optional<TargetOptions> parse_options(int argc, const char* const* argv, st
   }
   o.leak_limit_bytes = parse_size_bytes(leak_limit, "--leak-limit");
   o.defaults.close_every = parse_close_every(close_every, "--close-every");
+  o.seed = parse_count(seed, "--seed", 0, std::numeric_limits<std::uint64_t>::max());
+  if (!error_rate.empty()) o.defaults.error_rates = parse_error_rates(error_rate, "--error-rate");
+  if (!trickle.empty()) o.defaults.trickle = parse_trickle(trickle, "--trickle");
+  if (!hang_rate.empty()) o.defaults.hang_rate = parse_percent(hang_rate, "--hang-rate");
+  o.defaults.hang_for = parse_hang(hang_for, "--hang-for");
+  if (o.defaults.hang_for.count() == 0) {
+    throw UsageError("--hang-for: '" + hang_for + "' must be longer than 0");
+  }
+  if (!reset_rate.empty()) o.defaults.reset_rate = parse_percent(reset_rate, "--reset-rate");
+  if (!garbage_rate.empty()) {
+    o.defaults.garbage_rate = parse_percent(garbage_rate, "--garbage-rate");
+  }
+  o.defaults.header_bytes = parse_header_bytes(header_bytes, "--header-bytes");
+  check_behaviour(o.defaults, "--error-rate, --hang-rate, --reset-rate, --garbage-rate",
+                  "--trickle");
   return o;
 }
 

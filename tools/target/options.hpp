@@ -28,6 +28,7 @@ struct TargetOptions {
   double burst = 0;                         // token bucket size (default: 1 s worth)
   std::uint64_t leak_bytes = 0;             // kept per served request; 0: no leak
   std::uint64_t leak_limit_bytes = 1ull << 30;  // the leak stops growing here
+  std::uint64_t seed = 1;  // random shapes: worker i draws from Rng(seed, i), run after run
 };
 
 // Parses argv. Returns nullopt after printing --help or --version to `out`. Throws UsageError

@@ -135,6 +135,48 @@ std::string_view body_pattern() noexcept {
   return {pattern.data(), pattern.size()};
 }
 
+void format_pad_field(std::size_t bytes, char* out) noexcept {
+  constexpr std::string_view name = "X-Strain-Pad: ";
+  std::memcpy(out, name.data(), name.size());
+  std::memset(out + name.size(), 'p', bytes - name.size() - 2);
+  out[bytes - 2] = '\r';
+  out[bytes - 1] = '\n';
+}
+
+std::string_view header_padding() noexcept {
+  // Filled in place on first use: 1 MiB is too much to build on a worker's stack.
+  static char padding[kMaxPadBytes];
+  static const bool filled = [] {
+    for (std::size_t at = 0; at < kMaxPadBytes; at += kPadLineBytes)
+      format_pad_field(kPadLineBytes, padding + at);
+    return true;
+  }();
+  static_cast<void>(filled);
+  return {padding, kMaxPadBytes};
+}
+
+PaddingPlan plan_padding(std::size_t bytes) noexcept {
+  PaddingPlan plan;
+  if (bytes == 0) return plan;
+  if (bytes < kMinPadLineBytes) {
+    plan.field_bytes[0] = kMinPadLineBytes;
+    return plan;
+  }
+  const std::size_t whole = bytes / kPadLineBytes;
+  const std::size_t rest = bytes % kPadLineBytes;
+  plan.whole_bytes = whole * kPadLineBytes;
+  if (rest == 0) return plan;
+  if (rest >= kMinPadLineBytes) {
+    plan.field_bytes[0] = rest;
+    return plan;
+  }
+  // Too little left for a field of its own: the last whole field and the rest become two.
+  plan.whole_bytes -= kPadLineBytes;
+  plan.field_bytes[0] = kPadLineBytes / 2;
+  plan.field_bytes[1] = kPadLineBytes / 2 + rest;
+  return plan;
+}
+
 std::string http_date(std::time_t t) {
   std::tm tm{};
   ::gmtime_r(&t, &tm);

@@ -37,6 +37,28 @@ std::string_view reason_phrase(int status) noexcept;
 // repeating it. Static storage, valid for the whole process.
 std::string_view body_pattern() noexcept;
 
+// ?header_bytes: padding fields "X-Strain-Pad: ppp...\r\n" inserted before the blank line.
+inline constexpr std::size_t kPadLineBytes = 1024;    // one whole padding field, CRLF included
+inline constexpr std::size_t kMinPadLineBytes = 17;   // "X-Strain-Pad: p\r\n"
+inline constexpr std::size_t kMaxPadBytes = 1 << 20;  // header_padding()'s length
+
+// 1 MiB of whole padding fields back to back: any prefix of k * kPadLineBytes bytes is k whole
+// fields. Static storage, valid for the whole process.
+std::string_view header_padding() noexcept;
+
+// How `bytes` (at most kMaxPadBytes) of padding are made: a prefix of header_padding(), then up
+// to two fields formatted by format_pad_field. The total is exactly `bytes`, or
+// kMinPadLineBytes when `bytes` is smaller than that (and not 0).
+struct PaddingPlan {
+  std::size_t whole_bytes = 0;      // from header_padding()
+  std::size_t field_bytes[2] = {};  // each 0 or kMinPadLineBytes..kPadLineBytes
+  std::size_t total() const noexcept { return whole_bytes + field_bytes[0] + field_bytes[1]; }
+};
+PaddingPlan plan_padding(std::size_t bytes) noexcept;
+
+// Writes one padding field of exactly `bytes` (kMinPadLineBytes..kPadLineBytes) into `out`.
+void format_pad_field(std::size_t bytes, char* out) noexcept;
+
 // An IMF-fixdate for a Date field: "Sun, 06 Nov 1994 08:49:37 GMT" (29 characters).
 std::string http_date(std::time_t t);
 

@@ -19,7 +19,7 @@ Server::Server(TargetOptions options)
       exit_timer_(ctx_.get_executor()),
       retry_timer_(ctx_.get_executor()) {
   for (unsigned i = 0; i < options_.threads; ++i) {
-    workers_.push_back(std::make_unique<Worker>(*shared_, shared_->counters[i]));
+    workers_.push_back(std::make_unique<Worker>(*shared_, shared_->counters[i], i));
   }
   shared_->on_enough_requests = [this] { asio::post(ctx_, [this] { request_stop(); }); };
 

@@ -20,6 +20,15 @@ void for_each_api_field(const ApiStats& api, F&& f) {
   f("item_count", api.item_count);
 }
 
+template <typename F>
+void for_each_fault_field(const FaultStats& faults, F&& f) {
+  f("hung", faults.hung);
+  f("reset", faults.reset);
+  f("garbage", faults.garbage);
+  f("errors_injected", faults.errors_injected);
+  f("trickled", faults.trickled);
+}
+
 }  // namespace
 
 void ApiStats::add(const ApiCounters& c) {
@@ -44,6 +53,12 @@ void StatsSnapshot::add(const WorkerCounters& counters) {
     if (n != 0) by_status[static_cast<int>(status)] += n;
   }
   api.add(counters.api);
+  constexpr auto relaxed = std::memory_order_relaxed;
+  faults.hung += counters.hung.load(relaxed);
+  faults.reset += counters.reset.load(relaxed);
+  faults.garbage += counters.garbage.load(relaxed);
+  faults.errors_injected += counters.errors_injected.load(relaxed);
+  faults.trickled += counters.trickled.load(relaxed);
 }
 
 std::string format_stats_line(const StatsSnapshot& stats) {
@@ -72,6 +87,13 @@ std::string format_stats_line(const StatsSnapshot& stats) {
     out += " leaked_bytes=" + std::to_string(l->leaked_bytes);
     out += " leak_limit_reached=" + std::to_string(l->limit_reached ? 1 : 0);
   }
+  if (stats.faults_enabled || stats.faults.any()) {
+    for_each_fault_field(stats.faults, [&out](const char* name, std::uint64_t n) {
+      out += ' ';
+      out += name;
+      out += '=' + std::to_string(n);
+    });
+  }
   return out;
 }
 
@@ -90,6 +112,15 @@ std::string format_stats_json(const StatsSnapshot& stats) {
   out += ",\"api\":{";
   first = true;
   for_each_api_field(stats.api, [&](const char* name, std::uint64_t n) {
+    if (!first) out += ',';
+    first = false;
+    out += '"';
+    out += name;
+    out += "\":" + std::to_string(n);
+  });
+  out += "},\"faults\":{";
+  first = true;
+  for_each_fault_field(stats.faults, [&](const char* name, std::uint64_t n) {
     if (!first) out += ',';
     first = false;
     out += '"';

@@ -41,6 +41,17 @@ struct alignas(64) WorkerCounters {
   std::atomic<std::uint64_t> served{0};                     // responses fully written
   std::array<std::atomic<std::uint64_t>, 600> by_status{};  // served, by status code
 
+  // The harness shapes, each also counted in served/by_status only if it says so.
+  std::atomic<std::uint64_t> hung{0};     // requests read in full that were never to be answered
+  std::atomic<std::uint64_t> reset{0};    // part of a head written, then a TCP reset (not served)
+  std::atomic<std::uint64_t> garbage{0};  // non-HTTP answers written whole (not served)
+  std::atomic<std::uint64_t> errors_injected{0};  // served with a status from the error rates
+  std::atomic<std::uint64_t> trickled{0};         // served with a trickled body
+
+  // Owner thread only: a plain load and store, no locked instruction on the hot path.
+  static void bump(std::atomic<std::uint64_t>& counter) noexcept {
+    counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
   // Owner thread only: a plain load and store, no locked instruction on the hot path.
   void count(int status) noexcept {
     served.store(served.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -90,6 +101,17 @@ struct LeakStats {
   bool limit_reached = false;      // --leak-limit stopped the growth
 };
 
+// The harness shapes' counts, summed over the workers.
+struct FaultStats {
+  std::uint64_t hung = 0;             // requests read in full and never answered (?hang)
+  std::uint64_t reset = 0;            // cut by a TCP reset after part of a head (?reset)
+  std::uint64_t garbage = 0;          // answered with non-HTTP bytes (?garbage)
+  std::uint64_t errors_injected = 0;  // served with a status from --error-rate / ?error_rate
+  std::uint64_t trickled = 0;         // served with a trickled body (--trickle / ?trickle)
+
+  bool any() const noexcept { return (hung | reset | garbage | errors_injected | trickled) != 0; }
+};
+
 // The server-wide count, as printed on exit and returned by GET /__strain/stats.
 struct StatsSnapshot {
   std::uint64_t served = 0;                // responses fully written (stats requests excluded)
@@ -102,6 +124,8 @@ struct StatsSnapshot {
   std::optional<CapacityStats> capacity;   // set with --workers
   std::optional<StallStats> stalls;        // set with --stall-every
   std::optional<LeakStats> leak;           // set with --leak
+  FaultStats faults;                       // hangs, resets, garbage, injected errors, trickles
+  bool faults_enabled = false;             // a fault or trickle flag is on: the line shows them
 
   // Adds one worker's counters.
   void add(const WorkerCounters& counters);
@@ -110,12 +134,14 @@ struct StatsSnapshot {
 // "strain-target served=12345 by_status=200:12340,503:5 connections=50" (no newline). Once any
 // /api request was answered, " api_requests=N api_logins_ok=N ... api_item_count=N" follows;
 // then " in_service_max=N queued_max=N queue_rejected=N" with --workers and
-// " leaked_bytes=N leak_limit_reached=0|1" with --leak.
+// " leaked_bytes=N leak_limit_reached=0|1" with --leak; then, once any was counted or with a
+// fault or trickle flag on, " hung=N reset=N garbage=N errors_injected=N trickled=N".
 std::string format_stats_line(const StatsSnapshot& stats);
 
 // {"served":12345,"by_status":{"200":12340,"503":5},"connections":50,"open_connections":3,
 //  "rejected_connections":0,"uptime_ms":5123,"api":{"requests":0,"logins_ok":0,...,
-//  "item_count":0}} on one line, no newline. With the shapes on, before the closing brace:
+//  "item_count":0},"faults":{"hung":0,"reset":0,"garbage":0,"errors_injected":0,"trickled":0}}
+//  on one line, no newline. With the shapes on, before the closing brace:
 //  ,"capacity":{"in_service_max":N,"queued_max":N,"rejected":N}
 //  ,"stalls":{"start_epoch_ms":T,"every_ms":E,"for_ms":F,"windows":[[S,E],...]}
 //  ,"leak":{"leaked_bytes":N,"limit_reached":false}

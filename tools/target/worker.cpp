@@ -64,12 +64,16 @@ StatsSnapshot ServerShared::snapshot() const {
     s.stalls = std::move(st);
   }
   if (leak) s.leak = LeakStats{leak->leaked_bytes(), leak->limit_reached()};
+  const auto& d = options.defaults;
+  s.faults_enabled = d.hang_rate > 0 || d.reset_rate > 0 || d.garbage_rate > 0 ||
+                     d.error_rates.count > 0 || d.trickle.on();
   return s;
 }
 
-Worker::Worker(ServerShared& shared, WorkerCounters& counters)
+Worker::Worker(ServerShared& shared, WorkerCounters& counters, std::size_t index)
     : shared_(shared),
       counters_(counters),
+      rng_(shared.options.seed, index),
       guard_(ctx_.get_executor()),
       tick_timer_(ctx_.get_executor()) {
   // One sweep per quarter of the idle timeout (10ms to 1s) finds idle connections without a

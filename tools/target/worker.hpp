@@ -14,6 +14,7 @@
 #include "tools/target/demo_api.hpp"
 #include "tools/target/limits.hpp"
 #include "tools/target/options.hpp"
+#include "tools/target/rng.hpp"
 #include "tools/target/stats.hpp"
 
 namespace strain::target {
@@ -50,8 +51,9 @@ struct ServerShared {
 
 class Worker {
  public:
-  // `counters` is this worker's entry in shared.counters.
-  Worker(ServerShared& shared, WorkerCounters& counters);
+  // `counters` is this worker's entry in shared.counters; `index` its place among the workers
+  // (its random stream).
+  Worker(ServerShared& shared, WorkerCounters& counters, std::size_t index);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -75,6 +77,10 @@ class Worker {
   bool stopping() const noexcept { return stopping_; }
   // A response with `status` was fully written.
   void count(int status);
+  // This worker's counters, for the shapes' counts (WorkerCounters::bump).
+  WorkerCounters& counters() noexcept { return counters_; }
+  // This worker's random numbers: Rng(--seed, index), so a run repeats draw for draw.
+  Rng& rng() noexcept { return rng_; }
   // Answers a /api request on this worker's thread, counting it in this worker's counters.
   ApiResponse handle_api(const ApiRequest& request) {
     return shared_.api.handle(request, counters_.api);
@@ -93,6 +99,7 @@ class Worker {
 
   ServerShared& shared_;
   WorkerCounters& counters_;
+  Rng rng_;
   asio::io_context ctx_{1};
   asio::executor_work_guard<Executor> guard_;
   Timer tick_timer_;
