@@ -3,9 +3,12 @@
 start_nginx() {
   local port=$1 cpu=$2
   NGINX_DIR=$(mktemp -d /tmp/strain-bench-nginx.XXXXXX)
+  # worker_cpu_affinity takes a bit mask: CPU n is a 1 followed by n zeros ("1" for CPU 0).
+  local mask=1
+  for ((i = 0; i < cpu; i++)); do mask+=0; done
   cat >"$NGINX_DIR/nginx.conf" <<CONF
 worker_processes 1;
-worker_cpu_affinity $(printf '1%0*d' "$cpu" 0);
+worker_cpu_affinity $mask;
 daemon on;
 pid $NGINX_DIR/nginx.pid;
 error_log $NGINX_DIR/error.log warn;
