@@ -1,4 +1,5 @@
 """Runtime failures are counted by kind and the run still finishes with a summary."""
+import re
 import socket
 import threading
 import time
@@ -62,5 +63,37 @@ with Target() as t:
           f"Connection: close: completed {s['requests']} vs served {served}, errors {s['errors']}")
     check(r["generator"]["connects"] == s["requests"] + r["generator"]["in_flight_at_stop"],
           f"Connection: close: one connection per request ({r['generator']['connects']})")
+
+# strain-target's faults, each counted by the target itself: strain's counts by kind must
+# match. Resets mid-response are resets, garbage is a bad response, an injected 503 is a 503
+# (a failure), a hang outlasting --timeout is a timeout. Open model: the schedule offers
+# exactly 1500 requests whatever the faults do.
+with Target("--threads", "1", "--seed", "5", "--reset-rate", "4%", "--garbage-rate", "4%",
+            "--error-rate", "503:5%", "--hang-rate", "2%", "--hang-for", "3s") as t:
+    code, out, err, r = run_strain("run", "--url", t.url, "--rate", "500/s", "-d", "3s",
+                                   "-c", "20", "--max-vus", "200", "--timeout", "500ms", "-q",
+                                   timeout_s=60)
+    served = t.stop()
+    counts = dict(re.findall(r"(hung|reset|garbage|errors_injected)=(\d+)", t.output))
+    counts = {k: int(v) for k, v in counts.items()}
+    e, s = r["total"]["errors"], r["summary"]
+    check(set(counts) == {"hung", "reset", "garbage", "errors_injected"},
+          f"faults: the target logged its fault counts ({counts})")
+    check(r["schedule"]["due"] == 1500 and r["schedule"]["started"] == 1500,
+          f"faults: all 1500 arrivals started ({r['schedule']['started']})")
+    check(e["reset"] == counts.get("reset"), f"faults: resets {e['reset']} = target's {counts.get('reset')}")
+    check(e["bad_response"] == counts.get("garbage"),
+          f"faults: bad responses {e['bad_response']} = target's garbage {counts.get('garbage')}")
+    check(e["timeout"] == counts.get("hung"), f"faults: timeouts {e['timeout']} = target's hangs {counts.get('hung')}")
+    check(r["total"]["status_codes"].get("503", 0) == counts.get("errors_injected"),
+          f"faults: 503s {r['total']['status_codes'].get('503', 0)} = target's injected "
+          f"{counts.get('errors_injected')}")
+    check(s["requests"] == served, f"faults: responses {s['requests']} = served {served}")
+    check(s["errors"] == e["reset"] + e["bad_response"] + e["timeout"] +
+          r["total"]["status_codes"].get("503", 0) + sum(
+              v for k, v in e.items() if k not in ("reset", "bad_response", "timeout")),
+          "faults: failed = transport errors + 503s")
+    check(reconciles(r), "faults: started = completed + failed + in flight")
+    check(min(counts.values() or [0]) > 0, "faults: every kind happened at least once")
 
 finish()
