@@ -9,7 +9,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
-#include <cstdio>
 #include <ctime>
 #include <map>
 #include <memory>
@@ -19,6 +18,7 @@
 #include "engine/core/clock.hpp"
 #include "engine/core/error.hpp"
 #include "engine/core/units.hpp"
+#include "engine/results/schedule_verdict.hpp"
 #include "engine/results/thresholds.hpp"
 #include "engine/runtime/worker.hpp"
 #include "engine/transport/request_template.hpp"
@@ -26,12 +26,6 @@
 
 namespace strain {
 namespace {
-
-// Generator-bound judgement (open model), see judge_schedule().
-constexpr double kMinStartedShare = 0.99;     // of the arrivals due
-constexpr double kLagToleranceMs = 10.0;      // p99 of schedule lag, own lateness, loop lag
-constexpr double kBusyLimit = 0.90;           // workers' mean CPU busy fraction
-constexpr double kTargetFailingShare = 0.10;  // of attempts failed: the target failed first
 
 double seconds(std::int64_t ns) {
   return static_cast<double>(ns) / 1e9;
@@ -165,7 +159,7 @@ class Run {
       }
     }
     g.busy_fraction = busy_.empty() ? 0.0 : busy_sum / static_cast<double>(busy_.size());
-    judge_schedule();
+    finish_schedule();
     return std::move(result_);
   }
 
@@ -242,8 +236,9 @@ class Run {
       w->stop(stop_sequence_, abort);
   }
 
-  // Open model: did strain keep its schedule, and if not, whose limit was it?
-  void judge_schedule() {
+  // Open model: sums the workers' schedule counters, sets the offered rate, and judges
+  // whether strain kept its schedule (engine/results/schedule_verdict).
+  void finish_schedule() {
     if (!open_model()) return;
     ScheduleStats& s = result_.schedule;
     for (const auto& [worker, counters] : schedule_counters_) {
@@ -257,58 +252,7 @@ class Run {
     }
     if (result_.duration_s > 0)
       result_.offered_rps = static_cast<double>(s.due) / result_.duration_s;
-    auto p99_ms = [](const Histogram& h) {
-      return h.total_count() > 0 ? static_cast<double>(h.value_at_percentile(99.0)) / 1000.0 : 0.0;
-    };
-    const double lag_ms = p99_ms(s.schedule_lag_us);
-    const double dispatch_ms = p99_ms(s.dispatch_lag_us);
-    auto& g = result_.generator;
-    const double loop_ms = p99_ms(g.loop_lag_us);
-    const double started_share =
-        s.due > 0 ? static_cast<double>(s.started) / static_cast<double>(s.due) : 1.0;
-    // Behind: fewer than 99% of the due arrivals started, or their start was late by more than
-    // the tolerance at p99. Whose fault: strain's if its own loop was late or its CPU was
-    // full; otherwise every VU was busy waiting for the target, which is the target's limit.
-    const bool behind = started_share < kMinStartedShare || lag_ms > kLagToleranceMs;
-    if (!behind) return;
-    // A target that was failing (refusing, resetting, 5xx) explains a missed schedule on its
-    // own, and a failing target makes a busy generator: the target's failure comes first.
-    const RequestMetrics& t = result_.total;
-    const std::uint64_t attempts = t.responses + t.transport_errors();
-    const bool target_failing =
-        attempts > 0 &&
-        static_cast<double>(t.failed()) > kTargetFailingShare * static_cast<double>(attempts);
-    const bool strain_late =
-        !target_failing && (dispatch_ms > kLagToleranceMs || loop_ms > kLagToleranceMs ||
-                            g.busy_fraction >= kBusyLimit);
-    char figures[320];
-    std::snprintf(figures, sizeof figures,
-                  "started %llu of %llu arrivals due (%.1f%%), schedule lag p99 %.1f ms; strain's "
-                  "own lateness p99 %.1f ms, event-loop lag p99 %.1f ms, CPU %.0f%% busy",
-                  static_cast<unsigned long long>(s.started),
-                  static_cast<unsigned long long>(s.due), started_share * 100.0, lag_ms,
-                  dispatch_ms, loop_ms, g.busy_fraction * 100.0);
-    if (strain_late) {
-      g.generator_bound = true;
-      g.notes.push_back(std::string("strain could not keep its schedule: ") + figures +
-                        ". The rate measured is strain's limit, not the target's: add threads "
-                        "or machines, or lower the rate");
-    } else {
-      char waits[200];
-      std::snprintf(waits, sizeof waits,
-                    "%llu arrivals waited for a free VU, %llu overflowed the backlog, %llu were "
-                    "still waiting at stop",
-                    static_cast<unsigned long long>(s.waited),
-                    static_cast<unsigned long long>(s.overflow),
-                    static_cast<unsigned long long>(s.unstarted_at_stop));
-      g.notes.push_back(std::string(target_failing ? "the target was failing and did not keep "
-                                                     "up with the offered rate: "
-                                                   : "the target did not keep up with the "
-                                                     "offered rate: ") +
-                        figures + "; " + waits +
-                        " (their wait counts in response time; raise max_vus if the target "
-                        "should take more at once)");
-    }
+    judge_schedule(result_);
   }
 
   bool open_model() const {
