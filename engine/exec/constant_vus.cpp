@@ -37,7 +37,7 @@ ConstantVus::ConstantVus(HttpClient& client, const http::RequestTemplate& reques
 
 ConstantVus::~ConstantVus() = default;
 
-void ConstantVus::start() {
+void ConstantVus::start(std::int64_t) {
   const std::int64_t now = now_ns();
   for (auto& vu : vus_)
     vu->begin(now);

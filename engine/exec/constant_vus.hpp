@@ -20,16 +20,20 @@ class ConstantVus {
   ConstantVus(const ConstantVus&) = delete;
   ConstantVus& operator=(const ConstantVus&) = delete;
 
-  // Every VU starts its first iteration now.
-  void start();
+  // Every VU starts its first iteration now (closed model: there is no schedule to follow, so
+  // the run's origin is not needed).
+  void start(std::int64_t origin_ns = 0);
   // No VU starts another iteration; those in flight finish (or time out) as usual.
   void stop() { stopping_ = true; }
   // Requests started and not yet finished.
   std::uint64_t in_flight() const { return client_.in_flight(); }
   // Iterations started since start().
   std::uint64_t started() const { return started_; }
-  // VUs this executor runs.
+  // VUs this executor runs (all of them are always busy).
   std::uint32_t size() const { return static_cast<std::uint32_t>(vus_.size()); }
+  std::uint32_t busy() const { return size(); }
+  // The closed model keeps no schedule: nothing to report.
+  void take_interval(ScheduleStats&) {}
 
  private:
   class Vu;

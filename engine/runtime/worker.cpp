@@ -37,56 +37,32 @@ class WorkerLoad {
 
 namespace {
 
-// Closed model: constant VUs.
+// A single-URL run: one client and one recorder, and the VUs of its load model.
+template <class Vus>
 class UrlLoad final : public WorkerLoad {
  public:
-  UrlLoad(boost::asio::io_context& io, const LoadPlan& plan, const http::RequestTemplate& request,
-          std::uint32_t vus)
-      : client_(io, plan.endpoint, plan.client), vus_(client_, request, recorder_, vus) {}
-  void start(std::int64_t) override { vus_.start(); }
-  void stop() override { vus_.stop(); }
+  // `make` builds the VUs on the client and recorder.
+  template <class Make>
+  UrlLoad(boost::asio::io_context& io, const LoadPlan& plan, Make make)
+      : client_(io, plan.endpoint, plan.client), vus_(make(client_, recorder_)) {}
+  void start(std::int64_t origin_ns) override { vus_->start(origin_ns); }
+  void stop() override { vus_->stop(); }
   void shutdown() override { client_.shutdown(); }
   std::uint64_t in_flight() const override { return client_.in_flight(); }
   void fill(WorkerReport& r) override {
     recorder_.take_interval(r.metrics);
+    vus_->take_interval(r.schedule);
     r.connects = client_.connects();
     r.stale_retries = client_.stale_retries();
-    r.started = vus_.started();
+    r.started = vus_->started();
     r.in_flight = client_.in_flight();
-    r.active_vus = vus_.size();
+    r.active_vus = vus_->busy();
   }
 
  private:
   NativeClient client_;
   Recorder recorder_;
-  ConstantVus vus_;
-};
-
-// Open model: requests start on the arrival schedule.
-class UrlArrivalLoad final : public WorkerLoad {
- public:
-  UrlArrivalLoad(boost::asio::io_context& io, const LoadPlan& plan,
-                 const http::RequestTemplate& request, std::uint32_t worker, std::uint32_t workers)
-      : client_(io, plan.endpoint, plan.client),
-        vus_(io, client_, request, recorder_, *plan.arrivals, worker, workers) {}
-  void start(std::int64_t origin_ns) override { vus_.start(origin_ns); }
-  void stop() override { vus_.stop(); }
-  void shutdown() override { client_.shutdown(); }
-  std::uint64_t in_flight() const override { return client_.in_flight(); }
-  void fill(WorkerReport& r) override {
-    recorder_.take_interval(r.metrics);
-    vus_.take_interval(r.schedule);
-    r.connects = client_.connects();
-    r.stale_retries = client_.stale_retries();
-    r.started = vus_.started();
-    r.in_flight = client_.in_flight();
-    r.active_vus = vus_.busy();
-  }
-
- private:
-  NativeClient client_;
-  Recorder recorder_;
-  ArrivalVus vus_;
+  std::unique_ptr<Vus> vus_;
 };
 
 class ScriptedLoad final : public WorkerLoad {
@@ -162,9 +138,16 @@ void Worker::run() {
         if (on_done_) on_done_(index_);
       });
     } else if (plan_.arrivals) {
-      state_->load = std::make_unique<UrlArrivalLoad>(io_, plan_, request_, index_, count_);
+      state_->load = std::make_unique<UrlLoad<ArrivalVus>>(
+          io_, plan_, [this](HttpClient& client, Recorder& recorder) {
+            return std::make_unique<ArrivalVus>(io_, client, request_, recorder, *plan_.arrivals,
+                                                index_, count_);
+          });
     } else {
-      state_->load = std::make_unique<UrlLoad>(io_, plan_, request_, vus_);
+      state_->load = std::make_unique<UrlLoad<ConstantVus>>(
+          io_, plan_, [this](HttpClient& client, Recorder& recorder) {
+            return std::make_unique<ConstantVus>(client, request_, recorder, vus_);
+          });
     }
     {
       const std::lock_guard lock(watch_mutex_);
