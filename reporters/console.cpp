@@ -349,9 +349,12 @@ std::string render_summary(const RunResult& r) {
 std::string render_progress(double elapsed_s, double planned_s, const IntervalPoint& iv,
                             std::uint64_t failed_total, std::uint32_t vus) {
   const double rate = iv.length_s > 0 ? static_cast<double>(iv.responses) / iv.length_s : 0.0;
-  return fmt::format("[{:>5.0f}s/{:.0f}s] {:>9} req/s  p50 {:>8}  p99 {:>8}  failed {:<8} {} VUs",
-                     elapsed_s, planned_s, format_count(rate), ms(iv.p50_ms), ms(iv.p99_ms),
-                     failed_total, vus);
+  std::string line = fmt::format(
+      "[{:>5.0f}s/{:.0f}s] {:>9} req/s  p50 {:>8}  p99 {:>8}  failed {:<8} {} VUs", elapsed_s,
+      planned_s, format_count(rate), ms(iv.p50_ms), ms(iv.p99_ms), failed_total, vus);
+  // Open model: how late the interval's arrivals started.
+  if (iv.started > 0) line += fmt::format("  lag p99 {}", ms(iv.schedule_lag_p99_ms));
+  return line;
 }
 
 }  // namespace strain

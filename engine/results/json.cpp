@@ -247,7 +247,9 @@ std::string to_json(const RunResult& r, int indent) {
                         {"errors", p.errors},
                         {"p50_ms", p.p50_ms},
                         {"p99_ms", p.p99_ms},
-                        {"max_ms", p.max_ms}});
+                        {"max_ms", p.max_ms},
+                        {"started", p.started},
+                        {"schedule_lag_p99_ms", p.schedule_lag_p99_ms}});
   }
   json by_name = json::array();
   for (const auto& m : r.by_name)
@@ -397,6 +399,8 @@ RunResult parse_run_result(const std::string& text) {
     point.p50_ms = get_as<double>(p, "p50_ms", "timeline[].");
     point.p99_ms = get_as<double>(p, "p99_ms", "timeline[].");
     point.max_ms = get_as<double>(p, "max_ms", "timeline[].");
+    point.started = get_or<std::uint64_t>(p, "started", "timeline[].", 0);
+    point.schedule_lag_p99_ms = get_or<double>(p, "schedule_lag_p99_ms", "timeline[].", 0.0);
     r.timeline.push_back(point);
   }
   for (const auto& t : need(doc, "thresholds", "")) {

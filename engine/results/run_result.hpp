@@ -106,6 +106,9 @@ struct IntervalPoint {
   double p50_ms = 0;            // median response time in the interval
   double p99_ms = 0;            // p99 response time in the interval
   double max_ms = 0;            // slowest response in the interval
+  // Open model: arrivals that began an iteration in the interval, and their schedule lag p99.
+  std::uint64_t started = 0;
+  double schedule_lag_p99_ms = 0;
 };
 
 // The verdict on one threshold (see thresholds.hpp).

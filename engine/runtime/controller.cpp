@@ -12,6 +12,7 @@
 #include <ctime>
 #include <map>
 #include <memory>
+#include <optional>
 #include <system_error>
 #include <vector>
 
@@ -265,12 +266,17 @@ class Run {
 
   void on_report(WorkerReport r) {
     if (!r.fatal.empty()) return on_worker_failed(std::move(r));
+    Pending& p = pending_[r.sequence];
     result_.schedule.schedule_lag_us.add(r.schedule.schedule_lag_us);
     result_.schedule.dispatch_lag_us.add(r.schedule.dispatch_lag_us);
     result_.generator.loop_lag_us.add(r.loop_lag_us);
-    // Counters are cumulative: the latest report holds each worker's totals.
+    if (r.schedule.schedule_lag_us.total_count() > 0) {
+      if (!p.schedule_lag_us) p.schedule_lag_us.emplace();
+      p.schedule_lag_us->add(r.schedule.schedule_lag_us);
+    }
+    // Counters are cumulative: the latest report holds each worker's totals. (Moved last: its
+    // histograms were added above.)
     schedule_counters_[r.worker] = std::move(r.schedule);
-    Pending& p = pending_[r.sequence];
     if (p.reports == 0) p.metrics.name = "total";
     p.metrics.add(r.metrics);
     for (auto& m : r.series)
@@ -326,6 +332,12 @@ class Run {
     point.p50_ms = s.p50;
     point.p99_ms = s.p99;
     point.max_ms = s.max;
+    if (p.schedule_lag_us) {
+      point.started =
+          static_cast<std::uint64_t>(p.schedule_lag_us->total_count());  // one per start
+      point.schedule_lag_p99_ms =
+          static_cast<double>(p.schedule_lag_us->value_at_percentile(99.0)) / 1000.0;
+    }
     result_.total.add(p.metrics);
     result_.timeline.push_back(point);
     for (auto& m : p.series)
@@ -395,6 +407,7 @@ class Run {
     RequestMetrics metrics;
     std::vector<RequestMetrics> series;  // unmerged: add_series folds them in
     ScriptStats script;
+    std::optional<Histogram> schedule_lag_us;  // open model: the interval's starts
     std::size_t reports = 0;
   };
 

@@ -93,6 +93,10 @@ with Target("--threads", "1") as t:
     check(abs(s["offered_rps"] - 2000) < 2000 * 0.005, f"offered_rps {s['offered_rps']:.1f}")
     check(r["config"]["executor"] == "constant-arrival-rate", "executor named in the result")
     check(s["schedule_lag_ms"]["count"] == 6000, "one schedule-lag sample per arrival")
+    check(sum(p["started"] for p in r["timeline"]) == 6000,
+          "the timeline's per-interval starts add up to every start")
+    check(all(p["schedule_lag_p99_ms"] > 0 for p in r["timeline"] if p["started"] > 0),
+          "every interval with starts has a schedule-lag p99")
     check("schedule lag" in out and re.search(r"offered \d+\.\d/s \(6000 arrivals due\)", out),
           "the summary shows the schedule")
 

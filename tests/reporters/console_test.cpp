@@ -174,3 +174,15 @@ TEST_CASE("a multi-line script error keeps every line under its message") {
             "    ×1      (no message)\n"));
   CHECK(has(out, "iterations     0 completed"));  // errors make it a scripted run
 }
+
+TEST_CASE("the progress line adds the schedule lag only for open-model intervals") {
+  IntervalPoint closed{4, 1, 1000, 0, 1.0, 4.0, 9.0};
+  const std::string c = render_progress(5, 10, closed, 0, 50);
+  CHECK(c.find("1000 req/s") != std::string::npos);
+  CHECK(c.find("lag") == std::string::npos);
+  IntervalPoint open = closed;
+  open.started = 1000;
+  open.schedule_lag_p99_ms = 0.25;
+  const std::string o = render_progress(5, 10, open, 0, 50);
+  CHECK(o.find("lag p99 250us") != std::string::npos);
+}

@@ -85,6 +85,7 @@ TEST_CASE("a result survives a JSON round trip without losing a count") {
   r.config.planned_duration_s = 10;
   r.total = sample_metrics(3, 20000);
   r.timeline.push_back(IntervalPoint{0, 1, 2000, 40, 1.1, 9.5, 20.0});
+  r.timeline.push_back(IntervalPoint{1, 1, 1990, 0, 1.0, 9.0, 19.0, 2010, 0.75});
   r.generator.cpu_user_s = 1.5;
   r.generator.connects = 50;
   r.generator.notes = {"a note"};
@@ -96,8 +97,11 @@ TEST_CASE("a result survives a JSON round trip without losing a count") {
   CHECK(back.total.status_codes == r.total.status_codes);
   CHECK(back.total.errors_by_kind == r.total.errors_by_kind);
   CHECK(back.total.responses == r.total.responses);
-  CHECK(back.timeline.size() == 1);
+  REQUIRE(back.timeline.size() == 2);
   CHECK(back.timeline[0].p99_ms == doctest::Approx(9.5));
+  CHECK(back.timeline[0].started == 0);
+  CHECK(back.timeline[1].started == 2010);
+  CHECK(back.timeline[1].schedule_lag_p99_ms == doctest::Approx(0.75));
   CHECK(back.generator.notes == r.generator.notes);
   CHECK(to_json(back) == text);  // re-rendering a saved result gives the same document
 
