@@ -7,7 +7,9 @@
 
 namespace strain {
 
-// Transport-level failures: no complete HTTP response was received. HTTP statuses are not here.
+// Why a request got no complete HTTP response. HTTP statuses are not here. `dropped` and
+// `abandoned` are arrivals and requests the run itself gave up on: failures like the rest,
+// since they are exactly the slowest ones (leaving them out would flatter every figure).
 enum class ErrorKind : std::uint8_t {
   none = 0,
   connect_refused,  // ECONNREFUSED: nothing listening
@@ -19,13 +21,16 @@ enum class ErrorKind : std::uint8_t {
   bad_response,     // the bytes received were not valid HTTP/1.x
   other,            // anything else; should stay at zero
   local_limit,  // strain ran out of descriptors or ports: the generator's limit, not the target's
+  dropped,      // open model: an arrival never started (backlog full, or still waiting at stop)
+  abandoned,    // sent, but unanswered when the run gave up on it (drain over, graceful stop)
 };
 
-inline constexpr std::size_t error_kind_count = 10;
+inline constexpr std::size_t error_kind_count = 12;
 
 inline constexpr std::array<std::string_view, error_kind_count> error_kind_names = {
     "none",    "connect_refused", "connect_timeout", "connect_error", "reset",
     "timeout", "closed",          "bad_response",    "other",         "local_limit",
+    "dropped", "abandoned",
 };
 
 inline constexpr std::string_view to_string(ErrorKind kind) {

@@ -144,10 +144,12 @@ Url parse_url(std::string_view text) {
 
   // The fragment is for the browser; it never goes on the wire.
   const auto target = tail.substr(0, tail.find('#'));
-  url.target = target.empty() || target[0] != '/' ? "/" + std::string(target) : std::string(target);
+  // Appends, not "/" + std::string(...): GCC 12 at -O3 warns falsely (-Wrestrict) on that.
+  if (target.empty() || target[0] != '/') url.target.push_back('/');
+  url.target.append(target);
 
   url.host_header = url.is_ipv6_literal ? "[" + url.host + "]" : url.host;
-  if (url.port != default_port) url.host_header += ":" + std::to_string(url.port);
+  if (url.port != default_port) url.host_header.append(":").append(std::to_string(url.port));
   return url;
 }
 

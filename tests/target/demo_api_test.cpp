@@ -488,7 +488,7 @@ TEST_CASE("two threads share the store: every id once, counts add up") {
   auto work = [&](int t) {
     Session s(api, counters[t], "thread" + std::to_string(t));
     for (int i = 0; i < kPerThread; ++i) {
-      const auto r = s("POST", "/api/items", item_body("t" + std::to_string(t), i));
+      const auto r = s("POST", "/api/items", item_body(std::string("t").append(std::to_string(t)), i));
       if (r.status != 201) return;
       const auto id = r.body["id"].get<std::uint64_t>();
       ids[t].push_back(id);

@@ -318,7 +318,8 @@ struct Tally {
     std::string out = "strain-target served=" + std::to_string(served) + " by_status=";
     bool first = true;
     for (const auto& [status, n] : by_status) {
-      out += (first ? "" : ",") + std::to_string(status) + ":" + std::to_string(n);
+      out.append(first ? "" : ",").append(std::to_string(status)).append(":").append(
+          std::to_string(n));
       first = false;
     }
     return out + " connections=" + std::to_string(connections);
