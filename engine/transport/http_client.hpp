@@ -70,6 +70,10 @@ class Session {
   }
   // True while an exchange is in flight.
   virtual bool busy() const = 0;
+  // The run gives up on the exchange in flight: it ends now as ErrorKind::abandoned, reported to
+  // its observer (done_ns = now_ns, so its wait is a lower bound), and the connection closes.
+  // No-op when nothing is in flight.
+  virtual void abandon(std::int64_t now_ns) = 0;
   // Aborts any exchange in flight without calling the observer and closes the connection.
   virtual void close() = 0;
 };
@@ -85,6 +89,8 @@ class HttpClient {
   virtual std::uint64_t connects() const { return 0; }
   // Requests resent once after a stale keep-alive connection.
   virtual std::uint64_t stale_retries() const { return 0; }
+  // Connects that first waited out a back-off after a failed connect.
+  virtual std::uint64_t connect_backoffs() const { return 0; }
   // Closes every session's connection and stops timers; in-flight exchanges are abandoned.
   virtual void shutdown() {}
 };

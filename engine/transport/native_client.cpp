@@ -102,6 +102,10 @@ class NativeSession final : public Session, private PollHandler {
     close_fd();
   }
 
+  void abandon(std::int64_t now) override {
+    if (busy()) fail(ErrorKind::abandoned, now);
+  }
+
   // A timeout fired: fail the exchange in flight.
   void expire(ErrorKind kind, std::int64_t now) {
     if (busy()) fail(kind, now);

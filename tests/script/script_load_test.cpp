@@ -206,6 +206,7 @@ class FakeSession final : public Session {
     return true;
   }
   bool busy() const override { return busy_; }
+  void abandon(std::int64_t) override { close(); }
   void close() override {
     ++server_.closes;
     ++generation_;
