@@ -212,6 +212,14 @@ std::string metrics_section(const RunResult& r) {
           figures = fmt::format("avg {}  p50 {}  p95 {}  p99 {}  max {}  ({} values)",
                                 figure(m.sum / static_cast<double>(m.count)), at(50), at(95),
                                 at(99), figure(static_cast<double>(h.max()) / 1000.0), m.count);
+          if (h.saturated_count() > 0) {
+            figures += fmt::format(
+                "\n    {:<{}}  warning: {} values above {} were counted at {} (percentiles and "
+                "max are lower bounds; avg is exact)",
+                "", name_w, h.saturated_count(),
+                figure(static_cast<double>(h.highest_trackable()) / 1000.0),
+                figure(static_cast<double>(h.highest_trackable()) / 1000.0));
+          }
         }
         break;
       }
@@ -234,6 +242,20 @@ std::string schedule_section(const RunResult& r) {
       "  {:<15}{} waited for a free VU, {} overflowed the backlog, {} unstarted at stop; "
       "at most {} VUs busy, {} arrivals waiting\n",
       "", s.waited, s.overflow, s.unstarted_at_stop, s.peak_vus, s.peak_backlog);
+  std::size_t open = 0;
+  for (const ScenarioResult& sc : r.scenarios)
+    open += sc.offered_rps ? 1u : 0u;
+  if (open > 1) {
+    for (const ScenarioResult& sc : r.scenarios) {
+      if (!sc.offered_rps) continue;
+      out += fmt::format("    {:<13}offered {:.1f}/s over {} ({} due, {} started, {} dropped)\n",
+                         clip(sc.name, 13), *sc.offered_rps,
+                         format_duration(std::chrono::nanoseconds(
+                             static_cast<std::int64_t>(sc.active_s * 1e9))),
+                         sc.schedule.due, sc.schedule.started,
+                         sc.schedule.overflow + sc.schedule.unstarted_at_stop);
+    }
+  }
   return out;
 }
 
@@ -262,7 +284,7 @@ std::string render_summary(const RunResult& r) {
   out +=
       fmt::format("  {:<15}{} completed, {:.1f}/s\n", "requests", t.responses, r.throughput_rps());
   const std::uint64_t failed = t.failed();
-  const std::uint64_t attempts = t.responses + t.transport_errors();
+  const std::uint64_t attempts = t.attempts();
   out += fmt::format(
       "  {:<15}{} ({:.2f}%)", "failed", failed,
       attempts > 0 ? 100.0 * static_cast<double>(failed) / static_cast<double>(attempts) : 0.0);
@@ -277,7 +299,19 @@ std::string render_summary(const RunResult& r) {
     kinds += fmt::format("{}HTTP 4xx {}, 5xx {}", kinds.empty() ? "" : ", ", client_errors,
                          t.status_classes[5]);
   }
+  if (t.status_classes[0] > 0) {
+    kinds += fmt::format("{}status outside 100-599 {}", kinds.empty() ? "" : ", ",
+                         t.status_classes[0]);
+  }
   out += kinds.empty() ? "\n" : fmt::format("   [{}]\n", kinds);
+  const std::uint64_t abandoned = t.errors_by_kind[static_cast<std::size_t>(ErrorKind::abandoned)];
+  if (t.dropped() + abandoned > 0) {
+    out += fmt::format(
+        "  {:<15}dropped: arrivals never started; abandoned: requests unanswered when the run "
+        "gave up on them. Both are failures, and those that waited count their wait in response "
+        "time (a lower bound)\n",
+        "");
+  }
   if (t.rate_limited() > 0) {
     out += fmt::format(
         "  {:<15}{} ({:.2f}%)   [HTTP 429: the target shed load; not counted as failed]\n",
@@ -332,7 +366,7 @@ std::string render_summary(const RunResult& r) {
   const double cpu = g.cpu_user_s + g.cpu_system_s;
   out += fmt::format(
       "\n  {:<15}cpu {:.2f}s ({:.2f} cores, {:.0f} req per cpu-second), peak rss {}, {} connects, "
-      "{} in flight at stop\n",
+      "{} abandoned at stop\n",
       "generator", cpu, cpu / seconds, cpu > 0 ? static_cast<double>(t.responses) / cpu : 0.0,
       format_size(g.peak_rss_bytes), g.connects, g.in_flight_at_stop);
   if (g.stale_retries > 0) {
@@ -340,18 +374,23 @@ std::string render_summary(const RunResult& r) {
         fmt::format("  {:<15}{} requests resent once after the server closed an idle connection\n",
                     "", g.stale_retries);
   }
+  if (g.connect_backoffs > 0) {
+    out += fmt::format("  {:<15}{} connects waited out a back-off after a failed connect\n", "",
+                       g.connect_backoffs);
+  }
   if (g.generator_bound) out += "  GENERATOR-BOUND: strain could not keep its schedule\n";
   for (const auto& note : g.notes)
     out += fmt::format("  note: {}\n", note);
   return out;
 }
 
-std::string render_progress(double elapsed_s, double planned_s, const IntervalPoint& iv,
-                            std::uint64_t failed_total, std::uint32_t vus) {
+std::string render_progress(const IntervalSnapshot& snap, const RunResult& so_far) {
+  const IntervalPoint& iv = snap.point;
   const double rate = iv.length_s > 0 ? static_cast<double>(iv.responses) / iv.length_s : 0.0;
   std::string line = fmt::format(
-      "[{:>5.0f}s/{:.0f}s] {:>9} req/s  p50 {:>8}  p99 {:>8}  failed {:<8} {} VUs", elapsed_s,
-      planned_s, format_count(rate), ms(iv.p50_ms), ms(iv.p99_ms), failed_total, vus);
+      "[{:>5.0f}s/{:.0f}s] {:>9} req/s  p50 {:>8}  p99 {:>8}  failed {:<8} {} VUs",
+      iv.start_s + iv.length_s, snap.planned_s, format_count(rate), ms(iv.p50_ms), ms(iv.p99_ms),
+      so_far.total.failed(), snap.active_vus);
   // Open model: how late the interval's arrivals started.
   if (iv.started > 0) line += fmt::format("  lag p99 {}", ms(iv.schedule_lag_p99_ms));
   return line;

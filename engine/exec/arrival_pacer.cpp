@@ -17,19 +17,27 @@ constexpr std::int64_t kMinWakeGapNs = 200'000;
 }  // namespace
 
 ArrivalPacer::ArrivalPacer(boost::asio::io_context& io, ArrivalSchedule schedule,
-                           std::uint64_t backlog_limit, Dispatch dispatch)
+                           std::uint64_t backlog_limit, Dispatch dispatch, Recorder& dropped)
     : timer_(io),
       schedule_(std::move(schedule)),
-      backlog_limit_(backlog_limit),
-      dispatch_(std::move(dispatch)) {}
+      backlog_limit_(std::max<std::uint64_t>(1, backlog_limit)),
+      dispatch_(std::move(dispatch)),
+      dropped_(dropped) {}
 
 void ArrivalPacer::start(std::int64_t start_ns) {
   start_ns_ = start_ns;
-  if (auto t = schedule_.next())
-    next_ns_ = start_ns_ + t->count();
-  else
-    exhausted_ = true;
+  started_ = true;
+  advance();
   arm();
+}
+
+void ArrivalPacer::advance() {
+  if (auto t = schedule_.next()) {
+    next_ns_ = start_ns_ + t->count();
+  } else {
+    next_ns_.reset();
+    exhausted_ = true;
+  }
 }
 
 void ArrivalPacer::poll(std::int64_t now_ns) {
@@ -40,21 +48,19 @@ void ArrivalPacer::poll(std::int64_t now_ns) {
     ++stats_.due;
     stats_.dispatch_lag_us.record((now_ns - due) / 1000);
     // First come, first served: while arrivals wait, every VU is busy, so a new one waits too.
-    if (!backlog_.empty() || !dispatch_(due)) {
+    if (!backlog_.empty() || !dispatch_(due, now_ns)) {
       if (backlog_.size() < backlog_limit_) {
         backlog_.push_back(due);
         ++stats_.waited;
         stats_.peak_backlog = std::max<std::uint64_t>(stats_.peak_backlog, backlog_.size());
       } else {
+        // It never waited, so it is a failure without a latency (recording "0 ms" for it
+        // would flatter the percentiles as much as leaving it out).
         ++stats_.overflow;
+        dropped_.record_dropped(due, now_ns, false);
       }
     }
-    if (auto t = schedule_.next()) {
-      next_ns_ = start_ns_ + t->count();
-    } else {
-      next_ns_.reset();
-      exhausted_ = true;
-    }
+    advance();
   }
   arm();
 }
@@ -71,36 +77,49 @@ void ArrivalPacer::started(std::int64_t lag_ns) noexcept {
   stats_.schedule_lag_us.record(std::max<std::int64_t>(0, lag_ns) / 1000);
 }
 
-void ArrivalPacer::stop() {
+void ArrivalPacer::give_up(std::int64_t intended_ns, std::int64_t now_ns) noexcept {
+  ++stats_.unstarted_at_stop;
+  dropped_.record_dropped(intended_ns, now_ns, true);
+}
+
+void ArrivalPacer::stop(std::int64_t now_ns) {
   if (stopped_) return;
   stopped_ = true;
   timer_.cancel();
   // Arrivals already due that this worker had not reached yet (it was behind) were offered
-  // too: they count as due and unstarted, so a late generator cannot hide its shortfall.
-  const std::int64_t now = now_ns();
-  while (next_ns_ && *next_ns_ <= now) {
+  // too: they count as due and unstarted, so a late generator cannot hide its shortfall. They
+  // and the backlog waited until now at least: that wait is their response time's lower bound.
+  while (started_ && next_ns_ && *next_ns_ <= now_ns) {
     ++stats_.due;
     ++stats_.unstarted_at_stop;
-    if (auto t = schedule_.next())
-      next_ns_ = start_ns_ + t->count();
-    else
-      next_ns_.reset();
+    dropped_.record_dropped(*next_ns_, now_ns, true);
+    advance();
   }
+  for (const std::int64_t due : backlog_)
+    dropped_.record_dropped(due, now_ns, true);
   stats_.unstarted_at_stop += backlog_.size();
   backlog_.clear();
 }
 
+void ArrivalPacer::set_rate(double per_s, std::int64_t at_ns) {
+  if (!started_ || stopped_) return;
+  const bool pending = next_ns_.has_value();
+  const auto moved = schedule_.retime(
+      rate_from(schedule_.profile(), Nanos(at_ns - start_ns_), per_s), pending);
+  if (pending && moved)
+    next_ns_ = start_ns_ + moved->count();
+  else
+    advance();  // it had run out (a pause), or the pending arrival left the profile: look again
+  exhausted_ = !next_ns_.has_value();
+  timer_.cancel();
+  arm();
+}
+
 void ArrivalPacer::take_interval(ScheduleStats& out) {
-  out.due = stats_.due;
-  out.started = stats_.started;
-  out.waited = stats_.waited;
-  out.overflow = stats_.overflow;
-  out.unstarted_at_stop = stats_.unstarted_at_stop;
-  out.peak_backlog = stats_.peak_backlog;
-  std::swap(out.schedule_lag_us, stats_.schedule_lag_us);
-  std::swap(out.dispatch_lag_us, stats_.dispatch_lag_us);
-  stats_.schedule_lag_us.reset();
-  stats_.dispatch_lag_us.reset();
+  out = std::move(stats_);
+  stats_ = ScheduleStats();
+  // The backlog carries over: its size now is the next interval's starting peak.
+  stats_.peak_backlog = backlog_.size();
 }
 
 void ArrivalPacer::arm() {

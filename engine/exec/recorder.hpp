@@ -4,64 +4,51 @@
 #include <cstdint>
 #include <map>
 #include <string>
-#include <utility>
 
 #include "engine/results/run_result.hpp"
 #include "engine/transport/http_client.hpp"
 
 namespace strain {
 
-// Worker-owned; not thread-safe. The controller takes the interval's metrics once a second.
+// Worker-owned; not thread-safe. The worker takes the interval's metrics once a second.
 class Recorder {
  public:
   Recorder() { interval_.name = "total"; }
   // A series of a scripted run: one request name with its tags.
-  Recorder(std::string name, std::map<std::string, std::string> tags) {
-    interval_.name = std::move(name);
-    interval_.tags = std::move(tags);
-  }
+  Recorder(std::string name, std::map<std::string, std::string> tags);
 
   // intended_ns: when the iteration was due (closed model: when the VU became ready).
-  void record(const Exchange& ex, std::int64_t intended_ns) {
-    if (ex.error != ErrorKind::none) {
-      ++interval_.errors_by_kind[static_cast<std::size_t>(ex.error)];
-      // A timed-out request took at least this long: leaving it out would flatter the
-      // percentiles exactly when the target is struggling. Other failures are no latency.
-      if (ex.error == ErrorKind::timeout) {
-        interval_.response_time_us.record((ex.done_ns - intended_ns) / 1000);
-        interval_.service_time_us.record((ex.done_ns - ex.sent_ns) / 1000);
-      }
-      interval_.bytes_out += ex.bytes_out;
-      interval_.bytes_in += ex.bytes_in;
-      return;
-    }
+  void record(const Exchange& ex, std::int64_t intended_ns) noexcept {
+    interval_.bytes_out += ex.bytes_out;
+    interval_.bytes_in += ex.bytes_in;
+    if (ex.error != ErrorKind::none) return record_failure(ex, intended_ns);
     // Histograms hold microseconds; sub-microsecond remainders are truncated, never rounded up.
     interval_.response_time_us.record((ex.done_ns - intended_ns) / 1000);
     interval_.service_time_us.record((ex.done_ns - ex.sent_ns) / 1000);
     ++interval_.responses;
-    const int status = ex.status;
-    const auto cls = (status >= 100 && status < 600) ? static_cast<std::size_t>(status / 100) : 0;
+    const auto status = static_cast<unsigned>(ex.status);
+    // 1xx..5xx by class; anything else (the parser allows up to 999) is class 0, a failure.
+    const std::size_t cls = status - 100 < 500 ? status / 100 : 0;
     ++interval_.status_classes[cls];
-    ++status_counts_[(status >= 0 && status < 600) ? status : 0];
-    interval_.bytes_in += ex.bytes_in;
-    interval_.bytes_out += ex.bytes_out;
+    ++status_counts_[status < kStatusCodes ? status : 0];
   }
+
+  // An open-model arrival given up before it could start a request: a failed request of kind
+  // `dropped`. One that waited (in the backlog, or unseen by a late generator) has that wait,
+  // up to `given_up_ns`, recorded as a lower bound on its response time; an overflow, which
+  // never waited, is a failure only.
+  void record_dropped(std::int64_t intended_ns, std::int64_t given_up_ns, bool waited) noexcept;
 
   // Moves the interval's metrics into `out` (which must be empty) and starts a new interval.
-  void take_interval(RequestMetrics& out) {
-    for (int code = 0; code < 600; ++code) {
-      if (status_counts_[code] != 0) interval_.status_codes[code] += status_counts_[code];
-      status_counts_[code] = 0;
-    }
-    std::swap(out, interval_);
-    interval_.name = out.name;
-    interval_.tags = out.tags;
-  }
+  void take_interval(RequestMetrics& out);
 
  private:
+  static constexpr unsigned kStatusCodes = 1000;
+  void record_failure(const Exchange& ex, std::int64_t intended_ns) noexcept;
+
   RequestMetrics interval_;
   // Exact status codes, counted without a map lookup on the hot path.
-  std::uint64_t status_counts_[600] = {};
+  std::uint64_t status_counts_[kStatusCodes] = {};
 };
 
 }  // namespace strain

@@ -79,6 +79,9 @@ class Histogram {
   // except after an add() across configs of a histogram that itself holds values merged
   // across configs from a wider range: then a lower bound.
   std::int64_t saturated_count() const noexcept { return saturated_; }
+  // For readers of saved histograms: the encodings do not carry the saturated count, so files
+  // store it beside them and it is put back here (n >= 0, already among the counts).
+  void restore_saturated_count(std::int64_t n) noexcept { saturated_ = n; }
   // Lowest equivalent value of the smallest recorded value.
   std::int64_t min() const noexcept;
   // Highest equivalent value of the largest recorded value (as HdrHistogram reports it).

@@ -33,7 +33,13 @@ std::uint64_t RequestMetrics::rate_limited() const {
 }
 
 std::uint64_t RequestMetrics::failed() const {
-  return transport_errors() + status_classes[4] - rate_limited() + status_classes[5];
+  return transport_errors() + status_classes[0] + status_classes[4] - rate_limited() +
+         status_classes[5];
+}
+
+std::uint64_t RequestMetrics::saturated() const {
+  return static_cast<std::uint64_t>(response_time_us.saturated_count() +
+                                    service_time_us.saturated_count());
 }
 
 void ScheduleStats::add(const ScheduleStats& other) {
@@ -46,6 +52,14 @@ void ScheduleStats::add(const ScheduleStats& other) {
   peak_vus += other.peak_vus;
   if (other.schedule_lag_us.total_count() > 0) schedule_lag_us.add(other.schedule_lag_us);
   if (other.dispatch_lag_us.total_count() > 0) dispatch_lag_us.add(other.dispatch_lag_us);
+}
+
+void ScheduleStats::accumulate(const ScheduleStats& later) {
+  const std::uint64_t backlog = std::max(peak_backlog, later.peak_backlog);
+  const std::uint64_t vus = std::max(peak_vus, later.peak_vus);
+  add(later);
+  peak_backlog = backlog;
+  peak_vus = vus;
 }
 
 const char* to_string(CustomMetricKind kind) noexcept {

@@ -36,17 +36,28 @@ struct RequestMetrics {
   Histogram service_time_us;    // completion − actual send
   std::uint64_t responses = 0;  // complete HTTP responses, any status
   std::array<std::uint64_t, 6> status_classes{};  // index 1..5 = 1xx..5xx; 0 = outside 100..599
-  std::map<int, std::uint64_t> status_codes;      // exact codes seen (bounded: 100..599 and 0)
-  std::array<std::uint64_t, error_kind_count> errors_by_kind{};  // transport failures by kind
+  std::map<int, std::uint64_t> status_codes;      // exact codes seen (bounded: 0..999)
+  // Requests without a response, by kind: transport failures, arrivals dropped, requests
+  // abandoned (see ErrorKind).
+  std::array<std::uint64_t, error_kind_count> errors_by_kind{};
   std::uint64_t bytes_in = 0;                                    // response bytes read
   std::uint64_t bytes_out = 0;                                   // request bytes written
 
-  // Transport failures: exchanges that produced no response.
+  // Requests that produced no response: every ErrorKind, dropped and abandoned included.
   std::uint64_t transport_errors() const;
+  // Open-model arrivals that never started a request (ErrorKind::dropped).
+  std::uint64_t dropped() const {
+    return errors_by_kind[static_cast<std::size_t>(ErrorKind::dropped)];
+  }
+  // What errors{rate} divides by: responses plus requests without one.
+  std::uint64_t attempts() const { return responses + transport_errors(); }
   // Responses with status 429: the target shed load on purpose. Their own class, not failures.
   std::uint64_t rate_limited() const;
-  // Failed requests: transport failures plus responses with status >= 400, except 429.
+  // Failed requests: those without a response, plus responses with status >= 400 (except 429)
+  // or outside 100..599.
   std::uint64_t failed() const;
+  // Latencies above the histograms' top (1 h), recorded at the top: a lower bound.
+  std::uint64_t saturated() const;
   // Exact merge: counts add, histograms add bucket by bucket.
   void add(const RequestMetrics& other);
 };
@@ -120,22 +131,26 @@ struct ThresholdVerdict {
   std::string note;                // why it could not be judged, when observed is empty
 };
 
-// Open-model runs: how well strain kept its arrival schedule. Counters add over workers.
+// Open-model runs: how well strain kept its arrival schedule, for an interval or a whole run.
 // Every arrival due in the load phase is started, overflowed, or waiting at stop:
-// due = started + overflow + unstarted_at_stop.
+// due = started + overflow + unstarted_at_stop. The overflowed and unstarted ones are also
+// failed requests of kind `dropped`.
 struct ScheduleStats {
   std::uint64_t due = 0;                // arrivals whose intended start fell in the load phase
   std::uint64_t started = 0;            // arrivals that began an iteration
   std::uint64_t waited = 0;             // of those, how many waited in the backlog for a VU
   std::uint64_t overflow = 0;           // dropped: the backlog was full
   std::uint64_t unstarted_at_stop = 0;  // still waiting for a VU when the load phase ended
-  std::uint64_t peak_backlog = 0;       // the workers' largest backlogs, summed
-  std::uint64_t peak_vus = 0;           // the workers' most VUs busy at once, summed
+  std::uint64_t peak_backlog = 0;  // most arrivals waiting at once (workers' peaks, summed)
+  std::uint64_t peak_vus = 0;      // most VUs busy at once (workers' peaks, summed)
   Histogram schedule_lag_us;            // actual start − intended start, µs, every start
   Histogram dispatch_lag_us;            // strain's own lateness: seen due − intended, µs
 
   bool empty() const noexcept { return due == 0 && started == 0; }
-  void add(const ScheduleStats& other);  // exact: counters and histograms add
+  // The same interval on another worker: counters, peaks and histograms add.
+  void add(const ScheduleStats& other);
+  // A later interval: counters and histograms add, peaks keep the larger.
+  void accumulate(const ScheduleStats& later);
 };
 
 // What strain itself spent, and whether it could keep up.
@@ -145,13 +160,28 @@ struct GeneratorStats {
   std::uint64_t peak_rss_bytes = 0;  // strain's peak resident set size
   std::uint64_t connects = 0;        // TCP connections opened (first connects + reconnects)
   std::uint64_t stale_retries = 0;   // idle keep-alives found closed by the server and replaced
-  // Requests started; always = responses + transport errors + in flight at stop.
+  std::uint64_t connect_backoffs = 0;  // connects that first waited out a back-off after a failure
+  // Requests started; always = responses + transport errors − dropped arrivals (which never
+  // started one). Abandoned requests are among the transport errors.
   std::uint64_t started = 0;
-  std::uint64_t in_flight_at_stop = 0;  // requests started but abandoned at the end of the drain
+  std::uint64_t in_flight_at_stop = 0;  // requests abandoned when the drain gave up on them
   bool generator_bound = false;         // strain, not the target, limited the run
   double busy_fraction = 0;             // workers' mean CPU busy fraction over the load phase
   Histogram loop_lag_us;                // event-loop lag: a 10 ms probe timer's lateness, µs
   std::vector<std::string> notes;       // human-readable warnings about the generator
+};
+
+// One scenario of a run: when it ran and, for an arrival-rate one, what it offered.
+struct ScenarioResult {
+  std::string name;                   // as declared ("default" for --url runs)
+  std::string executor;               // its load model, e.g. "constant-arrival-rate"
+  double start_s = 0;                 // when it started, seconds from the run's start
+  double active_s = 0;                // how long it started iterations (to its end or the stop)
+  std::optional<double> offered_rps;  // arrival-rate: arrivals due / active_s; closed: none
+  std::uint64_t iterations = 0;       // iterations that ran to their end
+  std::uint64_t iterations_failed = 0;       // ended by an error in the body (a script error)
+  std::uint64_t iterations_interrupted = 0;  // cut short by the stop or the graceful stop
+  ScheduleStats schedule;                    // arrival-rate: arrivals, backlog and lag
 };
 
 // How the run was configured, as far as a report needs to say.
@@ -180,8 +210,10 @@ struct RunResult {
   std::uint64_t drained_responses = 0;  // responses that completed during the drain
   std::string aborted_reason;   // why the run ended itself early (a worker failed); empty if not
   std::string threshold_abort;  // the abort_on_fail threshold that stopped the run; empty if none
-  std::optional<double> offered_rps;         // open model: arrivals due / duration; closed: none
-  ScheduleStats schedule;                    // open model: arrivals, backlog and schedule lag
+  // Open model: arrivals due / the time arrival-rate scenarios were active; closed: none.
+  std::optional<double> offered_rps;
+  ScheduleStats schedule;                    // open model: every scenario's arrivals together
+  std::vector<ScenarioResult> scenarios;     // each scenario, in the plan's order
   RunConfig config;                          // what was asked for
   RequestMetrics total;                      // all requests together
   std::vector<RequestMetrics> by_name;       // per request name and tags (scripted runs only)

@@ -25,11 +25,13 @@ void judge_schedule(RunResult& result, const ScheduleTolerance& tol) {
   if (!behind) return;
   // A target that was failing (refusing, resetting, 5xx) explains a missed schedule on its
   // own, and a failing target makes a busy generator: the target's failure comes first.
+  // Dropped arrivals are failures of the run but not the target's doing: they are left out.
   const RequestMetrics& t = result.total;
-  const std::uint64_t attempts = t.responses + t.transport_errors();
+  const std::uint64_t attempts = t.attempts() - t.dropped();
+  const std::uint64_t target_failures = t.failed() - t.dropped();
   const bool target_failing =
-      attempts > 0 &&
-      static_cast<double>(t.failed()) > tol.target_failing_share * static_cast<double>(attempts);
+      attempts > 0 && static_cast<double>(target_failures) >
+                          tol.target_failing_share * static_cast<double>(attempts);
   const bool strain_late = !target_failing && (dispatch_ms > tol.lag_ms || loop_ms > tol.lag_ms ||
                                                g.busy_fraction >= tol.busy_fraction);
   char figures[320];
@@ -45,10 +47,10 @@ void judge_schedule(RunResult& result, const ScheduleTolerance& tol) {
                       "or machines, or lower the rate");
     return;
   }
-  char waits[200];
+  char waits[260];
   std::snprintf(waits, sizeof waits,
                 "%llu arrivals waited for a free VU, %llu overflowed the backlog, %llu were "
-                "still waiting at stop",
+                "still waiting at stop (those never started are failed requests, 'dropped')",
                 static_cast<unsigned long long>(s.waited),
                 static_cast<unsigned long long>(s.overflow),
                 static_cast<unsigned long long>(s.unstarted_at_stop));

@@ -1,36 +1,52 @@
-// What a run should do, decided before any traffic: plain data from the CLI to the runtime.
+// What a run should do, decided before any traffic: plain data from planning to the controller.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
-#include "engine/exec/arrival_vus.hpp"
 #include "engine/results/thresholds.hpp"
+#include "engine/schedule/scenario.hpp"
 #include "engine/script/script_plan.hpp"
+#include "engine/transport/client_factory.hpp"
 #include "engine/transport/native_client.hpp"
 #include "engine/transport/request_template.hpp"
 
 namespace strain {
 
 struct LoadPlan {
-  std::string url;                    // as the user gave it, for reports
-  Endpoint endpoint;                  // resolved address of the target
-  std::string method = "GET";         // HTTP method
-  std::vector<http::Header> headers;  // extra request headers, in order
-  std::string body;                   // request body bytes (may be empty)
-  std::uint32_t vus = 50;     // closed-loop virtual users (scripts: the peak, all scenarios)
-  std::uint32_t threads = 1;  // worker threads
-  std::chrono::nanoseconds duration = std::chrono::seconds(10);        // load phase length
+  std::string command = "run";        // the command that made it, for reports
+  std::string url;                    // --url runs: the target as given (scripts: the script)
+  std::string method = "GET";         // --url runs: HTTP method
+  std::vector<http::Header> headers;  // --url runs: extra request headers, in order
+  std::string body;                   // --url runs: request body bytes (may be empty)
+  Scenario scenario;                  // --url runs: the one scenario (closed or open model)
+  std::shared_ptr<const ScriptPlan> script;  // scripted runs: the script and its scenarios
+  std::uint32_t threads = 1;                 // worker threads
+  // The load phase as planned: --url runs their -d; scripts until the last scenario's end plus
+  // its graceful stop (the longest a run may take to wind down).
+  std::chrono::nanoseconds duration = std::chrono::seconds(10);
   std::chrono::nanoseconds drain_grace = std::chrono::seconds(5);      // wait for in-flight at stop
   std::chrono::nanoseconds report_interval = std::chrono::seconds(1);  // snapshot period
-  NativeClientOptions client;                                          // timeouts
-  std::vector<ThresholdSpec> thresholds;     // judged at the end; abort_on_fail ones every interval
-  std::shared_ptr<const ScriptPlan> script;  // a scripted run; url, method… unused then
-  std::optional<ArrivalPlan> arrivals;       // URL runs with --rate: the open model (vus unused)
+  NativeClientOptions client;             // timeouts
+  ClientFactory clients;                  // makes each worker's transports; tests pass a fake
+  std::vector<ThresholdSpec> thresholds;  // judged at the end; abort_on_fail ones every interval
+
+  // The scenarios every worker runs: the script's, or the --url run's one.
+  std::span<const Scenario> scenarios() const {
+    if (script) return script->scenarios;
+    return std::span<const Scenario>(&scenario, 1);
+  }
+  // Most VUs at once, all scenarios together.
+  std::uint64_t peak_vus() const {
+    std::uint64_t n = 0;
+    for (const Scenario& s : scenarios())
+      n += strain::peak_vus(s);
+    return n;
+  }
 };
 
 }  // namespace strain

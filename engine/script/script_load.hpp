@@ -1,23 +1,26 @@
-// A worker's scripted load: one Lua state, one coroutine per VU, the closed-model executors.
+// A worker's scripted load: one Lua state, one coroutine per VU, on the one executor engine.
 #pragma once
 
-#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "engine/exec/scenario_set.hpp"
+#include "engine/exec/worker_load.hpp"
 #include "engine/results/run_result.hpp"
+#include "engine/schedule/share.hpp"
 #include "engine/script/script_options.hpp"
 #include "engine/script/script_plan.hpp"
-#include "engine/transport/http_client.hpp"
-#include "engine/transport/native_client.hpp"
-#include "engine/transport/url.hpp"
+#include "engine/transport/client_factory.hpp"
 
 namespace strain {
+
+struct ScriptContext;
 
 // Loads a script on the calling thread, as the CLI does before any traffic: prelude, script,
 // options. Throws UsageError with file:line for syntax and load errors, and for bad options.
@@ -39,60 +42,45 @@ struct OneShotResult {
   std::vector<RequestMetrics> series;  // the same, per name and tags
 };
 
-// Makes the transport for one origin (scheme, host, port) on the worker's io_context. Throws
-// strain::Error when it cannot (the host does not resolve). Tests pass a fake.
-using ClientFactory =
-    std::function<std::unique_ptr<HttpClient>(boost::asio::io_context&, const http::Url&)>;
-
-// The native HTTP/1.1 transport, resolving the host with a timeout.
-ClientFactory native_client_factory(NativeClientOptions options);
-
-// Lives on one worker thread; everything but the watchdog calls comes from that thread.
-class ScriptLoad {
+// Lives on one worker thread; everything but running_for_ns() is called from that thread.
+class ScriptLoad final : public WorkerLoad {
  public:
-  // Loads the script into a fresh Lua state; throws UsageError as inspect_script does.
-  // `on_done` fires (on this thread) once every scenario of this worker has finished.
-  ScriptLoad(boost::asio::io_context& io, const ScriptPlan& plan, std::uint32_t worker_index,
-             std::uint32_t worker_count, ClientFactory clients, std::function<void()> on_done);
-  ~ScriptLoad();
+  // Loads the script into a fresh Lua state (throws as inspect_script does) and prepares this
+  // worker's `share` of every scenario of the plan. `on_done` fires (on this thread) once every
+  // scenario has finished here.
+  ScriptLoad(boost::asio::io_context& io, const ScriptPlan& plan, Share share,
+             ClientFactory clients, std::function<void()> on_done);
+  ~ScriptLoad() override;
   ScriptLoad(const ScriptLoad&) = delete;
   ScriptLoad& operator=(const ScriptLoad&) = delete;
 
-  // Starts the scenarios' clocks; VUs start as their scenario's start_time comes.
-  // Scenario start times count from `origin_ns` (now_ns() clock; default: now).
-  void start(std::int64_t origin_ns = 0);
-  // The load phase is over: no VU starts or resumes; requests in flight complete (recorded).
-  void stop();
-  // Closes every connection; in-flight exchanges are abandoned. After stop().
-  void shutdown();
+  void start(std::int64_t origin_ns) override;
+  void stop(std::int64_t now_ns) override;
+  void abandon(std::int64_t now_ns) override;
+  void shutdown() override;
+  void set_rate(std::size_t scenario, double per_s, std::int64_t at_ns) override;
+  bool done() const override;
+  std::uint64_t in_flight() const override;
+  // Checks, metrics, script errors and iterations go into out.script; requests into total and
+  // series.
+  void take_interval(WorkerInterval& out) override;
+  std::int64_t running_for_ns() const noexcept override;
 
-  std::uint64_t in_flight() const;      // requests in flight
-  std::uint64_t started() const;        // requests started (responses + errors + in flight)
-  std::uint64_t connects() const;       // connections opened
-  std::uint64_t stale_retries() const;  // stale keep-alive resends
-  std::uint32_t active_vus() const;     // VUs inside an iteration or between two
-
-  // Moves the interval's measurements out: all requests, per series, and script statistics.
-  void take_interval(RequestMetrics& total, std::vector<RequestMetrics>& series,
-                     ScriptStats& stats);
-  // Arrival-rate scenarios: counters cumulative, histograms for the interval.
-  void take_schedule(ScheduleStats& out);
-
-  // Watchdog (thread-safe): how long the running VU has gone without yielding, 0 if none.
-  std::int64_t running_for_ns() const noexcept;
-  // Called from a signal handler on this load's thread: stops a VU that runs too long.
-  static void on_watchdog_signal() noexcept;
-  // The signal the controller sends to a stuck worker thread (installed on first use).
-  static int watchdog_signal() noexcept;
-
-  // Runs `function_name(data)` once as a lone VU on its own event loop (setup, teardown).
+  // Runs `function_name(data)` once as a lone VU on its own event loop (setup, teardown),
+  // within plan.settings.setup_timeout.
   static OneShotResult run_once(const ScriptPlan& plan, std::string_view function_name,
                                 std::string_view data_json, ClientFactory clients);
 
-  class Impl;
-
  private:
-  std::unique_ptr<Impl> impl_;
+  friend class OneShot;
+  class Bodies;
+  ScriptLoad(boost::asio::io_context& io, const ScriptPlan& plan,
+             std::span<const Scenario> scenarios, Share share, ClientFactory clients,
+             std::function<void()> on_done, bool one_shot);
+
+  std::unique_ptr<ScriptContext> ctx_;
+  std::vector<std::unique_ptr<Bodies>> bodies_;  // one factory per scenario
+  std::unique_ptr<ScenarioSet> set_;             // last: its VUs use the context and bodies
 };
 
 }  // namespace strain

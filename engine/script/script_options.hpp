@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/exec/scenario.hpp"
+#include "engine/schedule/scenario.hpp"
 #include "engine/results/thresholds.hpp"
 #include "engine/script/script_plan.hpp"
 

@@ -80,9 +80,12 @@ failures = []
 
 
 def reconciles(r):
-    """started = responses + transport errors + in flight at stop (DESIGN §3)."""
-    g, s = r["generator"], r["summary"]
-    return g["started"] == s["requests"] + s["transport_errors"] + g["in_flight_at_stop"]
+    """Every request is accounted for (DESIGN §3): started = responses + transport errors -
+    dropped arrivals (which never started one; abandoned requests are transport errors), and
+    the requests abandoned at stop are exactly the 'abandoned' failures."""
+    g, s, t = r["generator"], r["summary"], r["total"]["errors"]
+    return (g["started"] == s["requests"] + s["transport_errors"] - t.get("dropped", 0)
+            and g["in_flight_at_stop"] == t.get("abandoned", 0))
 
 
 def check(cond, what):

@@ -27,6 +27,7 @@
 
 #include "engine/core/clock.hpp"
 #include "engine/core/error.hpp"
+#include "engine/script/watchdog.hpp"
 #include "engine/transport/response_parser.hpp"
 
 using namespace strain;
@@ -151,6 +152,8 @@ class FakeSession final : public Session {
     server_.requests.push_back(parse_request(request.bytes));
     Reply reply = server_.respond(server_.requests.back());
     busy_ = true;
+    observer_ = &observer;
+    sent_ns_ = now;
     ++in_flight_;
     if (reply.never) return;
     const std::uint64_t generation = ++generation_;
@@ -206,7 +209,18 @@ class FakeSession final : public Session {
     return true;
   }
   bool busy() const override { return busy_; }
-  void abandon(std::int64_t) override { close(); }
+  // As a real transport does: the exchange in flight ends as abandoned, reported at once.
+  void abandon(std::int64_t now) override {
+    if (!busy_) return;
+    ++generation_;
+    busy_ = false;
+    --in_flight_;
+    Exchange ex;
+    ex.error = ErrorKind::abandoned;
+    ex.sent_ns = sent_ns_;
+    ex.done_ns = now;
+    observer_->on_exchange(ex);
+  }
   void close() override {
     ++server_.closes;
     ++generation_;
@@ -220,6 +234,8 @@ class FakeSession final : public Session {
   std::uint64_t& in_flight_;
   http::ResponseObserver* response_observer_ = nullptr;
   ResponseCapture* capture_ = nullptr;
+  ExchangeObserver* observer_ = nullptr;  // of the exchange in flight
+  std::int64_t sent_ns_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::uint64_t generation_ = 0;
   bool busy_ = false;
@@ -289,13 +305,18 @@ struct Runner {
   boost::asio::io_context io{1};
   bool done = false;  // on_done fired
   ScriptLoad load;
+  Outcome so_far;               // every interval taken so far, added up
+  ScheduleStats schedule;       // the same for the arrival-rate scenarios' schedules
+  std::uint32_t active_vus = 0;  // at the last take()
 
   Runner(const ScriptPlan& plan, FakeServer& server, std::uint32_t worker = 0,
          std::uint32_t workers = 1)
-      : load(io, plan, worker, workers, server.factory(), [this] {
+      : load(io, plan, Share{worker, workers}, server.factory(), [this] {
           done = true;
           io.stop();
-        }) {}
+        }) {
+    so_far.total.name = "total";
+  }
 
   // Starts the load and runs the loop until on_done, or at most `limit`.
   void run(std::chrono::milliseconds limit = 3000ms) {
@@ -303,7 +324,7 @@ struct Runner {
     guard.async_wait([this](const boost::system::error_code& ec) {
       if (!ec) io.stop();
     });
-    load.start();
+    load.start(now_ns());
     io.run();
   }
   // Runs the loop for `d` more (after run() returned).
@@ -311,12 +332,41 @@ struct Runner {
     io.restart();
     io.run_for(d);
   }
+  // Takes the load's interval into the running totals, as a worker does once a second.
+  void take() {
+    WorkerInterval w;
+    load.take_interval(w);
+    so_far.total.add(w.total);
+    for (RequestMetrics& m : w.series) {
+      auto it = std::find_if(so_far.series.begin(), so_far.series.end(), [&](const auto& x) {
+        return x.name == m.name && x.tags == m.tags;
+      });
+      if (it == so_far.series.end())
+        so_far.series.push_back(std::move(m));
+      else
+        it->add(m);
+    }
+    so_far.stats.add(w.script);
+    so_far.started = w.requests_started;
+    ScheduleStats interval;
+    for (const ScenarioInterval& sc : w.scenarios)
+      interval.add(sc.schedule);
+    schedule.accumulate(interval);
+    active_vus = w.active_vus;
+  }
+  std::uint32_t active_vus_now() {
+    take();
+    return active_vus;
+  }
+  std::uint64_t started_now() {
+    take();
+    return so_far.started;
+  }
+  void stop() { load.stop(now_ns()); }
   Outcome finish() {
-    load.stop();
-    Outcome out;
-    out.started = load.started();
-    load.take_interval(out.total, out.series, out.stats);
-    return out;
+    stop();
+    take();
+    return so_far;
   }
 };
 
@@ -373,7 +423,7 @@ std::string constructor_error(const ScriptPlan& plan) {
   FakeServer server;
   boost::asio::io_context io(1);
   try {
-    ScriptLoad load(io, plan, 0, 1, server.factory(), [] {});
+    ScriptLoad load(io, plan, Share::whole(), server.factory(), [] {});
   } catch (const UsageError& e) {
     return e.what();
   }
@@ -1239,7 +1289,7 @@ end
   plan.settings.max_run_without_yield = 50ms;
   Runner r(plan, server);
   const pthread_t self = pthread_self();
-  const int sig = ScriptLoad::watchdog_signal();
+  const int sig = Watchdog::signal_number();
   std::atomic<bool> quit{false};
   std::thread watchdog([&] {
     // As the controller does: poll, and signal the worker's thread once the VU overstays.
@@ -1310,14 +1360,15 @@ end
   boost::asio::steady_timer at(r.io, 100ms);
   at.async_wait([&](const boost::system::error_code& ec) {
     if (ec) return;
-    CHECK(r.load.active_vus() == 3);
-    r.load.stop();
+    CHECK(r.active_vus_now() == 3);
+    r.stop();
     r.io.stop();
   });
   r.run(2000ms);
-  CHECK_FALSE(r.done);
+  // Nothing was in flight, so every VU ended at once and the scenario with them.
+  CHECK(r.done);
   CHECK(server.requests.size() == 3);
-  CHECK(r.load.active_vus() == 0);
+  CHECK(r.active_vus_now() == 0);
   r.more(100ms);
   CHECK(server.requests.size() == 3);
   const Outcome out = r.finish();
@@ -1350,12 +1401,12 @@ end
   at.async_wait([&](const boost::system::error_code& ec) {
     if (ec) return;
     CHECK(r.load.in_flight() == 2);
-    r.load.stop();
+    r.stop();
     r.io.stop();
   });
   r.run(2000ms);
   CHECK(r.load.in_flight() == 2);
-  CHECK(r.load.started() == 2);
+  CHECK(r.started_now() == 2);
   r.more(1500ms);  // returns as soon as the loop has no more work
   CHECK(r.load.in_flight() == 0);
   CHECK(server.requests.size() == 2);
@@ -1465,9 +1516,8 @@ Scenario arrival_rate(double per_s, std::chrono::milliseconds duration, std::uin
 }
 
 ScheduleStats schedule_of(Runner& r) {
-  ScheduleStats s;
-  r.load.take_schedule(s);
-  return s;
+  r.take();
+  return r.schedule;
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "engine/exec/arrivals.hpp"
+#include "engine/schedule/arrivals.hpp"
 
 #include <doctest/doctest.h>
 
@@ -67,7 +67,7 @@ std::vector<nanoseconds> drain(ArrivalSchedule s) {
 }
 
 std::vector<nanoseconds> all(const RateProfile& p, ArrivalProcess process, std::uint64_t seed) {
-  return drain(ArrivalSchedule(p, process, seed, 0, 1));
+  return drain(ArrivalSchedule(p, process, seed, ArrivalSplit(Share{0, 1}, 1)));
 }
 
 // The union of `workers` workers' shares, sorted; checks each share is itself in order.
@@ -75,7 +75,7 @@ std::vector<nanoseconds> merged(const RateProfile& p, ArrivalProcess process, st
                                 std::uint32_t workers) {
   std::vector<nanoseconds> out;
   for (std::uint32_t w = 0; w < workers; ++w) {
-    const auto share = drain(ArrivalSchedule(p, process, seed, w, workers));
+    const auto share = drain(ArrivalSchedule(p, process, seed, ArrivalSplit(Share{w, workers}, workers)));
     CHECK(std::is_sorted(share.begin(), share.end()));
     out.insert(out.end(), share.begin(), share.end());
   }
@@ -108,6 +108,10 @@ double ks_exponential(std::vector<double> sample, double rate) {
 }
 
 // Critical value at alpha = 0.05 for large n.
+double seconds_of(nanoseconds d) {
+  return static_cast<double>(d.count()) * 1e-9;
+}
+
 double ks_critical(std::size_t n) {
   return 1.36 / std::sqrt(static_cast<double>(n));
 }
@@ -215,7 +219,7 @@ TEST_CASE("time_of_arrivals inverts expected_arrivals") {
   }
   // Rounding in the integral must not add an arrival: 500/s for 30 s sums to 15000.000000000002.
   for (const double rate : {500.0, 333.0, 1e6 / 7}) {
-    ArrivalSchedule sched(constant(rate, 30s), ArrivalProcess::uniform, 1, 0, 1);
+    ArrivalSchedule sched(constant(rate, 30s), ArrivalProcess::uniform, 1, ArrivalSplit(Share{0, 1}, 1));
     std::uint64_t n = 0;
     while (sched.next())
       ++n;
@@ -244,7 +248,7 @@ TEST_CASE("uniform at a constant 1000/s for 10 s: 10,000 arrivals 1 ms apart") {
   // Three workers: the shares partition the single worker's schedule exactly.
   std::size_t sum = 0;
   for (std::uint32_t w = 0; w < 3; ++w) {
-    ArrivalSchedule s(p, ArrivalProcess::uniform, 1, w, 3);
+    ArrivalSchedule s(p, ArrivalProcess::uniform, 1, ArrivalSplit(Share{w, 3}, 3));
     std::size_t n = 0;
     while (auto t = s.next()) {
       CHECK(s.index() == w + 3 * n);
@@ -339,7 +343,7 @@ TEST_CASE("poisson is deterministic per seed and shared exactly between workers"
   CHECK(all(p, ArrivalProcess::poisson, 10) != a);
   // Every worker walks the same global sequence, so the shares are one process split in three.
   CHECK(merged(p, ArrivalProcess::poisson, 9, 3) == a);
-  ArrivalSchedule w1(p, ArrivalProcess::poisson, 9, 1, 3);
+  ArrivalSchedule w1(p, ArrivalProcess::poisson, 9, ArrivalSplit(Share{1, 3}, 3));
   std::size_t n = 0;
   while (auto t = w1.next()) {
     CHECK(w1.index() == 1 + 3 * n);
@@ -374,4 +378,160 @@ TEST_CASE("poisson on a ramp: rescaled gaps are Exp(1) and counts follow the int
     CAPTURE(i);
     CHECK(std::abs(static_cast<double>(hi - lo) - expected) <= 4 * std::sqrt(expected));
   }
+}
+
+// --- changing the rate of a running schedule (the stress search's next step)
+
+namespace {
+
+// Arrivals of `workers` schedules, each retimed to `per_s` from `at` once it has handed out
+// every arrival before `at` (as a worker does when the change reaches it), merged and sorted.
+std::vector<nanoseconds> retimed(const RateProfile& p, ArrivalProcess process, std::uint32_t workers,
+                                 nanoseconds at, double per_s, nanoseconds seen_until) {
+  std::vector<nanoseconds> out;
+  for (std::uint32_t w = 0; w < workers; ++w) {
+    ArrivalSchedule s(p, process, 3, ArrivalSplit(Share{w, workers}, workers));
+    std::optional<nanoseconds> pending = s.next();
+    // The worker has handed out what was due by `seen_until` when the change arrives.
+    while (pending && *pending < seen_until) {
+      out.push_back(*pending);
+      pending = s.next();
+    }
+    const auto moved = s.retime(rate_from(s.profile(), at, per_s), pending.has_value());
+    pending = moved ? moved : s.next();
+    while (pending) {
+      out.push_back(*pending);
+      pending = s.next();
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("rate_from: the same integral before the change, the new rate after, the same end") {
+  for (const RateProfile& p : {constant(1000, 10s), ramp(0, 1000, 10s), multi(), zero_then_ramp()}) {
+    const nanoseconds len = profile_length(p);
+    for (const nanoseconds at :
+         {nanoseconds(0s), nanoseconds(1s), nanoseconds(2500ms), nanoseconds(len / 2),
+          nanoseconds(len - 1ms)}) {
+      CAPTURE(at.count());
+      const RateProfile q = rate_from(p, at, 250);
+      CHECK(profile_length(q) == len);
+      for (nanoseconds t = 0s; t <= at; t += 250ms)
+        CHECK(std::abs(expected_arrivals(q, t) - expected_arrivals(p, t)) <=
+              1e-9 * std::max(1.0, expected_arrivals(p, t)));
+      // After the change, exactly 250/s.
+      const double base = expected_arrivals(q, at);
+      CHECK(std::abs(expected_arrivals(q, len) - base - 250 * seconds_of(len - at)) < 1e-6 * 250);
+    }
+    // A change at or past the end changes nothing.
+    CHECK(profile_length(rate_from(p, len, 5)) == len);
+    CHECK(expected_arrivals(rate_from(p, len + 1s, 5), len) == expected_arrivals(p, len));
+  }
+}
+
+TEST_CASE("retime: uniform 1000/s, then 3000/s from 1 s: exactly 1000 + 3000, partitioned") {
+  const auto p = constant(1000, 2s);
+  // The truth: the schedule of the changed profile from the start (it agrees before 1 s).
+  const auto truth = all(rate_from(p, 1s, 3000), ArrivalProcess::uniform, 1);
+  REQUIRE(truth.size() == 4000);
+  for (std::uint32_t workers : {1u, 2u, 3u}) {
+    CAPTURE(workers);
+    // Workers see the change on time, or late (they had already handed out arrivals past it).
+    CHECK(retimed(p, ArrivalProcess::uniform, workers, 1s, 3000, 1s) == truth);
+    // Late, 200 ms after the change: each worker had handed out arrivals up to 1.2 s at the
+    // old rate (arrival k at k ms). Every index is still taken exactly once: indices up to 1199
+    // keep their old times, the rest follow the new profile, where index 1200 falls at
+    // 1 s + 200/3000 s. So the count is exactly that of the new profile, 4000; before 1.2 s
+    // fall the 1200 old ones and the new ones with index 1200..1599 (the new integral reaches
+    // 1600 at 1.2 s).
+    const auto late = retimed(p, ArrivalProcess::uniform, workers, 1s, 3000, 1200ms);
+    CHECK(late.size() == 4000);
+    CHECK(std::count_if(late.begin(), late.end(), [](nanoseconds t) { return t < 1200ms; }) ==
+          1600);
+  }
+}
+
+TEST_CASE("retime: poisson stays one process shared exactly between workers") {
+  const auto p = constant(800, 3s);
+  const auto one = retimed(p, ArrivalProcess::poisson, 1, 1500ms, 200, 1500ms);
+  CHECK(retimed(p, ArrivalProcess::poisson, 3, 1500ms, 200, 1500ms) == one);
+  // Before the change about 1200, after it about 300.
+  const auto cut = std::lower_bound(one.begin(), one.end(), 1500ms) - one.begin();
+  CHECK(std::abs(static_cast<double>(cut) - 1200) < 5 * std::sqrt(1200.0));
+  CHECK(std::abs(static_cast<double>(one.size() - static_cast<std::size_t>(cut)) - 300) <
+        5 * std::sqrt(300.0));
+}
+
+TEST_CASE("retime: a pause (rate 0) ends nothing for good; a later rate brings arrivals back") {
+  ArrivalSchedule s(constant(100, 10s), ArrivalProcess::uniform, 1, ArrivalSplit::whole());
+  std::optional<nanoseconds> t = s.next();
+  while (t && *t < 1s)
+    t = s.next();
+  REQUIRE(t == 1s);
+  // Paused from 1 s: the pending arrival, due exactly at the change, belongs after it (a count
+  // reached at a stage's end belongs to the next stage with a rate): it is gone for now, and
+  // nothing comes after it.
+  auto moved = s.retime(rate_from(s.profile(), 1s, 0), true);
+  CHECK_FALSE(moved.has_value());
+  CHECK_FALSE(s.next().has_value());
+  // 50/s from 4 s: the schedule runs again from 4 s, that arrival first: 300 more.
+  moved = s.retime(rate_from(s.profile(), 4s, 50), false);
+  CHECK_FALSE(moved.has_value());  // nothing pending: next() looks again
+  std::vector<nanoseconds> rest;
+  while (auto u = s.next())
+    rest.push_back(*u);
+  REQUIRE(rest.size() == 300);
+  CHECK(rest.front() == 4s);
+  CHECK(rest.back() < 10s);
+}
+
+TEST_CASE("split: every arrival is owned by exactly one worker, in proportion to its VUs") {
+  for (std::uint64_t vus : {1u, 2u, 3u, 5u, 7u, 10u, 64u, 1000u}) {
+    for (std::uint32_t workers : {1u, 2u, 3u, 4u, 8u}) {
+      CAPTURE(vus);
+      CAPTURE(workers);
+      std::vector<ArrivalSplit> splits;
+      for (std::uint32_t w = 0; w < workers; ++w)
+        splits.emplace_back(Share{w, workers}, vus);
+      std::vector<std::uint64_t> taken(workers, 0);
+      const std::uint64_t n = vus * 3;
+      for (std::uint64_t k = 0; k < n; ++k) {
+        int owners = 0;
+        for (std::uint32_t w = 0; w < workers; ++w) {
+          if (splits[w].owns(k)) {
+            ++owners;
+            ++taken[w];
+          }
+        }
+        REQUIRE(owners == 1);
+      }
+      for (std::uint32_t w = 0; w < workers; ++w) {
+        // Three whole cycles: exactly three times the worker's share of the VUs.
+        CHECK(taken[w] == 3 * Share{w, workers}.of(vus));
+        CHECK(splits[w].per_cycle() == Share{w, workers}.of(vus));
+        if (splits[w].per_cycle() == 0) CHECK_FALSE(splits[w].first_from(0).has_value());
+      }
+    }
+  }
+  // 3 VUs on 2 workers: 2 and 1, interleaved 0,1,0 | 0,1,0 ...
+  const ArrivalSplit a(Share{0, 2}, 3), b(Share{1, 2}, 3);
+  CHECK(a.owns(0));
+  CHECK(b.owns(1));
+  CHECK(a.owns(2));
+  CHECK(a.first_from(1) == 2u);
+  CHECK(b.first_from(2) == 4u);
+}
+
+TEST_CASE("split: shares interleave, so no worker gets a long run of arrivals") {
+  // 10,001 VUs over 2 workers: a round-robin, not the first 5,001 arrivals to worker 0.
+  const ArrivalSplit w0(Share{0, 2}, 10'001);
+  std::uint64_t longest = 0, run = 0;
+  for (std::uint64_t k = 0; k < 30'000; ++k) {
+    run = w0.owns(k) ? run + 1 : 0;
+    longest = std::max(longest, run);
+  }
+  CHECK(longest <= 2);
 }

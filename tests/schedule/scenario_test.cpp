@@ -1,4 +1,4 @@
-#include "engine/exec/scenario.hpp"
+#include "engine/schedule/scenario.hpp"
 
 #include <doctest/doctest.h>
 
@@ -44,16 +44,16 @@ std::uint32_t expected_vus(const Scenario& s, std::int64_t t_ns) {
 
 }  // namespace
 
-TEST_CASE("share_of and share_offset split any total exactly") {
+TEST_CASE("Share::of and Share::offset split any total exactly") {
   for (std::uint64_t total = 0; total <= 300; ++total) {
     for (std::uint32_t parts = 1; parts <= 20; ++parts) {
       std::uint64_t sum = 0;
       std::uint64_t lo = std::numeric_limits<std::uint64_t>::max(), hi = 0;
       std::uint64_t previous = std::numeric_limits<std::uint64_t>::max();
       for (std::uint32_t i = 0; i < parts; ++i) {
-        const std::uint64_t share = share_of(total, parts, i);
+        const std::uint64_t share = Share{i, parts}.of(total);
         // Where part i starts is exactly the sum of the parts before it.
-        REQUIRE(share_offset(total, parts, i) == sum);
+        REQUIRE(Share{i, parts}.offset(total) == sum);
         // Earlier parts take the remainder: never smaller than a later one.
         REQUIRE(share <= previous);
         previous = share;
@@ -62,30 +62,30 @@ TEST_CASE("share_of and share_offset split any total exactly") {
         hi = std::max(hi, share);
       }
       REQUIRE(sum == total);
-      REQUIRE(share_offset(total, parts, parts) == total);
+      REQUIRE(Share{parts, parts}.offset(total) == total);
       // As even as possible: shares differ by at most one.
       REQUIRE(hi - lo <= 1);
     }
   }
 }
 
-TEST_CASE("share_of: huge totals, more parts than total, zero parts") {
+TEST_CASE("Share::of: huge totals, more parts than total, zero parts") {
   const std::uint64_t big = std::numeric_limits<std::uint64_t>::max();
   for (std::uint32_t parts : {1u, 2u, 3u, 7u, 64u, 1000u}) {
     std::uint64_t sum = 0;
     for (std::uint32_t i = 0; i < parts; ++i) {
-      CHECK(share_offset(big, parts, i) == sum);
-      sum += share_of(big, parts, i);
+      CHECK(Share{i, parts}.offset(big) == sum);
+      sum += Share{i, parts}.of(big);
     }
     CHECK(sum == big);
   }
   // 3 VUs over 8 workers: workers 0..2 get one each, the rest none.
   for (std::uint32_t i = 0; i < 8; ++i) {
-    CHECK(share_of(3, 8, i) == (i < 3 ? 1u : 0u));
-    CHECK(share_offset(3, 8, i) == std::min<std::uint64_t>(i, 3));
+    CHECK(Share{i, 8}.of(3) == (i < 3 ? 1u : 0u));
+    CHECK(Share{i, 8}.offset(3) == std::min<std::uint64_t>(i, 3));
   }
-  CHECK(share_of(10, 0, 0) == 0);
-  CHECK(share_offset(10, 0, 0) == 0);
+  CHECK(Share{0, 0}.of(10) == 0);
+  CHECK(Share{0, 0}.offset(10) == 0);
 }
 
 TEST_CASE("ramping_vus_at: up, hold, down by hand") {

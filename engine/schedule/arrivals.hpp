@@ -7,6 +7,8 @@
 #include <optional>
 #include <vector>
 
+#include "engine/schedule/share.hpp"
+
 namespace strain {
 
 // How arrivals are spread: evenly spaced, or a (possibly time-varying) Poisson process.
@@ -33,32 +35,53 @@ double expected_arrivals(const RateProfile& p, std::chrono::nanoseconds t) noexc
 // stretches are skipped), rounded to the ns; nullopt when `count` >= the profile's total.
 std::optional<std::chrono::nanoseconds> time_of_arrivals(const RateProfile& p,
                                                          double count) noexcept;
+// The profile with its rate changed to `per_s` at `at` (from its start): the same before `at`,
+// then `per_s` until the profile's end, which does not move. `at` past the end: unchanged.
+RateProfile rate_from(const RateProfile& p, std::chrono::nanoseconds at, double per_s);
 
-// One worker's share of a scenario's arrivals, in order. The scenario's k-th arrival (k = 0, 1,
-// ...) belongs to worker k % workers, so the workers' shares partition the scenario exactly.
+// One worker's share of a scenario's arrivals, in order: the scenario's k-th arrival (k = 0, 1,
+// ...) belongs to the worker whose ArrivalSplit owns k, so the workers' shares partition the
+// scenario exactly.
 class ArrivalSchedule {
  public:
-  // `worker` < `workers`; every worker of a scenario must be given the same profile and seed.
+  // Every worker of a scenario must be given the same profile, process, seed and split size.
   ArrivalSchedule(RateProfile profile, ArrivalProcess process, std::uint64_t seed,
-                  std::uint32_t worker, std::uint32_t workers);
+                  ArrivalSplit split);
 
   // The next intended start of this worker's share, from the scenario start; nullopt once the
   // profile has ended (and from then on).
   std::optional<std::chrono::nanoseconds> next() noexcept;
   // The scenario-wide index k of the arrival next() last returned; only after it returned one.
   std::uint64_t index() const noexcept;
+  // Replaces the profile with one that agrees with it up to now (see rate_from): arrivals not
+  // yet handed out follow the new one, and each keeps its index, so the workers still
+  // partition the scenario. `pending`: the arrival next() last returned has not been handed
+  // out yet; its new time is returned (it moves when it was past the change), or nullopt when
+  // it no longer falls in the profile (then next() looks for it again). With nothing pending,
+  // returns nullopt and next() goes on under the new profile, even after it had run out.
+  std::optional<std::chrono::nanoseconds> retime(RateProfile profile, bool pending) noexcept;
+  const RateProfile& profile() const noexcept { return profile_; }
 
  private:
   double unit_exponential() noexcept;  // the next Exp(1) draw of the scenario-wide sequence
+  std::optional<std::chrono::nanoseconds> time_of(double count) noexcept;
 
   RateProfile profile_;
   ArrivalProcess process_;
-  std::uint32_t workers_;
-  std::uint64_t next_k_;                // scenario-wide index of this worker's next arrival
+  ArrivalSplit split_;
+  std::uint64_t next_k_ = 0;            // scenario-wide index to look for this worker's next from
+  std::uint64_t last_k_ = 0;            // index of the arrival next() last returned
+  double last_count_ = -1;              // its place in expected-count space; < 0: none yet
   std::uint64_t drawn_ = 0;             // poisson: Exp(1) gaps drawn so far (= arrivals k < drawn_)
   double count_ = 0;                    // poisson: the running sum of those gaps
   std::array<std::uint64_t, 4> rng_{};  // xoshiro256** state
   bool ended_ = false;                  // next() has returned nullopt
+  // Where time_of() last found its count: counts only grow between retimes, so each arrival
+  // resumes the walk over the stages there instead of from the first (ramps may have 1000).
+  std::size_t stage_ = 0;               // the stage the last count fell in
+  double stage_sum_ = 0;                // expected arrivals before that stage
+  std::chrono::nanoseconds stage_offset_{0};  // when that stage starts
+  double stage_from_ = 0;                     // the rate at its start
 };
 
 }  // namespace strain

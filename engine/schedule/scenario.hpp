@@ -1,4 +1,4 @@
-// Closed-model scenarios as plain data, and the schedule arithmetic every worker shares.
+// Scenarios as plain data, and the schedule arithmetic every worker shares.
 #pragma once
 
 #include <chrono>
@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/exec/arrivals.hpp"
+#include "engine/schedule/arrivals.hpp"
 
 namespace strain {
 
@@ -81,10 +81,5 @@ std::uint32_t peak_vus(const Scenario& s) noexcept;
 // ramping-vus: VUs wanted `since_start` into the scenario (linear within a stage, rounded
 // down, as k6 does); the last stage's target after the end.
 std::uint32_t ramping_vus_at(const Scenario& s, std::chrono::nanoseconds since_start) noexcept;
-// Part `index` of `total` split into `parts` as evenly as possible (earlier parts take the
-// remainder); the parts always sum to `total` exactly.
-std::uint64_t share_of(std::uint64_t total, std::uint32_t parts, std::uint32_t index) noexcept;
-// The sum of shares before `index`: where part `index` starts.
-std::uint64_t share_offset(std::uint64_t total, std::uint32_t parts, std::uint32_t index) noexcept;
 
 }  // namespace strain

@@ -1,4 +1,4 @@
-#include "engine/exec/arrivals.hpp"
+#include "engine/schedule/arrivals.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -69,38 +69,84 @@ double expected_arrivals(const RateProfile& p, std::chrono::nanoseconds t) noexc
   return sum;
 }
 
-std::optional<std::chrono::nanoseconds> time_of_arrivals(const RateProfile& p,
-                                                         double count) noexcept {
+namespace {
+
+// Where a count falls: the stage holding it and that stage's start, walked from a given stage.
+struct StageWalk {
+  std::size_t stage = 0;           // the stage to look in
+  double sum = 0;                  // expected arrivals before it
+  std::chrono::nanoseconds offset{0};  // when it starts
+  double from = 0;                 // the rate at its start
+};
+
+// The time of `count` arrivals, walking on from `w` (which it leaves at the stage found). Every
+// worker walks the same stages in the same order, so their sums and times agree bit for bit.
+std::optional<std::chrono::nanoseconds> walk_to(const RateProfile& p, double count, StageWalk& w) {
   if (!(count >= 0)) count = 0;
-  double sum = 0;
-  double from = p.start_per_s;
-  std::chrono::nanoseconds offset{0};
-  for (const RateStage& st : p.stages) {
+  for (; w.stage < p.stages.size(); ++w.stage) {
+    const RateStage& st = p.stages[w.stage];
     const double len_s = seconds(st.duration);
-    const double area = len_s * (from + st.target_per_s) / 2;
+    const double area = len_s * (w.from + st.target_per_s) / 2;
     // Strictly below the stage's end: a count reached exactly at a boundary belongs to the
     // next stage with positive rate, which is what skips zero-rate stretches. "Exactly" allows
     // for rounding: 500/s for 30 s sums to 15000.000000000002, and must offer 15000, not 15001.
-    const double end = sum + area;
+    const double end = w.sum + area;
     if (count < end - 1e-9 * std::max(1.0, end)) {
-      const double s =
-          std::clamp(solve_in_stage(from, st.target_per_s, len_s, area, count - sum), 0.0, len_s);
-      const auto at = offset + std::chrono::nanoseconds(static_cast<std::chrono::nanoseconds::rep>(
-                                   std::llround(s * 1e9)));
+      const double s = std::clamp(
+          solve_in_stage(w.from, st.target_per_s, len_s, area, count - w.sum), 0.0, len_s);
+      const auto at = w.offset + std::chrono::nanoseconds(
+                                     static_cast<std::chrono::nanoseconds::rep>(std::llround(s * 1e9)));
       // Rounding must not push an arrival of [0, end) onto the end itself.
       return std::min(at, profile_length(p) - std::chrono::nanoseconds(1));
     }
-    sum += area;
-    offset += st.duration;
-    from = st.target_per_s;
+    w.sum += area;
+    w.offset += st.duration;
+    w.from = st.target_per_s;
   }
   return std::nullopt;
 }
 
+}  // namespace
+
+std::optional<std::chrono::nanoseconds> time_of_arrivals(const RateProfile& p,
+                                                         double count) noexcept {
+  StageWalk w;
+  w.from = p.start_per_s;
+  return walk_to(p, count, w);
+}
+
+RateProfile rate_from(const RateProfile& p, std::chrono::nanoseconds at, double per_s) {
+  const std::chrono::nanoseconds length = profile_length(p);
+  if (at >= length) return p;
+  if (at.count() < 0) at = std::chrono::nanoseconds(0);
+  RateProfile out;
+  out.start_per_s = p.start_per_s;
+  double from = p.start_per_s;
+  std::chrono::nanoseconds offset{0};
+  for (const RateStage& st : p.stages) {
+    if (offset + st.duration <= at) {
+      out.stages.push_back(st);
+      offset += st.duration;
+      from = st.target_per_s;
+      continue;
+    }
+    // The stage holding `at` ends there, at the rate its line reaches; before `at` the
+    // integral is the same trapezoid as before, so arrivals already due do not move.
+    const auto cut = at - offset;
+    if (cut.count() > 0) {
+      const double f = static_cast<double>(cut.count()) / static_cast<double>(st.duration.count());
+      out.stages.push_back(RateStage{cut, from + (st.target_per_s - from) * f});
+    }
+    break;
+  }
+  out.stages.push_back(RateStage{std::chrono::nanoseconds(0), per_s});  // the jump
+  out.stages.push_back(RateStage{length - at, per_s});
+  return out;
+}
+
 ArrivalSchedule::ArrivalSchedule(RateProfile profile, ArrivalProcess process, std::uint64_t seed,
-                                 std::uint32_t worker, std::uint32_t workers)
-    : profile_(std::move(profile)), process_(process), workers_(workers), next_k_(worker) {
-  STRAIN_ASSERT(workers_ > 0 && worker < workers_);
+                                 ArrivalSplit split)
+    : profile_(std::move(profile)), process_(process), split_(split) {
   STRAIN_ASSERT(std::isfinite(profile_.start_per_s) && profile_.start_per_s >= 0);
   for ([[maybe_unused]] const RateStage& st : profile_.stages) {
     STRAIN_ASSERT(st.duration.count() >= 0);
@@ -108,34 +154,71 @@ ArrivalSchedule::ArrivalSchedule(RateProfile profile, ArrivalProcess process, st
   }
   for (std::uint64_t& word : rng_)
     word = splitmix64(seed);
+  stage_from_ = profile_.start_per_s;
+}
+
+std::optional<std::chrono::nanoseconds> ArrivalSchedule::time_of(double count) noexcept {
+  if (count < stage_sum_) {  // after a retime: walk again from the first stage
+    stage_ = 0;
+    stage_sum_ = 0;
+    stage_offset_ = std::chrono::nanoseconds(0);
+    stage_from_ = profile_.start_per_s;
+  }
+  StageWalk w{stage_, stage_sum_, stage_offset_, stage_from_};
+  const auto at = walk_to(profile_, count, w);
+  stage_ = w.stage;
+  stage_sum_ = w.sum;
+  stage_offset_ = w.offset;
+  stage_from_ = w.from;
+  return at;
 }
 
 std::optional<std::chrono::nanoseconds> ArrivalSchedule::next() noexcept {
   if (ended_) return std::nullopt;
-  double count = static_cast<double>(next_k_);
+  const std::optional<std::uint64_t> k = split_.first_from(next_k_);
+  if (!k) {
+    ended_ = true;
+    return std::nullopt;
+  }
+  double count = static_cast<double>(*k);
   if (process_ == ArrivalProcess::poisson) {
     // Time rescaling: unit-rate exponential gaps summed in expected-count space, mapped back
     // through the integral's inverse, give a Poisson process of exactly the profile's rate.
     // Every worker draws every gap of the scenario in the same order, so their running sums
-    // agree bit for bit and each keeps every W-th arrival of one and the same process.
-    while (drawn_ <= next_k_) {
+    // agree bit for bit and each keeps its own arrivals of one and the same process.
+    while (drawn_ <= *k) {
       count_ += unit_exponential();
       ++drawn_;
     }
     count = count_;
   }
-  const auto at = time_of_arrivals(profile_, count);
+  const auto at = time_of(count);
   if (!at) {
     ended_ = true;
     return std::nullopt;
   }
-  next_k_ += workers_;
+  last_k_ = *k;
+  last_count_ = count;
+  next_k_ = *k + 1;
   return at;
 }
 
 std::uint64_t ArrivalSchedule::index() const noexcept {
-  STRAIN_ASSERT(next_k_ >= workers_);
-  return next_k_ - workers_;
+  STRAIN_ASSERT(last_count_ >= 0);
+  return last_k_;
+}
+
+std::optional<std::chrono::nanoseconds> ArrivalSchedule::retime(RateProfile profile,
+                                                                bool pending) noexcept {
+  profile_ = std::move(profile);
+  stage_sum_ = INFINITY;  // forces time_of() to walk from the first stage
+  // A schedule that ran out (a rate of 0 to the end, say) may have arrivals again.
+  ended_ = false;
+  if (!pending || last_count_ < 0) return std::nullopt;
+  const auto at = time_of(last_count_);
+  // It no longer falls in the profile: next() looks for it again (under a later profile it may).
+  if (!at) next_k_ = last_k_;
+  return at;
 }
 
 double ArrivalSchedule::unit_exponential() noexcept {

@@ -1,4 +1,4 @@
-#include "engine/exec/scenario.hpp"
+#include "engine/schedule/scenario.hpp"
 
 #include <algorithm>
 
@@ -80,18 +80,6 @@ std::uint32_t ramping_vus_at(const Scenario& s, std::chrono::nanoseconds since_s
     from = st.target;
   }
   return from;
-}
-
-std::uint64_t share_of(std::uint64_t total, std::uint32_t parts, std::uint32_t index) noexcept {
-  if (parts == 0) return 0;
-  return total / parts + (index < total % parts ? 1 : 0);
-}
-
-std::uint64_t share_offset(std::uint64_t total, std::uint32_t parts, std::uint32_t index) noexcept {
-  if (parts == 0) return 0;
-  const std::uint64_t base = total / parts;
-  const std::uint64_t extra = total % parts;
-  return base * index + std::min<std::uint64_t>(index, extra);
 }
 
 RateProfile rate_profile(const Scenario& s) {

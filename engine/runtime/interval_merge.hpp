@@ -1,0 +1,63 @@
+// Gathers the workers' reports of each interval, merges them exactly, and folds each finished
+// interval into the run's result. Pure bookkeeping: no threads, no clock.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/results/interval_snapshot.hpp"
+#include "engine/results/run_result.hpp"
+#include "engine/runtime/worker.hpp"
+#include "engine/schedule/scenario.hpp"
+
+namespace strain {
+
+class IntervalMerger {
+ public:
+  // `result` outlives the merger; its scenarios list is set up here, one per plan scenario.
+  IntervalMerger(std::size_t workers, std::span<const Scenario> scenarios, RunResult& result);
+
+  // Adds a worker's report to its interval. Returns true when that interval now has a report
+  // from every worker still running.
+  bool add(WorkerReport report);
+  // A worker could not start: it will send nothing more. Returns the intervals that were only
+  // waiting for it.
+  std::vector<std::uint64_t> drop_worker();
+  // Merges complete interval `seq` into a snapshot (its timing filled in by the caller) and
+  // folds it into the result: totals, series, scenarios, script stats, schedule, timeline.
+  // `draining`: the interval belongs to the drain (its responses are not throughput).
+  IntervalSnapshot close(std::uint64_t seq, double start_s, double length_s, double planned_s,
+                         bool draining);
+  bool pending() const noexcept { return !pending_.empty(); }
+  std::vector<std::uint64_t> complete_sequences() const;
+
+  // Workers' latest cumulative counters, summed.
+  std::uint64_t connects() const;
+  std::uint64_t stale_retries() const;
+  std::uint64_t connect_backoffs() const;
+  std::uint64_t requests_started() const;
+  // Intervals closed so far, and each worker's summed CPU busy fraction over them.
+  std::uint64_t intervals() const noexcept { return intervals_; }
+  const std::vector<double>& busy_sums() const noexcept { return busy_; }
+
+ private:
+  struct Pending {
+    std::vector<WorkerReport> reports;
+  };
+  void add_series(RequestMetrics m);
+
+  std::size_t workers_;
+  std::size_t live_workers_;
+  RunResult& result_;
+  std::map<std::uint64_t, Pending> pending_;  // a few intervals at most: workers answer in order
+  std::map<std::string, std::size_t> series_index_;  // name and tags → result_.by_name index
+  std::vector<WorkerInterval> latest_;  // per worker: its last report's cumulative counters
+  std::vector<double> busy_;            // per worker: summed busy fraction
+  std::uint64_t intervals_ = 0;
+};
+
+}  // namespace strain

@@ -1,0 +1,317 @@
+#include "engine/runtime/planning.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "engine/core/error.hpp"
+#include "engine/core/units.hpp"
+#include "engine/runtime/system_limits.hpp"
+#include "engine/script/script_load.hpp"
+#include "engine/transport/resolve.hpp"
+#include "engine/transport/url.hpp"
+
+extern char** environ;
+
+namespace strain {
+namespace {
+
+// "30s:100,2m:500" → stages (durations and targets per second).
+std::vector<RateStage> parse_rate_stages(const std::string& text) {
+  std::vector<RateStage> stages;
+  std::size_t at = 0;
+  while (at <= text.size()) {
+    const auto comma = std::min(text.find(',', at), text.size());
+    const std::string part = text.substr(at, comma - at);
+    const auto colon = part.find(':');
+    if (colon == std::string::npos) {
+      throw UsageError("--stages: '" + part + "' is not DURATION:RATE (e.g. 30s:100)");
+    }
+    RateStage st;
+    st.duration = parse_duration(part.substr(0, colon), "--stages");
+    st.target_per_s = parse_rate(part.substr(colon + 1), "--stages").per_second;
+    stages.push_back(st);
+    if (stages.size() > 1000) throw UsageError("--stages: more than 1000 stages");
+    at = comma + 1;
+  }
+  std::chrono::nanoseconds total{0};
+  for (const auto& st : stages)
+    total += st.duration;
+  if (total.count() <= 0) throw UsageError("--stages: the stages last no time at all");
+  return stages;
+}
+
+// The --url run's scenario: constant-vus, or an arrival-rate one from --rate/--stages.
+Scenario url_scenario(const RunRequest& f, std::chrono::nanoseconds duration,
+                      std::chrono::nanoseconds graceful_stop) {
+  Scenario s;
+  s.name = "default";
+  s.graceful_stop = graceful_stop;
+  const bool open = !f.rate.empty() || !f.stages.empty();
+  if (!open) {
+    if (!f.arrival.empty() || f.max_vus != 0 || f.backlog != 0 || f.seed_given) {
+      throw UsageError(
+          "--arrival, --max-vus, --seed and --backlog apply to arrival-rate runs: add --rate "
+          "(e.g. --rate 1000/s) or --stages");
+    }
+    s.executor = ExecutorKind::constant_vus;
+    s.vus = f.vus;
+    s.duration = duration;
+    return s;
+  }
+  if (f.stages.empty()) {
+    s.executor = ExecutorKind::constant_arrival_rate;
+    s.rate_per_s = parse_rate(f.rate, "--rate").per_second;
+    if (!(s.rate_per_s > 0)) throw UsageError("--rate: must be more than zero");
+    s.duration = duration;
+  } else {
+    if (f.duration_given) {
+      throw UsageError("--stages sets the length of the run: leave out --duration");
+    }
+    s.executor = ExecutorKind::ramping_arrival_rate;
+    s.start_rate_per_s = f.rate.empty() ? 0.0 : parse_rate(f.rate, "--rate").per_second;
+    s.rate_stages = parse_rate_stages(f.stages);
+  }
+  if (peak_rate_per_s(s) > 10'000'000) throw UsageError("--rate: more than 10,000,000/s");
+  if (f.arrival.empty() || f.arrival == "uniform") {
+    s.arrival = ArrivalProcess::uniform;
+  } else if (f.arrival == "poisson") {
+    s.arrival = ArrivalProcess::poisson;
+  } else {
+    throw UsageError("--arrival: '" + f.arrival + "' is not uniform or poisson");
+  }
+  s.seed = f.seed;
+  s.preallocated_vus = f.vus;
+  s.max_vus = f.max_vus != 0 ? f.max_vus : f.vus;
+  if (s.max_vus < s.preallocated_vus) {
+    throw UsageError("--max-vus (" + std::to_string(s.max_vus) + ") is below -c/--vus (" +
+                     std::to_string(s.preallocated_vus) + "), the VUs made at the start");
+  }
+  s.backlog_limit = f.backlog != 0 ? f.backlog : default_backlog(s);
+  return s;
+}
+
+std::string read_body(const std::string& spec) {
+  if (spec.empty() || spec[0] != '@') return spec;
+  const std::string path = spec.substr(1);
+  // A regular file of bounded size only: /dev/zero, a FIFO or a directory would otherwise
+  // hang, exhaust memory or send nothing.
+  constexpr std::uintmax_t max_body = 64u * 1024 * 1024;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    throw UsageError("--body: '" + path + "' is not a readable regular file");
+  }
+  if (std::filesystem::file_size(path, ec) > max_body) {
+    throw UsageError("--body: '" + path + "' is over 64 MiB");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UsageError("--body: cannot read file '" + path + "'");
+  std::string data(max_body + 1, '\0');
+  in.read(data.data(), static_cast<std::streamsize>(data.size()));
+  data.resize(static_cast<std::size_t>(in.gcount()));
+  if (data.size() > max_body) throw UsageError("--body: '" + path + "' is over 64 MiB");
+  return data;
+}
+
+std::uint32_t threads_of(const RunRequest& f) {
+  return f.threads != 0 ? f.threads : std::max(1u, std::thread::hardware_concurrency());
+}
+
+void set_timeouts(const RunRequest& f, std::chrono::nanoseconds request_timeout, LoadPlan& plan) {
+  plan.client.request_timeout = request_timeout;
+  plan.client.idle_timeout = plan.client.request_timeout;
+  plan.client.connect_timeout = parse_duration(f.connect_timeout, "--connect-timeout");
+  if (plan.client.request_timeout.count() <= 0 || plan.client.connect_timeout.count() <= 0) {
+    throw UsageError("--timeout and --connect-timeout must be more than zero");
+  }
+  plan.drain_grace =
+      std::min<std::chrono::nanoseconds>(plan.client.request_timeout, std::chrono::seconds(5));
+}
+
+LoadPlan make_url_plan(const RunRequest& f) {
+  LoadPlan plan;
+  plan.command = f.command;
+  if (f.url.empty()) throw UsageError("give a script or --url (see 'strain run --help')");
+  http::Url url;
+  try {
+    url = http::parse_url(f.url);
+  } catch (const UsageError& e) {
+    throw UsageError(std::string("--url: ") + e.what());
+  }
+  if (url.scheme != "http") {
+    throw UsageError("--url: '" + f.url +
+                     "': only http:// is supported so far (https comes with "
+                     "the libcurl transport)");
+  }
+  plan.url = f.url;
+  plan.method = f.method;
+  for (const auto& h : f.headers) {
+    const auto colon = h.find(':');
+    if (colon == std::string::npos || colon == 0) {
+      throw UsageError("-H: '" + h + "' is not \"Name: value\"");
+    }
+    std::string value = h.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    plan.headers.push_back(http::Header{h.substr(0, colon), value});
+  }
+  plan.body = read_body(f.body);
+  plan.threads = threads_of(f);
+  const auto duration = parse_duration(f.duration, "--duration");
+  if (duration.count() <= 0) throw UsageError("--duration: must be more than zero");
+  set_timeouts(f, parse_duration(f.timeout, "--timeout"), plan);
+  plan.scenario = url_scenario(f, duration, plan.drain_grace);
+  plan.duration = active_length(plan.scenario);
+  // Build the request once here so a bad method or header fails before any traffic.
+  (void)http::RequestTemplate(plan.method, url, plan.headers, plan.body);
+  // Each worker also holds an epoll set, its watcher, timers and a wake-up pipe.
+  require_fds(plan.peak_vus() + std::uint64_t{plan.threads} * 4, raise_fd_limit());
+  // One target address: every connection needs a local port of its own.
+  require_ports(plan.peak_vus(), ephemeral_ports());
+  // Resolved once, before any traffic; every worker's client connects to these addresses.
+  const Endpoint endpoint = resolve_endpoint(url.host, url.port, std::chrono::milliseconds(5000));
+  plan.clients = [endpoint, options = plan.client](boost::asio::io_context& io, const http::Url&) {
+    return std::make_unique<NativeClient>(io, endpoint, options);
+  };
+  plan.thresholds = parse_threshold_flags(f.thresholds);
+  return plan;
+}
+
+std::string read_script(const std::string& path) {
+  constexpr std::uintmax_t max_script = 16u * 1024 * 1024;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    throw UsageError(path + ": no such script (or not a regular file)");
+  }
+  if (std::filesystem::file_size(path, ec) > max_script) {
+    throw UsageError(path + ": the script is over 16 MiB");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UsageError(path + ": cannot read the script");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Scenarios from the command line (they replace the script's), options, or k6's default.
+std::vector<Scenario> choose_scenarios(const RunRequest& f, const ScriptOptions& o) {
+  Scenario s;
+  const bool cli = f.vus_given || f.duration_given || f.iterations != 0;
+  if (cli || o.scenarios.empty()) {
+    const std::uint32_t vus = f.vus_given ? f.vus : o.vus.value_or(1);
+    s.vus = vus;
+    if (!o.stages.empty() && !cli) {
+      s.executor = ExecutorKind::ramping_vus;
+      s.stages = o.stages;
+    } else if (f.iterations != 0 || (!f.duration_given && o.iterations && !o.duration)) {
+      s.executor = ExecutorKind::shared_iterations;
+      s.iterations = f.iterations != 0 ? f.iterations : *o.iterations;
+      if (s.iterations < s.vus) s.vus = static_cast<std::uint32_t>(s.iterations);
+    } else if (f.duration_given || o.duration) {
+      s.executor = ExecutorKind::constant_vus;
+      s.duration = f.duration_given ? parse_duration(f.duration, "--duration") : *o.duration;
+      if (s.duration.count() <= 0) throw UsageError("--duration: must be more than zero");
+    } else {
+      // k6's default: one VU, one iteration; a smoke test of the script.
+      s.executor = ExecutorKind::shared_iterations;
+      s.iterations = 1;
+      s.vus = 1;
+    }
+    return {s};
+  }
+  return o.scenarios;
+}
+
+LoadPlan make_script_plan(const RunRequest& f) {
+  if (!f.url.empty()) {
+    throw UsageError(
+        "give a script or --url, not both (scripts name their URLs; pass one in with -e "
+        "BASE_URL=...)");
+  }
+  if (!f.rate.empty() || !f.stages.empty() || !f.arrival.empty() || f.max_vus != 0) {
+    throw UsageError(f.script +
+                     ": --rate, --stages, --arrival and --max-vus are for --url runs; a script "
+                     "declares an arrival-rate scenario in options.scenarios (executor = "
+                     "\"constant-arrival-rate\")");
+  }
+  auto script = std::make_shared<ScriptPlan>();
+  script->path = f.script;
+  script->chunk_name = "@" + f.script;
+  script->source = read_script(f.script);
+  script->directory = std::filesystem::path(f.script).parent_path().string();
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    const std::string kv = *e;
+    const auto eq = kv.find('=');
+    if (eq != std::string::npos && eq > 0) script->env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  for (const auto& kv : f.env) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) throw UsageError("-e: '" + kv + "' is not KEY=VALUE");
+    script->env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  // Load once here: a syntax error, a bad option or a missing function stops before traffic.
+  const InspectedScript inspected = inspect_script(*script);
+  script->settings = inspected.options.settings;
+  script->scenarios = choose_scenarios(f, inspected.options);
+  script->has_setup = inspected.has_setup;
+  script->has_teardown = inspected.has_teardown;
+  for (const Scenario& s : script->scenarios) {
+    if (!std::binary_search(inspected.functions.begin(), inspected.functions.end(), s.exec)) {
+      throw UsageError(
+          f.script + ": scenario '" + s.name + "' runs " + s.exec +
+          "(), which the script does not define" +
+          (s.exec == "default" ? " (define function default() or options.scenarios)" : ""));
+    }
+  }
+
+  LoadPlan plan;
+  plan.command = f.command;
+  plan.url = f.script;
+  plan.thresholds = inspected.options.thresholds;
+  for (auto& t : parse_threshold_flags(f.thresholds))
+    plan.thresholds.push_back(std::move(t));
+  std::uint64_t vus = 0;
+  std::chrono::nanoseconds length{0};
+  for (const Scenario& s : script->scenarios) {
+    vus += peak_vus(s);
+    length = std::max(length, end_offset(s) + s.graceful_stop);
+  }
+  if (vus > 10'000'000) throw UsageError(f.script + ": more than 10,000,000 VUs in all");
+  plan.threads = threads_of(f);
+  plan.duration = length;
+  set_timeouts(f,
+               f.timeout_given ? parse_duration(f.timeout, "--timeout")
+                               : script->settings.request_timeout,
+               plan);
+  script->settings.request_timeout = plan.client.request_timeout;
+  plan.clients = native_client_factory(plan.client);
+  // VUs connect only when they make requests, so descriptors are raised, not demanded: a
+  // shortfall shows up as local_limit errors and a generator-bound run.
+  raise_fd_limit();
+  plan.script = std::move(script);
+  return plan;
+}
+
+}  // namespace
+
+// "latency{p99} < 250ms" → the expression and the condition, split at the operator.
+std::vector<ThresholdSpec> parse_threshold_flags(const std::vector<std::string>& flags) {
+  std::vector<ThresholdSpec> specs;
+  for (const auto& text : flags) {
+    const auto op = text.find_first_of("<>=");
+    if (op == std::string::npos) {
+      throw UsageError("--threshold: '" + text +
+                       "' has no condition (e.g. \"latency{p99} < 250ms\")");
+    }
+    specs.push_back(parse_threshold(text.substr(0, op), text.substr(op)));
+  }
+  return specs;
+}
+
+LoadPlan make_plan(const RunRequest& request) {
+  return request.script.empty() ? make_url_plan(request) : make_script_plan(request);
+}
+
+}  // namespace strain

@@ -1,0 +1,781 @@
+// ScenarioRunner and ScenarioSet with fake VU bodies on a real io_context. The scenario clock is
+// driven by hand with tick(now) at synthetic times placed an hour in the past, so the runner's own
+// clock reads (posted continuations, the pacer's timer) always come later than any of them.
+#include "engine/exec/scenario_runner.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <span>
+#include <vector>
+
+#include "engine/core/clock.hpp"
+#include "engine/exec/recorder.hpp"
+#include "engine/exec/scenario_set.hpp"
+
+using namespace strain;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::int64_t kMs = 1'000'000;
+constexpr std::int64_t kSecond = 1'000 * kMs;
+
+// One begin() a body saw.
+struct Begin {
+  std::uint32_t vu_id = 0;
+  std::uint32_t slot = 0;
+  std::int64_t intended_ns = 0;
+  std::int64_t now_ns = 0;
+};
+
+class FakeBodies;
+
+// A VU body that does nothing by itself: the test ends its iterations through the sink.
+class FakeBody final : public VuBody {
+ public:
+  FakeBody(FakeBodies& bodies, std::uint32_t vu_id, std::uint32_t slot, IterationSink& sink)
+      : bodies_(bodies), vu_id_(vu_id), slot_(slot), sink_(sink) {}
+
+  void begin(std::int64_t intended_ns, std::int64_t now_ns) override;
+  void wind_down(std::int64_t now_ns) override;
+  void interrupt(std::int64_t) override {
+    ++interrupts;
+    busy = false;
+  }
+  // Ends the iteration in progress, as a body does when its work is over.
+  void end(IterationEnd how, bool waited, std::int64_t now_ns) {
+    REQUIRE(busy);
+    busy = false;
+    ++ended;
+    sink_.on_iteration_end(slot_, how, waited, now_ns);
+  }
+
+  std::uint32_t vu_id() const { return vu_id_; }
+  bool busy = false;             // in an iteration
+  bool end_on_wind_down = true;  // wind_down() ends the iteration at once (a VU asleep)
+  int wind_downs = 0;            // wind_down() calls
+  int interrupts = 0;            // interrupt() calls
+  int begins = 0;                // begin() calls
+  int ended = 0;                 // iterations ended through the sink
+  std::int64_t last_intended_ns = 0;
+
+ private:
+  FakeBodies& bodies_;
+  std::uint32_t vu_id_;
+  std::uint32_t slot_;
+  IterationSink& sink_;
+};
+
+class FakeBodies final : public BodyFactory {
+ public:
+  std::unique_ptr<VuBody> make_body(std::uint32_t vu_id, std::uint32_t slot,
+                                    IterationSink& sink) override {
+    CHECK(slot == bodies.size());  // slots are made in order
+    auto body = std::make_unique<FakeBody>(*this, vu_id, slot, sink);
+    bodies.push_back(body.get());
+    return body;
+  }
+  Recorder& dropped() override { return dropped_recorder; }
+
+  // Ends every body's iteration in progress (waited: it made a request).
+  void end_busy(std::int64_t now_ns, bool waited = true) {
+    // A body may begin again from inside end(): take the busy set first.
+    std::vector<FakeBody*> busy;
+    for (FakeBody* b : bodies) {
+      if (b->busy) busy.push_back(b);
+    }
+    for (FakeBody* b : busy)
+      b->end(IterationEnd::completed, waited, now_ns);
+  }
+  std::uint32_t busy_count() const {
+    return static_cast<std::uint32_t>(
+        std::count_if(bodies.begin(), bodies.end(), [](const FakeBody* b) { return b->busy; }));
+  }
+  int interrupts() const {
+    int n = 0;
+    for (const FakeBody* b : bodies)
+      n += b->interrupts;
+    return n;
+  }
+  RequestMetrics take_dropped() {
+    RequestMetrics m;
+    dropped_recorder.take_interval(m);
+    return m;
+  }
+
+  std::vector<FakeBody*> bodies;  // by slot; owned by the runner
+  std::vector<Begin> begins;      // every begin(), in order
+  // Bodies end each iteration inside begin(), without waiting (a VU that makes no request).
+  bool end_in_begin = false;
+  int depth = 0;                    // begin() calls on the stack now
+  int max_depth = 0;                // the most at once
+  int end_in_begin_limit = 10'000;  // a guard, so a runner that recursed would not overflow
+  Recorder dropped_recorder;
+};
+
+void FakeBody::begin(std::int64_t intended_ns, std::int64_t now_ns) {
+  REQUIRE_FALSE(busy);
+  busy = true;
+  ++begins;
+  last_intended_ns = intended_ns;
+  bodies_.begins.push_back(Begin{vu_id_, slot_, intended_ns, now_ns});
+  ++bodies_.depth;
+  bodies_.max_depth = std::max(bodies_.max_depth, bodies_.depth);
+  if (bodies_.end_in_begin && static_cast<int>(bodies_.begins.size()) <= bodies_.end_in_begin_limit)
+    end(IterationEnd::completed, false, now_ns);
+  --bodies_.depth;
+}
+
+void FakeBody::wind_down(std::int64_t now_ns) {
+  ++wind_downs;
+  if (end_on_wind_down && busy) end(IterationEnd::interrupted, true, now_ns);
+}
+
+// Synthetic times an hour ago: the runner's own clock reads are always later.
+std::int64_t origin() {
+  return now_ns() - 3600 * kSecond;
+}
+
+Scenario constant_vus(std::uint32_t vus, std::chrono::nanoseconds duration) {
+  Scenario s;
+  s.executor = ExecutorKind::constant_vus;
+  s.vus = vus;
+  s.duration = duration;
+  return s;
+}
+
+ScenarioInterval take(ScenarioRunner& r) {
+  ScenarioInterval out;
+  r.take_interval(out);
+  return out;
+}
+
+// Runs posted handlers until `pred` holds (bounded by real time).
+template <class Pred>
+void run_until(boost::asio::io_context& io, Pred pred) {
+  const auto deadline = std::chrono::steady_clock::now() + 1s;
+  while (!pred() && std::chrono::steady_clock::now() < deadline) {
+    io.restart();
+    io.run_for(2ms);
+  }
+}
+
+// Runs the handlers ready now (posted continuations, timers due), even after a run ran out of work.
+void poll_ready(boost::asio::io_context& io) {
+  io.restart();
+  io.poll();
+}
+
+Histogram histogram_of(const std::vector<std::int64_t>& values_us) {
+  Histogram h;
+  for (const std::int64_t v : values_us)
+    h.record(v);
+  return h;
+}
+
+}  // namespace
+
+TEST_CASE("constant-vus: all VUs start at the scenario start and loop until its end") {
+  boost::asio::io_context io;
+  FakeBodies f;
+  Scenario s = constant_vus(3, 10s);
+  s.start_time = 2s;
+  int done_calls = 0;
+  ScenarioRunner r(io, s, Share::whole(), 7, f, [&] { ++done_calls; });
+  // Closed model: every VU exists from the start; ids are first_vu_id + slot.
+  REQUIRE(f.bodies.size() == 3);
+  CHECK(f.bodies[0]->vu_id() == 7);
+  CHECK(f.bodies[1]->vu_id() == 8);
+  CHECK(f.bodies[2]->vu_id() == 9);
+  const std::int64_t t0 = origin();
+  r.start(t0);
+  r.tick(t0 + 1 * kSecond);  // before its start_time
+  CHECK(f.begins.empty());
+  const std::int64_t start = t0 + 2 * kSecond;
+  r.tick(start);
+  REQUIRE(f.begins.size() == 3);
+  for (std::uint32_t i = 0; i < 3; ++i) {
+    CHECK(f.begins[i].slot == i);
+    CHECK(f.begins[i].vu_id == 7 + i);
+    CHECK(f.begins[i].intended_ns == start);  // closed model: due when the VU is ready
+    CHECK(f.begins[i].now_ns == start);
+  }
+  CHECK(r.busy() == 3);
+  // Each ended iteration (one that waited) is followed at once by the next, due at its end.
+  for (int round = 1; round <= 5; ++round) {
+    const std::int64_t now = start + round * kSecond;
+    r.tick(now);
+    f.end_busy(now);
+    CHECK(f.busy_count() == 3);
+    for (const FakeBody* b : f.bodies)
+      CHECK(b->last_intended_ns == now);
+  }
+  CHECK(f.begins.size() == 3 + 15);
+  ScenarioInterval iv = take(r);
+  CHECK(iv.iterations.completed == 15);
+  CHECK(iv.iterations.interrupted == 0);
+  CHECK(iv.busy_vus == 3);
+  CHECK(iv.schedule.peak_vus == 3);
+  CHECK(iv.schedule.due == 0);
+  // The end of the scenario: no new iteration begins; those running finish theirs.
+  r.tick(start + 10 * kSecond);
+  CHECK_FALSE(r.done());
+  f.end_busy(start + 10 * kSecond + kMs);
+  CHECK(f.begins.size() == 18);
+  CHECK(r.busy() == 0);
+  CHECK(r.done());
+  CHECK(done_calls == 1);
+  iv = take(r);
+  CHECK(iv.iterations.completed == 3);
+  CHECK(iv.iterations.interrupted == 0);
+  CHECK(f.interrupts() == 0);
+  for (const FakeBody* b : f.bodies)
+    CHECK(b->wind_downs == 0);
+  // Later ticks change nothing and on_done does not fire again.
+  r.tick(start + 100 * kSecond);
+  CHECK(done_calls == 1);
+  CHECK(f.begins.size() == 18);
+}
+
+TEST_CASE("graceful stop: iterations still running at its end are interrupted, not ended") {
+  boost::asio::io_context io;
+  FakeBodies f;
+  Scenario s = constant_vus(2, 1s);
+  s.graceful_stop = 2s;
+  int done_calls = 0;
+  ScenarioRunner r(io, s, Share::whole(), 1, f, [&] { ++done_calls; });
+  const std::int64_t t0 = origin();
+  r.start(t0);
+  r.tick(t0);
+  CHECK(f.busy_count() == 2);
+  r.tick(t0 + kSecond);  // the end: VUs finish their iteration, for 2 s at most
+  f.bodies[0]->end(IterationEnd::completed, true, t0 + 1500 * kMs);
+  CHECK_FALSE(r.done());
+  r.tick(t0 + 3 * kSecond - 1);
+  CHECK(f.bodies[1]->interrupts == 0);
+  CHECK_FALSE(r.done());
+  r.tick(t0 + 3 * kSecond);  // the hard stop
+  CHECK(f.bodies[0]->interrupts == 0);
+  CHECK(f.bodies[1]->interrupts == 1);
+  CHECK(f.bodies[1]->ended == 0);  // the runner counted it; the body never called the sink
+  CHECK(r.busy() == 0);
+  CHECK(r.done());
+  CHECK(done_calls == 1);
+  const ScenarioInterval iv = take(r);
+  CHECK(iv.iterations.completed == 1);
+  CHECK(iv.iterations.interrupted == 1);
+  CHECK(f.begins.size() == 2);
+}
+
+TEST_CASE("ramping-vus: VUs follow the stages; above the line they finish and rest") {
+  boost::asio::io_context io;
+  FakeBodies f;
+  Scenario s;
+  s.executor = ExecutorKind::ramping_vus;
+  s.start_vus = 0;
+  s.stages = {{4s, 4}, {4s, 0}};
+  int done_calls = 0;
+  ScenarioRunner r(io, s, Share::whole(), 1, f, [&] { ++done_calls; });
+  REQUIRE(f.bodies.size() == 4);  // the peak
+  // By hand: up one VU a second to 4 at 4 s, then down one a second (rounded down).
+  const auto line = [](std::int64_t half_seconds) -> std::uint32_t {
+    const double t = static_cast<double>(half_seconds) / 2.0;
+    const double v = t < 4 ? t : 4 - (t - 4);
+    return static_cast<std::uint32_t>(v);
+  };
+  const std::int64_t t0 = origin();
+  r.start(t0);
+  std::uint32_t before = 0;
+  for (std::int64_t h = 0; h < 16; ++h) {  // every half second, 0 .. 7.5 s
+    CAPTURE(h);
+    const std::int64_t now = t0 + h * kSecond / 2;
+    r.tick(now);
+    // Ramping up, new VUs have begun; ramping down, VUs above the line are still in the
+    // iteration they had begun: none is cut short.
+    CHECK(r.busy() == std::max(line(h), before));
+    CHECK(f.interrupts() == 0);
+    // Every iteration ends: those below the line begin the next, the others rest.
+    f.end_busy(now);
+    CHECK(r.busy() == line(h));
+    for (std::uint32_t slot = 0; slot < 4; ++slot)
+      CHECK(f.bodies[slot]->busy == (slot < line(h)));
+    before = line(h);
+  }
+  CHECK(r.busy() == 0);
+  CHECK_FALSE(r.done());
+  r.tick(t0 + 8 * kSecond);  // the end
+  CHECK(r.done());
+  CHECK(done_calls == 1);
+  const ScenarioInterval iv = take(r);
+  CHECK(iv.iterations.interrupted == 0);
+  CHECK(iv.iterations.completed == f.begins.size());
+  CHECK(iv.schedule.peak_vus == 4);
+}
+
+TEST_CASE("ramping-vus: a VU resting above the line begins again when the line comes back") {
+  boost::asio::io_context io;
+  FakeBodies f;
+  Scenario s;
+  s.executor = ExecutorKind::ramping_vus;
+  s.start_vus = 3;
+  // 3 VUs for 1 s, a jump down to 1 for 2 s, a jump back up to 3 for 2 s.
+  s.stages = {{1s, 3}, {0s, 1}, {2s, 1}, {0s, 3}, {2s, 3}};
+  ScenarioRunner r(io, s, Share::whole(), 1, f, [] {});
+  const std::int64_t t0 = origin();
+  r.start(t0);
+  r.tick(t0);
+  CHECK(r.busy() == 3);
+  r.tick(t0 + kSecond);  // down to 1: VUs 2 and 3 finish their iteration, then rest
+  CHECK(r.busy() == 3);
+  f.end_busy(t0 + kSecond);
+  CHECK(r.busy() == 1);
+  CHECK_FALSE(f.bodies[1]->busy);
+  CHECK_FALSE(f.bodies[2]->busy);
+  r.tick(t0 + 2 * kSecond);
+  CHECK(r.busy() == 1);
+  r.tick(t0 + 3 * kSecond);  // back up to 3: the resting VUs begin again
+  CHECK(r.busy() == 3);
+  CHECK(f.bodies[1]->begins == 2);
+  CHECK(f.bodies[2]->begins == 2);
+  CHECK(f.interrupts() == 0);
+}
+
+TEST_CASE("per-vu-iterations: every VU runs exactly its iterations, then on_done") {
+  for (const bool end_in_begin : {false, true}) {
+    CAPTURE(end_in_begin);
+    boost::asio::io_context io;
+    FakeBodies f;
+    f.end_in_begin = end_in_begin;
+    Scenario s;
+    s.executor = ExecutorKind::per_vu_iterations;
+    s.vus = 3;
+    s.iterations = 4;
+    int done_calls = 0;
+    ScenarioRunner r(io, s, Share::whole(), 1, f, [&] { ++done_calls; });
+    const std::int64_t t0 = origin();
+    r.start(t0);
+    r.tick(t0);
+    if (end_in_begin) {
+      run_until(io, [&] { return r.done(); });
+    } else {
+      for (int round = 1; round <= 10 && f.busy_count() > 0; ++round)
+        f.end_busy(t0 + round * kMs);
+    }
+    CHECK(r.done());
+    CHECK(done_calls == 1);
+    CHECK(f.begins.size() == 12);
+    for (const FakeBody* b : f.bodies)
+      CHECK(b->begins == 4);
+    CHECK(take(r).iterations.completed == 12);
+    // It ended on its own, long before max_duration.
+    r.tick(t0 + kSecond);
+    CHECK(f.begins.size() == 12);
+    CHECK(done_calls == 1);
+  }
+}
+
+TEST_CASE("shared-iterations: the VUs run exactly the pool, then on_done") {
+  for (const bool end_in_begin : {false, true}) {
+    CAPTURE(end_in_begin);
+    boost::asio::io_context io;
+    FakeBodies f;
+    f.end_in_begin = end_in_begin;
+    Scenario s;
+    s.executor = ExecutorKind::shared_iterations;
+    s.vus = 3;
+    s.iterations = 10;
+    int done_calls = 0;
+    ScenarioRunner r(io, s, Share::whole(), 1, f, [&] { ++done_calls; });
+    const std::int64_t t0 = origin();
+    r.start(t0);
+    r.tick(t0);
+    if (end_in_begin) {
+      run_until(io, [&] { return r.done(); });
+    } else {
+      // Only VU 0 is quick: it takes what the others leave.
+      for (int i = 1; i <= 20 && !r.done(); ++i) {
+        if (f.bodies[0]->busy) f.bodies[0]->end(IterationEnd::completed, true, t0 + i * kMs);
+        if (i == 20) f.end_busy(t0 + i * kMs);
+      }
+      CHECK(f.bodies[0]->begins == 8);
+    }
+    CHECK(r.done());
+    CHECK(done_calls == 1);
+    CHECK(f.begins.size() == 10);
+    CHECK(take(r).iterations.completed == 10);
+  }
+}
+
+TEST_CASE("shared-iterations over two workers: half the pool each; a worker without VUs is done") {
+  boost::asio::io_context io;
+  Scenario s;
+  s.executor = ExecutorKind::shared_iterations;
+  s.vus = 3;
+  s.iterations = 9;
+  std::array<FakeBodies, 2> f;
+  std::array<int, 2> done_calls{};
+  std::vector<std::unique_ptr<ScenarioRunner>> rs;
+  for (std::uint32_t w = 0; w < 2; ++w) {
+    f[w].end_in_begin = true;
+    rs.push_back(std::make_unique<ScenarioRunner>(io, s, Share{w, 2}, 1, f[w],
+                                                  [&done_calls, w] { ++done_calls[w]; }));
+  }
+  const std::int64_t t0 = origin();
+  for (auto& r : rs) {
+    r->start(t0);
+    r->tick(t0);
+  }
+  run_until(io, [&] { return rs[0]->done() && rs[1]->done(); });
+  // 9 split between 2 workers: 5 and 4 (the earlier part takes the remainder).
+  CHECK(f[0].begins.size() == 5);
+  CHECK(f[1].begins.size() == 4);
+  CHECK(done_calls == std::array<int, 2>{1, 1});
+
+  // 2 VUs over 3 workers: the third has none, and is done at its start.
+  s.vus = 2;
+  FakeBodies none;
+  int none_done = 0;
+  ScenarioRunner empty(io, s, Share{2, 3}, 1, none, [&] { ++none_done; });
+  CHECK(none.bodies.empty());
+  empty.start(t0);
+  empty.tick(t0);
+  CHECK(empty.done());
+  CHECK(none_done == 1);
+}
+
+TEST_CASE("stop: busy VUs wind down, queued ones are cancelled, nothing new begins") {
+  boost::asio::io_context io;
+  FakeBodies f;
+  int done_calls = 0;
+  const Scenario s = constant_vus(3, 100s);
+  ScenarioRunner r(io, s, Share::whole(), 1, f, [&] { ++done_calls; });
+  const std::int64_t t0 = origin();
+  r.start(t0);
+  r.tick(t0);
+  REQUIRE(f.busy_count() == 3);
+  f.bodies[0]->end_on_wind_down = false;  // a request in flight: ends when it completes
+  // VU 1 ends an iteration that never waited: its next goes through the event loop.
+  f.bodies[1]->end(IterationEnd::completed, false, t0 + kMs);
+  CHECK(r.busy() == 3);  // queued counts as busy
+  r.stop(t0 + 2 * kMs);
+  CHECK(f.bodies[0]->wind_downs == 1);
+  CHECK(f.bodies[1]->wind_downs == 0);  // it was not in an iteration
+  CHECK(f.bodies[2]->wind_downs == 1);  // and ended at once
+  CHECK(r.busy() == 1);
+  CHECK_FALSE(r.done());
+  poll_ready(io);  // the queued continuation finds its slot cancelled
+  CHECK(f.begins.size() == 3);
+  f.bodies[0]->end(IterationEnd::completed, true, t0 + 3 * kMs);
+  CHECK(f.begins.size() == 3);  // not begun again
+  CHECK(r.done());
+  CHECK(done_calls == 1);
+  const ScenarioInterval iv = take(r);
+  CHECK(iv.iterations.completed == 2);
+  CHECK(iv.iterations.interrupted == 1);  // VU 2's, as its body reported it
+  CHECK(f.interrupts() == 0);
+  r.tick(t0 + 200 * kSecond);
+  CHECK(f.begins.size() == 3);
+  CHECK(done_calls == 1);
+}
+
+TEST_CASE("abandon: iterations still running are interrupted and counted so") {
+  boost::asio::io_context io;
+  FakeBodies f;
+  int done_calls = 0;
+  const Scenario s = constant_vus(3, 100s);
+  ScenarioRunner r(io, s, Share::whole(), 1, f, [&] { ++done_calls; });
+  const std::int64_t t0 = origin();
+  r.start(t0);
+  r.tick(t0);
+  for (FakeBody* b : f.bodies)
+    b->end_on_wind_down = false;
+  r.abandon(t0 + kSecond);
+  for (const FakeBody* b : f.bodies) {
+    CHECK(b->wind_downs == 1);
+    CHECK(b->interrupts == 1);
+    CHECK(b->ended == 0);
+  }
+  CHECK(r.busy() == 0);
+  CHECK(r.done());
+  CHECK(done_calls == 1);
+  const ScenarioInterval iv = take(r);
+  CHECK(iv.iterations.interrupted == 3);
+  CHECK(iv.iterations.completed == 0);
+  r.abandon(t0 + 2 * kSecond);
+  CHECK(done_calls == 1);
+}
+
+TEST_CASE("the scenario's end stops beginning iterations, even one already queued") {
+  boost::asio::io_context io;
+  FakeBodies f;
+  int done_calls = 0;
+  const Scenario s = constant_vus(1, 1s);
+  ScenarioRunner r(io, s, Share::whole(), 1, f, [&] { ++done_calls; });
+  const std::int64_t t0 = origin();
+  r.start(t0);
+  r.tick(t0);
+  // An iteration that never waited ends just before the end: its next is queued...
+  f.bodies[0]->end(IterationEnd::completed, false, t0 + 999 * kMs);
+  // ... and the scenario clock reaches the end before the queued continuation runs.
+  r.tick(t0 + kSecond);
+  poll_ready(io);
+  CHECK(f.begins.size() == 1);  // nothing began after the end
+  CHECK(r.done());
+  CHECK(done_calls == 1);
+}
+
+TEST_CASE("arrival-rate: the scenario's end gives up an arrival already queued for a VU") {
+  boost::asio::io_context io;
+  FakeBodies f;
+  Scenario s;
+  s.executor = ExecutorKind::constant_arrival_rate;
+  s.rate_per_s = 10;  // arrival k due at k * 100 ms
+  s.duration = 1s;
+  s.preallocated_vus = 1;
+  s.max_vus = 1;
+  s.backlog_limit = 5;
+  int done_calls = 0;
+  ScenarioRunner r(io, s, Share::whole(), 1, f, [&] { ++done_calls; });
+  const std::int64_t t0 = now_ns() - 10 * kSecond;
+  r.start(t0);
+  run_until(io, [&] { return !f.begins.empty(); });
+  // Arrival 0 began; 1..5 wait; 6..9 overflowed.
+  REQUIRE(f.begins.size() == 1);
+  // The VU frees without having waited: arrival 1 is queued for it...
+  f.bodies[0]->end(IterationEnd::completed, false, t0 + 2 * kSecond);
+  // ... and the scenario clock reaches the end before the continuation runs.
+  const std::int64_t end = t0 + 2 * kSecond;
+  r.tick(end);
+  poll_ready(io);
+  CHECK(f.begins.size() == 1);  // nothing began after the end
+  CHECK(r.done());
+  CHECK(done_calls == 1);
+  const ScenarioInterval iv = take(r);
+  CHECK(iv.schedule.due == 10);
+  CHECK(iv.schedule.started == 1);
+  CHECK(iv.schedule.overflow == 4);
+  CHECK(iv.schedule.unstarted_at_stop == 5);
+  CHECK(iv.schedule.due ==
+        iv.schedule.started + iv.schedule.overflow + iv.schedule.unstarted_at_stop);
+  CHECK(f.take_dropped().dropped() == 4 + 5);
+}
+
+TEST_CASE("a body that ends without waiting goes through the event loop") {
+  boost::asio::io_context io;
+  FakeBodies f;
+  f.end_in_begin = true;
+  f.end_in_begin_limit = 100'000;
+  const Scenario s = constant_vus(2, 100s);
+  ScenarioRunner r(io, s, Share::whole(), 1, f, [] {});
+  const std::int64_t t0 = origin();
+  r.start(t0);
+  r.tick(t0);
+  // Each VU began once and queued its next: no begin() ran inside another.
+  CHECK(f.begins.size() == 2);
+  CHECK(f.max_depth == 1);
+  // A handler posted now runs after one more iteration of each VU, not after all of them.
+  std::size_t begins_when_posted_ran = 0;
+  boost::asio::post(io, [&] { begins_when_posted_ran = f.begins.size(); });
+  // A timer due now fires although the VUs never stop.
+  boost::asio::steady_timer timer(io);
+  timer.expires_after(0ms);
+  bool fired = false;
+  timer.async_wait([&](const boost::system::error_code& ec) {
+    fired = !ec;
+    io.stop();
+  });
+  io.run_for(1s);
+  CHECK(fired);
+  CHECK(begins_when_posted_ran == 4);
+  CHECK(f.max_depth == 1);
+  CHECK(f.begins.size() > 4);
+  CHECK(f.begins.size() < 100'000);  // the timer came long before the guard
+  r.abandon(t0 + kSecond);
+}
+
+TEST_CASE("arrival-rate: VUs grow to max_vus, then arrivals wait; the books balance at stop") {
+  boost::asio::io_context io;
+  FakeBodies f;
+  Scenario s;
+  s.executor = ExecutorKind::constant_arrival_rate;
+  s.rate_per_s = 10;  // arrival k due at k * 100 ms
+  s.duration = 1s;
+  s.preallocated_vus = 1;
+  s.max_vus = 3;
+  s.backlog_limit = 4;
+  int done_calls = 0;
+  ScenarioRunner r(io, s, Share::whole(), 5, f, [&] { ++done_calls; });
+  CHECK(f.bodies.size() == 1);  // only the preallocated VU so far
+  // The scenario started 10 s ago: its 10 arrivals are all due at the pacer's first wake-up.
+  const std::int64_t t0 = now_ns() - 10 * kSecond;
+  const auto due = [t0](std::int64_t k) { return t0 + k * 100 * kMs; };
+  r.start(t0);
+  CHECK(f.begins.empty());  // arrivals come from the pacer's timer, not from start()
+  run_until(io, [&] { return f.begins.size() >= 3; });
+  poll_ready(io);
+  // Arrivals 0..2 began on VUs 5, 6, 7 (made on demand); 3..6 wait; 7..9 overflowed.
+  REQUIRE(f.begins.size() == 3);
+  REQUIRE(f.bodies.size() == 3);
+  for (std::uint32_t k = 0; k < 3; ++k) {
+    CHECK(f.begins[k].slot == k);
+    CHECK(f.begins[k].vu_id == 5 + k);
+    CHECK(f.begins[k].intended_ns == due(k));
+    CHECK(f.begins[k].now_ns >= due(9));  // seen late: latency counts from intended_ns
+  }
+  CHECK(r.busy() == 3);
+
+  // A freed VU takes the oldest waiting arrival: through the event loop when its iteration did
+  // not wait, at once when it did.
+  const std::int64_t t1 = t0 + 5 * kSecond;
+  f.bodies[1]->end(IterationEnd::completed, false, t1);
+  CHECK(f.begins.size() == 3);
+  poll_ready(io);
+  REQUIRE(f.begins.size() == 4);
+  CHECK(f.begins[3].slot == 1);
+  CHECK(f.begins[3].intended_ns == due(3));
+  f.bodies[0]->end(IterationEnd::completed, true, t1 + kMs);
+  REQUIRE(f.begins.size() == 5);
+  CHECK(f.begins[4].slot == 0);
+  CHECK(f.begins[4].intended_ns == due(4));
+  CHECK(f.begins[4].now_ns == t1 + kMs);
+  // VU 2 frees without having waited: arrival 5 is queued for it; arrival 6 still waits.
+  f.bodies[2]->end(IterationEnd::completed, false, t1 + 2 * kMs);
+  // The load phase ends before the queued continuation runs.
+  const std::int64_t t_stop = t0 + 7 * kSecond;
+  r.stop(t_stop);
+  poll_ready(io);
+  CHECK(f.begins.size() == 5);
+  CHECK(r.done());  // VUs 5 and 6 ended on wind_down
+  CHECK(done_calls == 1);
+  CHECK(f.bodies.size() == 3);  // never more than max_vus
+
+  const ScenarioInterval iv = take(r);
+  CHECK(iv.schedule.due == 10);
+  CHECK(iv.schedule.started == 5);
+  CHECK(iv.schedule.waited == 4);
+  CHECK(iv.schedule.overflow == 3);
+  CHECK(iv.schedule.unstarted_at_stop == 2);  // 5 (queued) and 6 (waiting)
+  CHECK(iv.schedule.due ==
+        iv.schedule.started + iv.schedule.overflow + iv.schedule.unstarted_at_stop);
+  CHECK(iv.schedule.peak_backlog == 4);
+  CHECK(iv.schedule.peak_vus == 3);
+  CHECK(iv.iterations.completed == 3);
+  CHECK(iv.iterations.interrupted == 2);  // the two wound down, as the bodies reported them
+  // Every arrival that never started is a dropped request; the two that waited, until the stop.
+  const RequestMetrics d = f.take_dropped();
+  CHECK(d.dropped() == 3 + 2);
+  CHECK(d.response_time_us == histogram_of({6'500'000, 6'400'000}));
+}
+
+TEST_CASE("arrival-rate: the scenario's end gives up the arrivals due and not yet handed out") {
+  boost::asio::io_context io;
+  FakeBodies f;
+  Scenario s;
+  s.executor = ExecutorKind::constant_arrival_rate;
+  s.rate_per_s = 10;
+  s.duration = 1s;
+  s.preallocated_vus = 2;
+  s.max_vus = 2;
+  int done_calls = 0;
+  ScenarioRunner r(io, s, Share::whole(), 1, f, [&] { ++done_calls; });
+  const std::int64_t t0 = origin();
+  r.start(t0);
+  // The clock reaches the end before the pacer ever woke (a worker far behind): all 10 were due.
+  r.tick(t0 + kSecond);
+  CHECK(r.done());
+  CHECK(done_calls == 1);
+  poll_ready(io);  // the pacer's timer was cancelled
+  CHECK(f.begins.empty());
+  const ScenarioInterval iv = take(r);
+  CHECK(iv.schedule.due == 10);
+  CHECK(iv.schedule.started == 0);
+  CHECK(iv.schedule.unstarted_at_stop == 10);
+  // Each waited from its due time to the end: 1000, 900, ..., 100 ms.
+  const RequestMetrics d = f.take_dropped();
+  CHECK(d.dropped() == 10);
+  CHECK(d.response_time_us == histogram_of({1'000'000, 900'000, 800'000, 700'000, 600'000, 500'000,
+                                            400'000, 300'000, 200'000, 100'000}));
+}
+
+TEST_CASE("arrival-rate: a worker without a share of the VUs takes no arrivals and is done") {
+  boost::asio::io_context io;
+  FakeBodies f;
+  Scenario s;
+  s.executor = ExecutorKind::constant_arrival_rate;
+  s.rate_per_s = 1000;
+  s.duration = 10s;
+  s.preallocated_vus = 2;
+  s.max_vus = 2;
+  int done_calls = 0;
+  ScenarioRunner r(io, s, Share{2, 3}, 3, f, [&] { ++done_calls; });
+  CHECK(f.bodies.empty());
+  const std::int64_t t0 = origin();
+  r.start(t0);
+  r.tick(t0);
+  CHECK(r.done());
+  CHECK(done_calls == 1);
+  poll_ready(io);
+  CHECK(f.begins.empty());
+  const ScenarioInterval iv = take(r);
+  CHECK(iv.schedule.due == 0);
+  CHECK(f.take_dropped().dropped() == 0);
+}
+
+TEST_CASE("ScenarioSet: ids unique across scenarios and workers; on_done once when all are done") {
+  boost::asio::io_context io;
+  std::array<Scenario, 2> scenarios;
+  scenarios[0].name = "a";
+  scenarios[0].executor = ExecutorKind::per_vu_iterations;
+  scenarios[0].vus = 2;
+  scenarios[0].iterations = 3;
+  scenarios[1].name = "b";
+  scenarios[1].executor = ExecutorKind::shared_iterations;
+  scenarios[1].vus = 3;
+  scenarios[1].iterations = 4;
+  // Two workers, each with its own factories (bodies that never wait: all through the loop).
+  std::array<std::array<FakeBodies, 2>, 2> f;
+  std::array<int, 2> done_calls{};
+  std::vector<std::unique_ptr<ScenarioSet>> sets;
+  for (std::uint32_t w = 0; w < 2; ++w) {
+    for (FakeBodies& b : f[w])
+      b.end_in_begin = true;
+    const std::array<BodyFactory*, 2> bodies{&f[w][0], &f[w][1]};
+    sets.push_back(std::make_unique<ScenarioSet>(io, std::span<const Scenario>(scenarios),
+                                                 Share{w, 2}, std::span<BodyFactory* const>(bodies),
+                                                 [&done_calls, w] { ++done_calls[w]; }));
+  }
+  for (auto& set : sets)
+    set->start(now_ns());
+  run_until(io, [&] { return sets[0]->done() && sets[1]->done(); });
+  CHECK(sets[0]->done());
+  CHECK(sets[1]->done());
+  // Whatever is left to run (the sets' clocks were cancelled on done): on_done fires once.
+  io.restart();
+  io.run_for(50ms);
+  CHECK(done_calls == std::array<int, 2>{1, 1});
+  // VU ids: scenario a's are 1..2, b's 3..5, each exactly once over the two workers.
+  std::multiset<std::uint32_t> ids_a;
+  std::multiset<std::uint32_t> ids_b;
+  for (std::uint32_t w = 0; w < 2; ++w) {
+    for (const FakeBody* b : f[w][0].bodies)
+      ids_a.insert(b->vu_id());
+    for (const FakeBody* b : f[w][1].bodies)
+      ids_b.insert(b->vu_id());
+  }
+  CHECK(ids_a == std::multiset<std::uint32_t>{1, 2});
+  CHECK(ids_b == std::multiset<std::uint32_t>{3, 4, 5});
+  // Each scenario ran exactly its iterations: a 2 VUs x 3, b 4 shared.
+  CHECK(f[0][0].begins.size() + f[1][0].begins.size() == 6);
+  CHECK(f[0][1].begins.size() + f[1][1].begins.size() == 4);
+  for (const auto& begin : f[0][0].begins)
+    CHECK(begin.vu_id == f[0][0].bodies[begin.slot]->vu_id());
+}

@@ -1,0 +1,64 @@
+#include "tools/strain/report_run.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "engine/core/error.hpp"
+#include "engine/results/json.hpp"
+#include "engine/runtime/session.hpp"
+#include "reporters/console.hpp"
+
+namespace strain {
+
+int run_and_report(const LoadPlan& plan, const OutputFlags& output, RunResult* result_out) {
+  const bool tty = ::isatty(STDERR_FILENO) != 0;
+  SessionHooks hooks;
+  hooks.on_note = [&output](std::string_view text) {
+    if (!output.quiet) std::fprintf(stderr, "strain: %.*s\n", static_cast<int>(text.size()), text.data());
+  };
+  if (!output.quiet) {
+    // A terminal gets one line rewritten in place; a log gets a line every 5 intervals.
+    hooks.on_interval = [tty, n = 0](const IntervalSnapshot& snap, const RunResult& so_far) mutable {
+      ++n;
+      if (tty || n % 5 == 0 || snap.draining) {
+        const std::string line = render_progress(snap, so_far);
+        std::fprintf(stderr, tty ? "\r%s\033[K" : "%s\n", line.c_str());
+        std::fflush(stderr);
+      }
+      return IntervalVerdict::go_on;
+    };
+  }
+  // Opened before any traffic: a result that cannot be saved is found out now, not after an
+  // eight-hour soak.
+  std::ofstream out;
+  if (!output.out.empty()) {
+    out.open(output.out, std::ios::binary | std::ios::trunc);
+    if (!out) throw UsageError("--out: cannot write '" + output.out + "'");
+  }
+  SessionOutcome outcome = run_session(plan, hooks);
+  if (!output.quiet && tty && outcome.ran) std::fputc('\n', stderr);
+  int code = static_cast<int>(outcome.code);
+  if (outcome.ran) {
+    bool saved = true;
+    if (out.is_open()) {
+      out << to_json(outcome.result) << '\n';
+      out.close();
+      saved = static_cast<bool>(out);
+    }
+    std::fputs(render_summary(outcome.result).c_str(), stdout);
+    std::fflush(stdout);
+    if (!saved) {
+      std::fprintf(stderr, "strain: cannot write result to '%s'\n", output.out.c_str());
+      code = static_cast<int>(ExitCode::run_failed);
+    }
+    if (result_out != nullptr) *result_out = std::move(outcome.result);
+  }
+  for (const std::string& e : outcome.errors)
+    std::fprintf(stderr, "strain: %s\n", e.c_str());
+  return code;
+}
+
+}  // namespace strain

@@ -1,0 +1,56 @@
+#include "tools/strain/run_flags.hpp"
+
+#include <cstdint>
+
+namespace strain {
+
+void add_load_flags(CLI::App& cmd, RunRequest& f, OutputFlags& output, bool scriptable) {
+  cmd.add_option("-u,--url", f.url, "Target URL, e.g. http://127.0.0.1:8080/");
+  if (scriptable) {
+    cmd.add_option("script", f.script, "Lua scenario script (instead of --url)");
+    cmd.add_option("-e,--env", f.env, "KEY=VALUE for the script's env table (repeatable)");
+    cmd.add_option("-i,--iterations", f.iterations,
+                   "Script: run this many iterations in all (shared by the VUs)")
+        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 50));
+  }
+  cmd.add_option("-c,--vus,--connections", f.vus, "Virtual users (keep-alive connections)")
+      ->check(CLI::Range(1u, 1'000'000u));
+  cmd.add_option("-d,--duration", f.duration, "Load duration: 500ms, 30s, 2m, 1h");
+  cmd.add_option("-t,--threads", f.threads, "Worker threads (default: number of cores)")
+      ->check(CLI::Range(0u, 1024u));
+  cmd.add_option("-m,--method", f.method, "HTTP method");
+  cmd.add_option("-H,--header", f.headers, "Request header \"Name: value\" (repeatable)");
+  cmd.add_option("--body", f.body, "Request body, or @file to read it from a file");
+  cmd.add_option("--timeout", f.timeout,
+                 "Request timeout (also the read-idle timeout); scripts: the default per request");
+  cmd.add_option("--connect-timeout", f.connect_timeout, "Connect timeout");
+  cmd.add_option("-o,--out", output.out, "Write the full result as JSON to this file");
+  cmd.add_option("--threshold", f.thresholds,
+                 "Pass/fail condition, e.g. \"latency{p99} < 250ms\", \"errors{rate} < 1%\" "
+                 "(repeatable; any failure exits 3)");
+  cmd.add_flag("-q,--quiet", output.quiet, "No live progress");
+  auto* open = cmd.add_option_group("Open model (arrival rate; --url runs)");
+  open->add_option("--rate", f.rate,
+                   "Start requests at this rate whatever the target does, e.g. 2000/s "
+                   "(constant-arrival-rate); with --stages, the starting rate (default 0)");
+  open->add_option("--stages", f.stages,
+                   "Ramp the rate: \"30s:100,2m:500\" = to 100/s over 30s, then to 500/s over 2m "
+                   "(ramping-arrival-rate; sets the duration)");
+  open->add_option("--arrival", f.arrival, "Arrival spacing: uniform (default) or poisson");
+  open->add_option("--max-vus", f.max_vus,
+                   "Most VUs (connections) busy at once; -c gives those made at the start")
+      ->check(CLI::Range(1u, 1'000'000u));
+  open->add_option("--seed", f.seed, "Seed of the poisson arrivals (same seed, same schedule)");
+  open->add_option("--backlog", f.backlog,
+                   "Arrivals that may wait for a free VU (default: 10 s of the peak rate)")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100'000'000}));
+}
+
+void note_given_flags(const CLI::App& cmd, RunRequest& request) {
+  request.vus_given = cmd.count("--vus") > 0;
+  request.duration_given = cmd.count("--duration") > 0;
+  request.timeout_given = cmd.count("--timeout") > 0;
+  request.seed_given = cmd.count("--seed") > 0;
+}
+
+}  // namespace strain
