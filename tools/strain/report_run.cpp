@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -55,6 +56,11 @@ int run_and_report(const LoadPlan& plan, const OutputFlags& output, RunResult* r
       code = static_cast<int>(ExitCode::run_failed);
     }
     if (result_out != nullptr) *result_out = std::move(outcome.result);
+  } else if (out.is_open()) {
+    // No load ran (setup failed or was interrupted): no file that looks like a result.
+    out.close();
+    std::error_code ignored;
+    std::filesystem::remove(output.out, ignored);
   }
   for (const std::string& e : outcome.errors)
     std::fprintf(stderr, "strain: %s\n", e.c_str());
