@@ -2,7 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <random>
 #include <utility>
@@ -221,6 +223,148 @@ TEST_CASE("percentiles, min, max, mean and stddev against brute force") {
     // at most mean/2048, the standard deviation by at most rms/2048.
     CHECK(std::abs(h.mean() - exact.mean) <= exact.mean / 1000.0);
     CHECK(std::abs(h.stddev() - exact.stddev) <= exact.rms / 1000.0);
+  }
+}
+
+namespace {
+
+// A bucket as HdrHistogram defines it, restated here without the histogram's code: a value
+// keeps its top log2(sub_bucket_count) bits above the unit, where sub_bucket_count is the
+// smallest power of two >= 2 * 10^digits and the unit the largest power of two <= lowest.
+struct RefBucket {
+  std::int64_t low;    // lowest value in the bucket
+  std::int64_t width;  // values in the bucket: [low, low + width)
+};
+
+RefBucket ref_bucket(std::int64_t value, int digits, std::int64_t lowest) {
+  std::int64_t two_times_ten_pow = 2;
+  for (int i = 0; i < digits; ++i)
+    two_times_ten_pow *= 10;
+  std::int64_t sub_bucket_count = 1;
+  while (sub_bucket_count < two_times_ten_pow)
+    sub_bucket_count *= 2;
+  int shift = 0;
+  while ((std::int64_t{2} << shift) <= lowest)
+    ++shift;
+  while ((value >> shift) >= sub_bucket_count)
+    ++shift;
+  return {(value >> shift) << shift, std::int64_t{1} << shift};
+}
+
+// The precision the header states: a reported value is within a relative 10^-digits of the
+// truth; below lowest_discernible, within lowest_discernible. `off` = |reported - truth|.
+bool within_digits(std::int64_t off, std::int64_t truth, int digits, std::int64_t lowest) {
+  std::int64_t ten_pow = 1;
+  for (int i = 0; i < digits; ++i)
+    ten_pow *= 10;
+  return off >= 0 && off * ten_pow < std::max(truth, lowest * ten_pow);
+}
+
+struct Range {
+  const char* name;
+  std::int64_t lowest;  // the histogram's lowest discernible value
+  std::function<std::int64_t(std::mt19937_64&)> draw;
+};
+
+std::int64_t log_uniform(std::mt19937_64& rng, double lo, double hi) {
+  std::uniform_real_distribution<double> e(std::log(lo), std::log(hi));
+  return std::clamp<std::int64_t>(std::llround(std::exp(e(rng))), static_cast<std::int64_t>(lo),
+                                  static_cast<std::int64_t>(hi));
+}
+
+}  // namespace
+
+// For every precision and several ranges, up to the 1 h default top: each percentile equals
+// the top of the bucket holding the brute-force nearest-rank value (so never below it), and
+// lies within 10^-digits of it; min, max and mean within the same precision.
+TEST_CASE("error bounds at every precision against brute force") {
+  constexpr std::int64_t kTop = Histogram::kDefaultHighestTrackable;
+  const Range ranges[] = {
+      {"1 .. 1000 us, uniform", 1,
+       [](std::mt19937_64& rng) {
+         return std::uniform_int_distribution<std::int64_t>(1, 1000)(rng);
+       }},
+      {"1 us .. 1 h, log-uniform over 31 powers of two", 1,
+       [](std::mt19937_64& rng) { return log_uniform(rng, 1.0, static_cast<double>(kTop)); }},
+      {"1 ms .. 10 s, uniform", 1,
+       [](std::mt19937_64& rng) {
+         return std::uniform_int_distribution<std::int64_t>(1'000, 10'000'000)(rng);
+       }},
+      {"within 2 of a power of two, 2 .. 2^31", 1,
+       [](std::mt19937_64& rng) {
+         const int k = std::uniform_int_distribution<int>(1, 31)(rng);
+         const auto off = std::uniform_int_distribution<std::int64_t>(-2, 2)(rng);
+         return std::max<std::int64_t>(1, (std::int64_t{1} << k) + off);
+       }},
+      {"lowest discernible 1000 (unit 512), 1 us .. 1 h log-uniform", 1000,
+       [](std::mt19937_64& rng) { return log_uniform(rng, 1.0, static_cast<double>(kTop)); }},
+  };
+  std::int64_t fixed_ppm[] = {0,       1,       10,      1'000,   10'000,   100'000,
+                              250'000, 500'000, 750'000, 900'000, 950'000,  990'000,
+                              999'000, 999'900, 999'990, 999'999, 1'000'000};
+  std::mt19937_64 rng(20261201);
+  for (int digits = 0; digits <= 5; ++digits) {
+    for (const Range& range : ranges) {
+      CAPTURE(digits);
+      CAPTURE(range.name);
+      // Sizes vary so that some ranks are whole and some are rounded up.
+      const std::size_t n = 20'000 + static_cast<std::size_t>(digits) * 1'237;
+      std::vector<std::int64_t> samples(n);
+      for (auto& v : samples)
+        v = range.draw(rng);
+      Histogram h(range.lowest, kTop, digits);
+      for (const auto v : samples)
+        h.record(v);
+      const test::Exact exact = test::exact_stats(samples);
+      REQUIRE(h.total_count() == static_cast<std::int64_t>(n));
+      REQUIRE(h.saturated_count() == 0);
+
+      std::vector<std::int64_t> ppms(std::begin(fixed_ppm), std::end(fixed_ppm));
+      std::uniform_int_distribution<std::int64_t> any_ppm(1, 1'000'000);
+      for (int i = 0; i < 24; ++i)
+        ppms.push_back(any_ppm(rng));
+      for (const std::int64_t ppm : ppms) {
+        const std::int64_t truth = test::nearest_rank(exact.sorted, ppm);
+        const RefBucket b = ref_bucket(truth, digits, range.lowest);
+        const std::int64_t got = h.value_at_percentile(static_cast<double>(ppm) / 10'000.0);
+        CAPTURE(ppm);
+        CAPTURE(truth);
+        CAPTURE(got);
+        if (ppm == 0) {  // p0 reports the bottom of the smallest value's bucket
+          CHECK(got == b.low);
+          CHECK(within_digits(truth - got, truth, digits, range.lowest));
+        } else {
+          CHECK(got == b.low + b.width - 1);
+          CHECK(within_digits(got - truth, truth, digits, range.lowest));
+        }
+      }
+
+      const std::int64_t lo = exact.sorted.front();
+      const std::int64_t hi = exact.sorted.back();
+      CHECK(h.min() == ref_bucket(lo, digits, range.lowest).low);
+      CHECK(within_digits(lo - h.min(), lo, digits, range.lowest));
+      const RefBucket top = ref_bucket(hi, digits, range.lowest);
+      CHECK(h.max() == top.low + top.width - 1);
+      CHECK(within_digits(h.max() - hi, hi, digits, range.lowest));
+
+      // The mean stands each value for its bucket's middle, at most half a bucket away, and a
+      // bucket spans at most max(lowest, v / 10^digits): the mean is off by at most the mean
+      // of those half-widths, the standard deviation by at most their root mean square.
+      const long double ten_pow = std::pow(10.0L, static_cast<long double>(digits));
+      long double half_sum = 0;
+      long double half_sq = 0;
+      for (const auto v : samples) {
+        const long double w = std::max<long double>(static_cast<long double>(range.lowest),
+                                                    static_cast<long double>(v) / ten_pow);
+        half_sum += w / 2;
+        half_sq += (w / 2) * (w / 2);
+      }
+      const auto mean_bound = static_cast<double>(half_sum / static_cast<long double>(n));
+      const auto stddev_bound =
+          static_cast<double>(std::sqrt(half_sq / static_cast<long double>(n)));
+      CHECK(std::abs(h.mean() - exact.mean) <= mean_bound + 1e-9 * exact.mean);
+      CHECK(std::abs(h.stddev() - exact.stddev) <= stddev_bound + 1e-9 * exact.rms);
+    }
   }
 }
 
