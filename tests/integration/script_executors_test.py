@@ -1,24 +1,21 @@
 """The closed-model executors run the work they are given, judged by the target's own count:
 iteration executors do exactly their iterations and end when done, VU executors end on time,
 start_time delays a scenario, and -i / -c / -d on the command line replace the script's."""
-import subprocess
-
 from harness import Target, check, finish
 from script_support import Scripts, run_script, responses_named
 
 
-def known_hang(label, script, *args):
-    """EXPECTED TO FAIL (engine bug, see below): reports XFAIL while the run hangs, without
-    failing this test; says XPASS once it ends, so the case can become a plain check."""
+def ends_on_its_own(label, script, *args, served_at_least=0):
+    """A run whose workers run out of work (no VU on a worker, or VUs that never make a
+    request) still ends by itself, on time, with exit 0; it once hung for ever."""
     with Target() as t:
-        try:
-            code, out, err, r, secs = run_script(script, t, *args, timeout_s=10)
-        except subprocess.TimeoutExpired:
-            print(f"XFAIL {label}: strain did not end within 10 s (known engine bug)")
-            return
+        code, out, err, r, secs = run_script(script, t, *args, timeout_s=20)
         served = t.stop()
-        print(f"XPASS {label}: ended with exit {code} in {secs:.1f}s, served {served}: the known "
-              f"engine bug looks fixed; make this a plain check")
+        check(code == 0, f"{label}: exit 0 (got {code}; {err.strip()[-300:]!r})")
+        check(secs < 8, f"{label}: ended by itself in {secs:.1f}s")
+        check(served >= served_at_least, f"{label}: served {served}")
+        return r, served
+
 
 with Scripts() as scripts:
     # per-vu-iterations: 4 VUs x 5 iterations = 20 requests, and the run ends when they are
@@ -125,15 +122,22 @@ function late() http.get(env.BASE_URL .. "/", { name = "late" }) sleep(0.1) end
             check(len(second) == 1 and second[0]["responses"] <= 7,
                   f"start_time: a quiet gap between 1 s and 1.6 s ({second})")
 
-    # KNOWN ENGINE BUG, expected to fail: a scripted worker whose event loop runs out of work
-    # returns from io_context::run() and its thread exits before the controller's stop reaches
-    # it; the controller then waits for that worker's final report for ever (and SIGINT or
-    # SIGTERM cannot end it either: they too are posted to the dead loop). It happens when a
-    # worker has no VU in any scenario (two 1-VU scenarios on -t 2: worker 1 gets none) or
-    # when its VUs never make a request (no client socket keeps the loop busy).
-    known_hang("start_time on two worker threads", staggered, "-t", "2")
+    # A worker whose event loop runs out of work must still answer the controller and stop:
+    # two 1-VU scenarios on -t 2 leave worker 1 without a VU; a script that never makes a
+    # request leaves no socket to keep a loop busy. Both once hung the run for ever.
+    r, served = ends_on_its_own("start_time on two worker threads", staggered, "-t", "2",
+                                served_at_least=10)
+    if r is not None:
+        e, l = responses_named(r, "early"), responses_named(r, "late")
+        check(e + l == served, f"start_time on two workers: early {e} + late {l} = served {served}")
     no_requests = scripts.write("no_requests.lua", "function default() sleep(0.01) end\n")
-    known_hang("a script that makes no request", no_requests, "-c", "1", "-d", "1s", "-t", "1")
+    r, served = ends_on_its_own("a script that makes no request", no_requests, "-c", "1", "-d",
+                                "1s", "-t", "1")
+    if r is not None:
+        check(served == 0 and r["summary"]["requests"] == 0, "no request was made")
+        # One VU sleeping 10 ms per iteration for 1 s: about 100 iterations, at most 100.
+        its = r["script"]["iterations"]
+        check(50 <= its <= 101, f"about 100 iterations of 10 ms in 1 s ({its})")
 
     # The command line replaces the script's scenarios: -i 7 runs exactly 7 iterations.
     overridden = scripts.write("overridden.lua", """
