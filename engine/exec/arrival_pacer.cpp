@@ -116,10 +116,20 @@ void ArrivalPacer::set_rate(double per_s, std::int64_t at_ns) {
 }
 
 void ArrivalPacer::take_interval(ScheduleStats& out) {
-  out = std::move(stats_);
-  stats_ = ScheduleStats();
+  // `out` is fresh: its empty histograms become the next interval's, so nothing is allocated
+  // or cleared here, on the worker's loop.
+  out.due = std::exchange(stats_.due, 0);
+  out.started = std::exchange(stats_.started, 0);
+  out.waited = std::exchange(stats_.waited, 0);
+  out.overflow = std::exchange(stats_.overflow, 0);
+  out.unstarted_at_stop = std::exchange(stats_.unstarted_at_stop, 0);
   // The backlog carries over: its size now is the next interval's starting peak.
-  stats_.peak_backlog = backlog_.size();
+  out.peak_backlog = std::exchange(stats_.peak_backlog, backlog_.size());
+  out.peak_vus = 0;
+  std::swap(out.schedule_lag_us, stats_.schedule_lag_us);
+  std::swap(out.dispatch_lag_us, stats_.dispatch_lag_us);
+  stats_.schedule_lag_us.reset();
+  stats_.dispatch_lag_us.reset();
 }
 
 void ArrivalPacer::arm() {

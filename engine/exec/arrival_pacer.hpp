@@ -54,8 +54,8 @@ class ArrivalPacer {
   bool finished() const noexcept { return exhausted_ && backlog_.empty(); }
   std::uint64_t waiting() const noexcept { return backlog_.size(); }
   const RateProfile& profile() const noexcept { return schedule_.profile(); }
-  // The interval's figures since the last call (peaks: of the interval). peak_vus is the
-  // caller's to fill.
+  // The interval's figures since the last call (peaks: of the interval) into `out`, which
+  // must be fresh (its histograms empty). peak_vus is the caller's to fill.
   void take_interval(ScheduleStats& out);
 
  private:

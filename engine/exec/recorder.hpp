@@ -40,7 +40,10 @@ class Recorder {
   void record_dropped(std::int64_t intended_ns, std::int64_t given_up_ns, bool waited) noexcept;
 
   // Moves the interval's metrics into `out` (which must be empty) and starts a new interval.
+  // No allocation: `out`'s empty histograms become the new interval's.
   void take_interval(RequestMetrics& out);
+  // Nothing was recorded in this interval.
+  bool idle() const noexcept { return interval_.responses == 0 && interval_.transport_errors() == 0; }
 
  private:
   static constexpr unsigned kStatusCodes = 1000;

@@ -261,9 +261,12 @@ void ScenarioRunner::set_rate(double per_s, std::int64_t at_ns) {
 
 void ScenarioRunner::take_interval(ScenarioInterval& out) {
   out.iterations = std::exchange(counts_, IterationCounts{});
-  out.schedule = ScheduleStats();
-  if (pacer_) pacer_->take_interval(out.schedule);
-  out.schedule.peak_vus = peak_busy_;
+  out.schedule.reset();
+  if (pacer_) {
+    pacer_->take_interval(out.schedule.emplace());
+    out.schedule->peak_vus = peak_busy_;
+  }
+  out.peak_vus = peak_busy_;
   out.busy_vus = busy_;
   peak_busy_ = busy_;
 }

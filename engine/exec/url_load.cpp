@@ -72,8 +72,7 @@ void UrlLoad::shutdown() {
 }
 
 void UrlLoad::take_interval(WorkerInterval& out) {
-  out.total = RequestMetrics();
-  recorder_.take_interval(out.total);
+  recorder_.take_interval(out.total);  // out is fresh: no histogram is made or cleared here
   set_.take_interval(out.scenarios);
   out.requests_started = started_;
   out.connects = client_->connects();

@@ -147,6 +147,13 @@ class Controller::Run {
         return fail("scenario '" + std::string(name) + "' is " + to_string(scenarios[i].executor) +
                     ", not an arrival-rate scenario");
       }
+      // Each change adds stages to the scenario's profile: bounded, as everything is.
+      if (rate_changes_.size() < scenarios.size()) rate_changes_.resize(scenarios.size(), 0);
+      if (rate_changes_[i] >= kMaxRateChanges) {
+        return fail("scenario '" + std::string(name) + "' has had " +
+                    std::to_string(kMaxRateChanges) + " rate changes, the most a run may make");
+      }
+      ++rate_changes_[i];
       // The same instant on every worker, so the workers' shares still partition the
       // scenario's arrivals exactly.
       const std::int64_t at = now_ns();
@@ -385,6 +392,8 @@ class Controller::Run {
   std::int64_t last_tick_ns_ = 0;
   std::uint64_t next_sequence_ = 0;
   std::uint64_t stop_sequence_ = 0;  // the load phase's last interval; the drain's is next
+  static constexpr std::size_t kMaxRateChanges = 10'000;
+  std::vector<std::size_t> rate_changes_;  // per scenario
   std::size_t done_workers_ = 0;
   std::size_t finals_ = 0;  // workers that sent their final report (or failed)
   bool stopping_ = false;

@@ -90,7 +90,7 @@ IntervalSnapshot IntervalMerger::close(std::uint64_t seq, double start_s, double
     }
     snap.script.add(w.script);
     for (std::size_t i = 0; i < w.scenarios.size() && i < snap.schedules.size(); ++i) {
-      snap.schedules[i].add(w.scenarios[i].schedule);
+      if (w.scenarios[i].schedule) snap.schedules[i].add(*w.scenarios[i].schedule);
       iterations[i].add(w.scenarios[i].iterations);
     }
     snap.loop_lag_us.add(r.loop_lag_us);

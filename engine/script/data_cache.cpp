@@ -10,6 +10,8 @@
 namespace strain {
 namespace {
 constexpr std::uint64_t kMaxDataFileBytes = 256u << 20;
+// The cache is per worker and never evicts: bounded by count (and each file by size).
+constexpr std::size_t kMaxDataFiles = 64;
 }  // namespace
 
 bool ScriptContext::load_data(lua_State* co, std::string_view path_in, bool csv) {
@@ -27,6 +29,10 @@ bool ScriptContext::load_data(lua_State* co, std::string_view path_in, bool csv)
     return true;
   }
   lua_pop(co, 1);
+  if (data_files >= kMaxDataFiles) {
+    error = "more than " + std::to_string(kMaxDataFiles) + " distinct data files";
+    return false;
+  }
   std::filesystem::path path(path_in);
   if (path.is_relative() && !plan.directory.empty()) path = plan.directory / path;
   try {
@@ -42,6 +48,7 @@ bool ScriptContext::load_data(lua_State* co, std::string_view path_in, bool csv)
     error = e.what();
     return false;
   }
+  ++data_files;
   lua_pushvalue(co, -1);
   lua_setfield(co, -3, key.c_str());
   lua_remove(co, -2);

@@ -60,7 +60,8 @@ struct ScriptContext {
   int data_ref = -2;           // setup()'s value, the same for every VU (LUA_NOREF until set)
   int response_meta_ref = -2;  // the response metatable
   std::uint64_t requests_started = 0;
-  LuaVu* current = nullptr;  // the VU whose coroutine is running
+  std::size_t data_files = 0;  // data files loaded into the cache
+  LuaVu* current = nullptr;    // the VU whose coroutine is running
 
   // Per-call buffers, members so that no C++ object with a destructor is live in a Lua C
   // function when it raises an error.

@@ -31,7 +31,8 @@ class SeriesTable {
   // outside the name cap (one per arrival-rate scenario).
   Recorder& dropped(const std::string& scenario);
 
-  // Moves the interval out: `total` is every series added up; `series` only non-empty ones.
+  // Moves the interval out: `total` (fresh, empty) gets every series added up; `series` only
+  // the non-empty ones.
   // `untracked`: requests that went to "(other)" since the last call.
   void take_interval(RequestMetrics& total, std::vector<RequestMetrics>& series,
                      std::uint64_t& untracked);

@@ -224,8 +224,8 @@ TEST_CASE("constant-vus: all VUs start at the scenario start and loop until its 
   CHECK(iv.iterations.completed == 15);
   CHECK(iv.iterations.interrupted == 0);
   CHECK(iv.busy_vus == 3);
-  CHECK(iv.schedule.peak_vus == 3);
-  CHECK(iv.schedule.due == 0);
+  CHECK(iv.peak_vus == 3);
+  CHECK_FALSE(iv.schedule.has_value());  // closed: no schedule to send
   // The end of the scenario: no new iteration begins; those running finish theirs.
   r.tick(start + 10 * kSecond);
   CHECK_FALSE(r.done());
@@ -318,7 +318,7 @@ TEST_CASE("ramping-vus: VUs follow the stages; above the line they finish and re
   const ScenarioInterval iv = take(r);
   CHECK(iv.iterations.interrupted == 0);
   CHECK(iv.iterations.completed == f.begins.size());
-  CHECK(iv.schedule.peak_vus == 4);
+  CHECK(iv.peak_vus == 4);
 }
 
 TEST_CASE("ramping-vus: a VU resting above the line begins again when the line comes back") {
@@ -560,12 +560,12 @@ TEST_CASE("arrival-rate: the scenario's end gives up an arrival already queued f
   CHECK(r.done());
   CHECK(done_calls == 1);
   const ScenarioInterval iv = take(r);
-  CHECK(iv.schedule.due == 10);
-  CHECK(iv.schedule.started == 1);
-  CHECK(iv.schedule.overflow == 4);
-  CHECK(iv.schedule.unstarted_at_stop == 5);
-  CHECK(iv.schedule.due ==
-        iv.schedule.started + iv.schedule.overflow + iv.schedule.unstarted_at_stop);
+  CHECK(iv.schedule->due == 10);
+  CHECK(iv.schedule->started == 1);
+  CHECK(iv.schedule->overflow == 4);
+  CHECK(iv.schedule->unstarted_at_stop == 5);
+  CHECK(iv.schedule->due ==
+        iv.schedule->started + iv.schedule->overflow + iv.schedule->unstarted_at_stop);
   CHECK(f.take_dropped().dropped() == 4 + 5);
 }
 
@@ -659,15 +659,15 @@ TEST_CASE("arrival-rate: VUs grow to max_vus, then arrivals wait; the books bala
   CHECK(f.bodies.size() == 3);  // never more than max_vus
 
   const ScenarioInterval iv = take(r);
-  CHECK(iv.schedule.due == 10);
-  CHECK(iv.schedule.started == 5);
-  CHECK(iv.schedule.waited == 4);
-  CHECK(iv.schedule.overflow == 3);
-  CHECK(iv.schedule.unstarted_at_stop == 2);  // 5 (queued) and 6 (waiting)
-  CHECK(iv.schedule.due ==
-        iv.schedule.started + iv.schedule.overflow + iv.schedule.unstarted_at_stop);
-  CHECK(iv.schedule.peak_backlog == 4);
-  CHECK(iv.schedule.peak_vus == 3);
+  CHECK(iv.schedule->due == 10);
+  CHECK(iv.schedule->started == 5);
+  CHECK(iv.schedule->waited == 4);
+  CHECK(iv.schedule->overflow == 3);
+  CHECK(iv.schedule->unstarted_at_stop == 2);  // 5 (queued) and 6 (waiting)
+  CHECK(iv.schedule->due ==
+        iv.schedule->started + iv.schedule->overflow + iv.schedule->unstarted_at_stop);
+  CHECK(iv.schedule->peak_backlog == 4);
+  CHECK(iv.schedule->peak_vus == 3);
   CHECK(iv.iterations.completed == 3);
   CHECK(iv.iterations.interrupted == 2);  // the two wound down, as the bodies reported them
   // Every arrival that never started is a dropped request; the two that waited, until the stop.
@@ -696,9 +696,9 @@ TEST_CASE("arrival-rate: the scenario's end gives up the arrivals due and not ye
   poll_ready(io);  // the pacer's timer was cancelled
   CHECK(f.begins.empty());
   const ScenarioInterval iv = take(r);
-  CHECK(iv.schedule.due == 10);
-  CHECK(iv.schedule.started == 0);
-  CHECK(iv.schedule.unstarted_at_stop == 10);
+  CHECK(iv.schedule->due == 10);
+  CHECK(iv.schedule->started == 0);
+  CHECK(iv.schedule->unstarted_at_stop == 10);
   // Each waited from its due time to the end: 1000, 900, ..., 100 ms.
   const RequestMetrics d = f.take_dropped();
   CHECK(d.dropped() == 10);
@@ -726,7 +726,7 @@ TEST_CASE("arrival-rate: a worker without a share of the VUs takes no arrivals a
   poll_ready(io);
   CHECK(f.begins.empty());
   const ScenarioInterval iv = take(r);
-  CHECK(iv.schedule.due == 0);
+  CHECK(iv.schedule->due == 0);
   CHECK(f.take_dropped().dropped() == 0);
 }
 

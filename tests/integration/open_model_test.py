@@ -182,4 +182,33 @@ end
     check(sc["started"] + sc["overflow"] + sc["unstarted_at_stop"] == sc["due"],
           "due = started + overflow + unstarted at stop")
 
+# --- A script's offered rate counts over its arrival-rate scenario's active time ------------
+# 200/s for 1 s beside a closed scenario of 2.5 s: 200 arrivals were offered over 1 s, so the
+# offered rate is 200/s, not 200 over the whole 2.5 s run (80/s).
+with tempfile.TemporaryDirectory() as tmp, Target("--threads", "1") as t:
+    script = os.path.join(tmp, "mixed.lua")
+    with open(script, "w") as f:
+        f.write("""
+options = { scenarios = {
+  paced = { executor = "constant-arrival-rate", rate = 200, duration = "1s",
+            preallocated_vus = 5, max_vus = 20, exec = "hit" },
+  steady = { executor = "constant-vus", vus = 1, duration = "2500ms", exec = "slow" },
+} }
+function hit() http.get(env.BASE_URL .. "/") end
+function slow() http.get(env.BASE_URL .. "/") sleep(0.1) end
+""")
+    code, out, err, r = run_strain("run", script, "-e", f"BASE_URL=http://127.0.0.1:{t.port}",
+                                   "-t", "2", "-q", timeout_s=60)
+    t.stop()
+    check(code == 0, f"mixed scenarios: exit 0 (got {code}; {err.strip()[-200:]!r})")
+    sc = {x["name"]: x for x in r["scenarios"]}
+    check(r["schedule"]["due"] == 200, f"200 arrivals due ({r['schedule']['due']})")
+    check(abs(sc["paced"]["active_s"] - 1.0) < 1e-6, f"paced was active 1 s ({sc['paced']['active_s']})")
+    check(abs(sc["paced"]["offered_rps"] - 200) < 1, f"paced offered 200/s ({sc['paced']['offered_rps']})")
+    check(sc["steady"]["offered_rps"] is None, "a closed scenario offers no rate")
+    check(abs(r["summary"]["offered_rps"] - 200) < 1,
+          f"the run's offered rate is over the active time: {r['summary']['offered_rps']:.1f}/s")
+    check(r["summary"]["duration_s"] >= 2.4, f"the run lasted the closed scenario ({r['summary']['duration_s']:.2f} s)")
+    check(sc["paced"]["iterations"] == 200, f"paced ran its 200 iterations ({sc['paced']['iterations']})")
+
 finish()

@@ -350,7 +350,7 @@ struct Runner {
     so_far.started = w.requests_started;
     ScheduleStats interval;
     for (const ScenarioInterval& sc : w.scenarios)
-      interval.add(sc.schedule);
+      if (sc.schedule) interval.add(*sc.schedule);
     schedule.accumulate(interval);
     active_vus = w.active_vus;
   }
