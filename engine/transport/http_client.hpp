@@ -20,7 +20,7 @@ struct Exchange {
   ErrorKind error = ErrorKind::none;  // transport failure, if any
   std::int64_t sent_ns = 0;           // when the first request byte was written
   std::int64_t done_ns = 0;           // when the response completed (or the error was seen)
-  std::int64_t connect_ns = 0;  // connect duration for this exchange; 0 on a reused connection
+  std::int64_t connect_ns = 0;  // connecting, every address tried (no back-off); 0 when reused
   std::uint64_t bytes_in = 0;   // response bytes read (head + body)
   std::uint64_t bytes_out = 0;  // request bytes written
 };
@@ -85,7 +85,7 @@ class HttpClient {
   virtual std::unique_ptr<Session> open_session() = 0;
   // Number of exchanges in flight across all sessions.
   virtual std::uint64_t in_flight() const = 0;
-  // Connections opened so far (first connects and reconnects).
+  // Connect attempts so far (first connects, reconnects, each address tried).
   virtual std::uint64_t connects() const { return 0; }
   // Requests resent once after a stale keep-alive connection.
   virtual std::uint64_t stale_retries() const { return 0; }

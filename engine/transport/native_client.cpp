@@ -54,12 +54,12 @@ class NativeSession final : public Session, private PollHandler {
     if (client_.shut_down_)
       fail(ErrorKind::other, now);
     else if (fd_ < 0)
-      open(now);
+      connect(now);
     else if (now - idle_since_ns_ > kIdleProbeAfterNs && !still_open()) {
       // The server closed it while it sat idle: reconnect before sending, no error.
       ++client_.stale_retries_;
       close_fd();
-      open(now);
+      connect(now);
     } else {
       reused_ = true;
       if (client_.in_batch_) {
@@ -78,7 +78,7 @@ class NativeSession final : public Session, private PollHandler {
   // Sends a request deferred during a batch.
   void send_deferred(std::int64_t now) {
     if (!busy() || (state_ != State::idle && state_ != State::closed)) return;
-    if (fd_ < 0) return open(now);  // the server closed it while the send was held
+    if (fd_ < 0) return connect(now);  // the server closed it while the send was held
     send(now);
   }
 
@@ -106,40 +106,68 @@ class NativeSession final : public Session, private PollHandler {
     if (busy()) fail(ErrorKind::abandoned, now);
   }
 
-  // A timeout fired: fail the exchange in flight.
+  // A timeout fired: fail the exchange in flight (a connect timeout moves on to the next address).
   void expire(ErrorKind kind, std::int64_t now) {
-    if (busy()) fail(kind, now);
+    if (!busy()) return;
+    if (kind == ErrorKind::connect_timeout) return connect_failed(kind, now);
+    fail(kind, now);
   }
 
  private:
   enum class State : std::uint8_t { closed, connecting, writing, reading, idle };
 
-  void open(std::int64_t now) {
-    const auto& ep = client_.endpoint_;
-    fd_ = ::socket(ep.address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) return fail(local_error_kind(errno, ErrorKind::connect_error), now);
+  // Starts connecting: the address that worked last first, then the others in the resolver's
+  // order. Recorded per session, so another session's success does not reorder this one's turn.
+  void connect(std::int64_t now) {
+    connect_phase_ns_ = now;
+    attempt_ = 0;
+    first_address_ = client_.preferred_address_;
+    try_address(now);
+  }
+
+  // The endpoint index of this connect phase's attempt number attempt_.
+  std::size_t address_index() const {
+    if (attempt_ == 0) return first_address_;
+    return attempt_ - 1 < first_address_ ? attempt_ - 1 : attempt_;
+  }
+
+  void try_address(std::int64_t now) {
+    if (attempt_ >= client_.endpoint_.count) return fail(ErrorKind::connect_error, now);
+    const SocketAddress& address = client_.endpoint_.addresses[address_index()];
+    fd_ = ::socket(address.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) return connect_failed(local_error_kind(errno, ErrorKind::connect_error), now);
     const int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     ++client_.connects_;
     reused_ = false;
-    connect_start_ns_ = now;
-    const int rc = ::connect(fd_, reinterpret_cast<const sockaddr*>(&ep.address), ep.length);
+    socket_connect_ns_ = now;
+    const int rc = ::connect(fd_, address.get(), address.length);
     if (rc != 0 && errno != EINPROGRESS) {
-      return fail(local_error_kind(errno, connect_error_kind(errno)), now);
+      return connect_failed(local_error_kind(errno, connect_error_kind(errno)), now);
     }
     // Registered once for the life of the socket. EPOLLOUT is edge-triggered, so it reports
     // only the connect and a send buffer that was full and drained, never every request.
     if (!client_.poller_.add(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP, *this)) {
-      return fail(ErrorKind::connect_error, now);
+      return connect_failed(ErrorKind::connect_error, now);
     }
     if (rc == 0) return on_connected(now);
     state_ = State::connecting;
     client_.connect_deadlines_.arm(timeout_node_, now);
   }
 
+  // This address failed (refused, unreachable, timed out): on to the next. Only when every
+  // address has failed does the exchange fail, with the last kind.
+  void connect_failed(ErrorKind kind, std::int64_t now) {
+    client_.connect_deadlines_.disarm(timeout_node_);
+    close_fd();
+    if (++attempt_ < client_.endpoint_.count) return try_address(now);
+    fail(kind, now);
+  }
+
   void on_connected(std::int64_t now) {
     client_.connect_deadlines_.disarm(timeout_node_);
-    exchange_.connect_ns = now - connect_start_ns_;
+    client_.preferred_address_ = address_index();
+    exchange_.connect_ns = now - connect_phase_ns_;
     send(now);
   }
 
@@ -178,7 +206,7 @@ class NativeSession final : public Session, private PollHandler {
         int err = 0;
         socklen_t len = sizeof err;
         ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err != 0) return fail(connect_error_kind(err), now);
+        if (err != 0) return connect_failed(connect_error_kind(err), now);
         return on_connected(now);
       }
       case State::writing:
@@ -281,7 +309,7 @@ class NativeSession final : public Session, private PollHandler {
     parser_.reset(request_.head);  // it saw the EOF; the new connection starts afresh
     if (capture_ != nullptr) capture_->on_response_restart();
     exchange_.bytes_out = 0;
-    open(now);
+    connect(now);
   }
 
   void fail(ErrorKind kind, std::int64_t now) {
@@ -354,12 +382,15 @@ class NativeSession final : public Session, private PollHandler {
   ResponseCapture* capture_ = nullptr;    // gets the raw bytes of every response, if set
   http::ResponseParser parser_;
   Exchange exchange_;
-  std::int64_t connect_start_ns_ = 0;
-  std::int64_t idle_since_ns_ = 0;  // when the connection last became idle (kept alive)
+  std::int64_t connect_phase_ns_ = 0;   // when this exchange started connecting (first address)
+  std::int64_t socket_connect_ns_ = 0;  // when the current socket's connect() was called
+  std::int64_t idle_since_ns_ = 0;      // when the connection last became idle (kept alive)
   std::size_t written_ = 0;
-  std::size_t index_ = 0;      // position in client_.sessions_
-  DeadlineNode timeout_node_;  // connect timeout while connecting, request timeout after
-  DeadlineNode idle_node_;     // silence while awaiting the response
+  std::size_t index_ = 0;          // position in client_.sessions_
+  std::size_t attempt_ = 0;        // this connect phase's addresses tried, the current included
+  std::size_t first_address_ = 0;  // the endpoint index this connect phase started with
+  DeadlineNode timeout_node_;      // connect timeout while connecting, request timeout after
+  DeadlineNode idle_node_;         // silence while awaiting the response
   int fd_ = -1;
   State state_ = State::closed;
   std::uint64_t generation_ = 0;  // counts start() calls: tells a stale posted report apart

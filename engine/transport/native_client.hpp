@@ -2,30 +2,25 @@
 // allocation, one write and one read per request in steady state.
 #pragma once
 
-#include <sys/socket.h>
-
 #include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <vector>
 
 #include "engine/transport/deadline_list.hpp"
+#include "engine/transport/endpoint.hpp"
 #include "engine/transport/http_client.hpp"
 #include "engine/transport/poller.hpp"
 
 namespace strain {
 
-// A resolved address to connect to. Plain data; copyable.
-struct Endpoint {
-  sockaddr_storage address{};  // IPv4 or IPv6 socket address, port included
-  socklen_t length = 0;        // meaningful bytes of `address`
-};
-
 struct NativeClientOptions {
-  std::chrono::nanoseconds connect_timeout = std::chrono::seconds(5);  // socket() to connected
+  std::chrono::nanoseconds connect_timeout =
+      std::chrono::seconds(5);  // socket() to connected, per address tried
   std::chrono::nanoseconds request_timeout =
       std::chrono::seconds(10);  // first byte sent to response complete
   std::chrono::nanoseconds idle_timeout =
@@ -34,7 +29,8 @@ struct NativeClientOptions {
 
 class NativeSession;
 
-// One per worker; every session it opens runs on `io`'s thread.
+// One per worker; every session it opens runs on `io`'s thread. Connects try the endpoint's
+// addresses in turn, the one that worked last first.
 class NativeClient final : public HttpClient, private BatchListener {
  public:
   NativeClient(boost::asio::io_context& io, const Endpoint& endpoint, NativeClientOptions options);
@@ -44,7 +40,7 @@ class NativeClient final : public HttpClient, private BatchListener {
   std::uint64_t in_flight() const override { return in_flight_; }
   // Closes every session's socket and stops timers; in-flight exchanges are abandoned unreported.
   void shutdown() override;
-  // Connections opened since start (first connects and reconnects).
+  // Connect attempts since start (first connects, reconnects, and each address tried).
   std::uint64_t connects() const override { return connects_; }
   // Requests resent once because their idle keep-alive connection had been closed by the peer.
   std::uint64_t stale_retries() const override { return stale_retries_; }
@@ -62,6 +58,7 @@ class NativeClient final : public HttpClient, private BatchListener {
   DeadlineList connect_deadlines_;
   DeadlineList request_deadlines_;
   DeadlineList idle_deadlines_;
+  std::size_t preferred_address_ = 0;     // index in endpoint_ of the address that worked last
   std::vector<NativeSession*> sessions_;  // live sessions, for shutdown
   // Requests started while a batch of events is being handled, sent when the batch ends.
   // Bounded: a session appears at most once (one exchange at a time).

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <initializer_list>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -117,15 +119,17 @@ class ScriptedServer {
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    if (::bind(listen_fd_, reinterpret_cast<const sockaddr*>(&address), length) != 0 ||
-        ::listen(listen_fd_, 1024) != 0 ||
-        ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    if (::bind(listen_fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
       ::close(listen_fd_);
-      throw std::runtime_error("server bind/listen");
+      throw std::runtime_error("server bind");
     }
-    port_ = ntohs(address.sin_port);
-    thread_ = std::thread([this] { run(); });
+    listen_and_run();
+  }
+
+  // Listens on `bound_fd`, a socket already bound (and refusing until now); takes ownership.
+  ScriptedServer(Script script, int bound_fd) : script_(std::move(script)), listen_fd_(bound_fd) {
+    ::fcntl(listen_fd_, F_SETFL, ::fcntl(listen_fd_, F_GETFL) | O_NONBLOCK);
+    listen_and_run();
   }
 
   ~ScriptedServer() {
@@ -159,6 +163,18 @@ class ScriptedServer {
   }
 
  private:
+  void listen_and_run() {
+    sockaddr_in address{};
+    socklen_t length = sizeof address;
+    if (::listen(listen_fd_, 1024) != 0 ||
+        ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      ::close(listen_fd_);
+      throw std::runtime_error("server listen");
+    }
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] { run(); });
+  }
+
   struct Connection {
     int fd = -1;
     int index = 0;     // accept order
@@ -293,6 +309,7 @@ class ScriptedServer {
 // can take the port while the holder lives.
 class RefusingPort {
  public:
+  // On 127.0.0.1, a port of the kernel's choice.
   RefusingPort() {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in address{};
@@ -305,14 +322,72 @@ class RefusingPort {
     }
     port_ = ntohs(address.sin_port);
   }
-  ~RefusingPort() { ::close(fd_); }
+  // On [::1]:port; held() is false when that cannot be bound (no IPv6): a connect there fails
+  // anyway then, only not necessarily as refused.
+  explicit RefusingPort(std::uint16_t port) : port_(port) {
+    fd_ = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in6 address{};
+    address.sin6_family = AF_INET6;
+    address.sin6_port = htons(port);
+    address.sin6_addr = in6addr_loopback;
+    if (fd_ >= 0 && ::bind(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~RefusingPort() {
+    if (fd_ >= 0) ::close(fd_);
+  }
   RefusingPort(const RefusingPort&) = delete;
   RefusingPort& operator=(const RefusingPort&) = delete;
 
   std::uint16_t port() const { return port_; }
+  bool held() const { return fd_ >= 0; }
+  // Hands the bound socket over (to a ScriptedServer that starts listening on it).
+  int release() { return std::exchange(fd_, -1); }
 
  private:
   int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+// A listener on 127.0.0.1 whose accept queue is full: listen(0) admits one unaccepted
+// connection, so after two fillers the kernel drops further SYNs and a connect stays in
+// SYN_SENT until its timeout.
+class BlackHole {
+ public:
+  BlackHole() {
+    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (listener_ < 0 ||
+        ::bind(listener_, reinterpret_cast<const sockaddr*>(&address), length) != 0 ||
+        ::listen(listener_, 0) != 0 ||
+        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      throw std::runtime_error("black hole");
+    }
+    for (int i = 0; i < 2; ++i) {
+      const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      ::connect(fd, reinterpret_cast<const sockaddr*>(&address), length);
+      fillers_.push_back(fd);
+    }
+    port_ = ntohs(address.sin_port);
+  }
+  ~BlackHole() {
+    for (int fd : fillers_)
+      ::close(fd);
+    ::close(listener_);
+  }
+  BlackHole(const BlackHole&) = delete;
+  BlackHole& operator=(const BlackHole&) = delete;
+
+  std::uint16_t port() const { return port_; }
+
+ private:
+  int listener_ = -1;
+  std::vector<int> fillers_;
   std::uint16_t port_ = 0;
 };
 
@@ -324,10 +399,27 @@ strain::Endpoint loopback(std::uint16_t port) {
   address.sin_family = AF_INET;
   address.sin_port = htons(port);
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  strain::Endpoint endpoint;
-  std::memcpy(&endpoint.address, &address, sizeof address);
-  endpoint.length = sizeof address;
-  return endpoint;
+  return strain::Endpoint::of(reinterpret_cast<const sockaddr*>(&address), sizeof address);
+}
+
+// [::1]:port.
+strain::Endpoint loopback6(std::uint16_t port) {
+  sockaddr_in6 address{};
+  address.sin6_family = AF_INET6;
+  address.sin6_port = htons(port);
+  address.sin6_addr = in6addr_loopback;
+  return strain::Endpoint::of(reinterpret_cast<const sockaddr*>(&address), sizeof address);
+}
+
+// The addresses of `parts`, in order.
+strain::Endpoint addresses(std::initializer_list<strain::Endpoint> parts) {
+  strain::Endpoint all;
+  for (const auto& part : parts) {
+    for (std::size_t i = 0; i < part.count; ++i) {
+      all.add(part.addresses[i].get(), part.addresses[i].length);
+    }
+  }
+  return all;
 }
 
 strain::http::RequestTemplate make_request(std::uint16_t port, std::string_view method = "GET",
@@ -927,30 +1019,13 @@ TEST_CASE("idle timeout: a response that stalls half-way ends as timeout") {
 
 TEST_CASE("connect timeout: a listener whose accept queue is full ends the exchange") {
   isolated([] {
-    // listen(0) admits one unaccepted connection; the kernel drops later SYNs, so the client's
-    // connect stays in SYN_SENT.
-    const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    REQUIRE(listener >= 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    REQUIRE(::bind(listener, reinterpret_cast<const sockaddr*>(&address), length) == 0);
-    REQUIRE(::listen(listener, 0) == 0);
-    REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-    std::vector<int> fillers;
-    for (int i = 0; i < 2; ++i) {
-      const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-      ::connect(fd, reinterpret_cast<const sockaddr*>(&address), length);
-      fillers.push_back(fd);
-    }
-    const std::uint16_t port = ntohs(address.sin_port);
+    BlackHole hole;
     boost::asio::io_context io{1};
     NativeClientOptions options;
     options.connect_timeout = 200ms;
-    NativeClient client(io, loopback(port), options);
+    NativeClient client(io, loopback(hole.port()), options);
     auto session = client.open_session();
-    const auto request = make_request(port);
+    const auto request = make_request(hole.port());
     Recorder recorder;
     const std::int64_t start = now_ns();
     session->start(request, recorder, start);
@@ -958,9 +1033,6 @@ TEST_CASE("connect timeout: a listener whose accept queue is full ends the excha
         io, [&] { return !recorder.seen.empty(); }, 3000ms);
     client.shutdown();
     session.reset();
-    for (int fd : fillers)
-      ::close(fd);
-    ::close(listener);
     REQUIRE(reported);
     CAPTURE(describe(recorder.seen[0]));
     CHECK(recorder.seen[0].error == ErrorKind::connect_timeout);
@@ -1397,5 +1469,98 @@ TEST_CASE("a session destroyed while the failure of its start() is still to be r
     io.restart();
     io.poll();
     CHECK(recorder.seen.empty());
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 13. A name with several addresses.
+
+TEST_CASE("[::1] refused, then 127.0.0.1: success, and later connects go straight to 127.0.0.1") {
+  isolated([] {
+    ScriptedServer server(always(Reply{ok_hello}));  // listens on 127.0.0.1 only
+    RefusingPort six(server.port());                 // [::1], same port: refused
+    MESSAGE(std::string(six.held() ? "[::1] bound, refusing" : "no IPv6: [::1] fails otherwise"));
+    const auto request = make_request(server.port());
+    boost::asio::io_context io{1};
+    NativeClient client(io, addresses({loopback6(server.port()), loopback(server.port())}), {});
+    auto a = client.open_session();
+    auto b = client.open_session();
+    Recorder ra;
+    Recorder rb;
+    a->start(request, ra, now_ns());
+    REQUIRE(run_until(io, [&] { return ra.seen.size() == 1; }));
+    CAPTURE(describe(ra.seen[0]));
+    CHECK(ra.seen[0].error == ErrorKind::none);
+    CHECK(ra.seen[0].status == 200);
+    CHECK(ra.seen[0].connect_ns > 0);
+    CHECK(client.connects() == 2);  // [::1], then 127.0.0.1
+
+    b->start(request, rb, now_ns());
+    REQUIRE(run_until(io, [&] { return rb.seen.size() == 1; }));
+    CHECK(rb.seen[0].status == 200);
+    CHECK(client.connects() == 3);  // straight to the address that worked
+
+    // A reconnect after the server closed the idle connections: again one attempt.
+    run_for(io, 20ms);
+    server.close_connections();
+    REQUIRE(server.wait_for([](const ServerRecord& r) { return r.server_closes == 2; }));
+    run_for(io, 20ms);
+    a->start(request, ra, now_ns());
+    REQUIRE(run_until(io, [&] { return ra.seen.size() == 2; }));
+    CHECK(ra.seen[1].status == 200);
+    CHECK(client.connects() == 4);
+    CHECK(server.record().accepts == 3);
+    CHECK(client.in_flight() == 0);
+    client.shutdown();
+  });
+}
+
+TEST_CASE("every address refuses: connect_refused once both were tried") {
+  isolated([] {
+    RefusingPort four;
+    RefusingPort six(four.port());
+    const auto request = make_request(four.port());
+    boost::asio::io_context io{1};
+    NativeClient client(io, addresses({loopback6(four.port()), loopback(four.port())}), {});
+    auto session = client.open_session();
+    Recorder recorder;
+    session->start(request, recorder, now_ns());
+    REQUIRE(run_until(io, [&] { return recorder.seen.size() == 1; }));
+    CAPTURE(describe(recorder.seen[0]));
+    CHECK(recorder.seen[0].error == ErrorKind::connect_refused);  // 127.0.0.1's, the last
+    CHECK(recorder.seen[0].status == 0);
+    CHECK(client.connects() == 2);
+    CHECK(client.in_flight() == 0);
+    client.shutdown();
+  });
+}
+
+TEST_CASE("the first address times out, the second answers: success, later connects skip it") {
+  isolated([] {
+    BlackHole hole;
+    ScriptedServer server(always(Reply{ok_hello}));
+    const auto request = make_request(server.port());
+    boost::asio::io_context io{1};
+    NativeClientOptions options;
+    options.connect_timeout = 200ms;
+    NativeClient client(io, addresses({loopback(hole.port()), loopback(server.port())}), options);
+    auto a = client.open_session();
+    auto b = client.open_session();
+    Recorder ra;
+    Recorder rb;
+    a->start(request, ra, now_ns());
+    REQUIRE(run_until(io, [&] { return ra.seen.size() == 1; }));
+    CAPTURE(describe(ra.seen[0]));
+    CHECK(ra.seen[0].status == 200);
+    CHECK(ms(ra.seen[0].connect_ns) >= 200);  // the first address's timeout, then the second
+    CHECK(ms(ra.seen[0].connect_ns) < 1000);
+    CHECK(client.connects() == 2);
+    b->start(request, rb, now_ns());
+    REQUIRE(run_until(io, [&] { return rb.seen.size() == 1; }));
+    CHECK(rb.seen[0].status == 200);
+    CHECK(ms(rb.seen[0].connect_ns) < 100);
+    CHECK(client.connects() == 3);
+    CHECK(server.record().accepts == 2);
+    client.shutdown();
   });
 }
