@@ -23,6 +23,7 @@ class NativeSession final : public Session, private PollHandler {
   explicit NativeSession(NativeClient& client) : client_(client) {
     timeout_node_.owner = this;
     idle_node_.owner = this;
+    wake_node_.owner = this;
     index_ = client_.sessions_.size();
     client_.sessions_.push_back(this);
   }
@@ -54,7 +55,7 @@ class NativeSession final : public Session, private PollHandler {
     if (client_.shut_down_)
       fail(ErrorKind::other, now);
     else if (fd_ < 0)
-      connect(now);
+      connect_after_backoff(now);
     else if (now - idle_since_ns_ > kIdleProbeAfterNs && !still_open()) {
       // The server closed it while it sat idle: reconnect before sending, no error.
       ++client_.stale_retries_;
@@ -113,8 +114,22 @@ class NativeSession final : public Session, private PollHandler {
     fail(kind, now);
   }
 
+  // The back-off is over: connect now.
+  void end_backoff(std::int64_t now) {
+    ++client_.connect_backoffs_;
+    connect(now);
+  }
+
  private:
-  enum class State : std::uint8_t { closed, connecting, writing, reading, idle };
+  enum class State : std::uint8_t { closed, backing_off, connecting, writing, reading, idle };
+
+  // After a connect that failed on every address, the next one waits; the exchange is in
+  // flight meanwhile (it counts in response time, and sent_ns stays the real send).
+  void connect_after_backoff(std::int64_t now) {
+    if (failed_connects_ == 0 || !client_.backoff_.enabled()) return connect(now);
+    state_ = State::backing_off;
+    client_.wait_out_backoff(wake_node_, failed_connects_, now);
+  }
 
   // Starts connecting: the address that worked last first, then the others in the resolver's
   // order. Recorded per session, so another session's success does not reorder this one's turn.
@@ -156,17 +171,19 @@ class NativeSession final : public Session, private PollHandler {
   }
 
   // This address failed (refused, unreachable, timed out): on to the next. Only when every
-  // address has failed does the exchange fail, with the last kind.
+  // address has failed does the exchange fail, with the last kind, and the back-off grow.
   void connect_failed(ErrorKind kind, std::int64_t now) {
     client_.connect_deadlines_.disarm(timeout_node_);
     close_fd();
     if (++attempt_ < client_.endpoint_.count) return try_address(now);
+    if (failed_connects_ < kMaxFailedConnects) ++failed_connects_;
     fail(kind, now);
   }
 
   void on_connected(std::int64_t now) {
     client_.connect_deadlines_.disarm(timeout_node_);
     client_.preferred_address_ = address_index();
+    failed_connects_ = 0;
     exchange_.connect_ns = now - connect_phase_ns_;
     send(now);
   }
@@ -219,6 +236,7 @@ class NativeSession final : public Session, private PollHandler {
       case State::idle:
         return on_idle_event();
       case State::closed:
+      case State::backing_off:
         return;  // a stale event for a socket already closed in this batch
     }
   }
@@ -341,10 +359,12 @@ class NativeSession final : public Session, private PollHandler {
     observer->on_exchange(exchange_);
   }
 
+  // Stops the exchange's deadlines and its back-off wait.
   void disarm() {
     client_.connect_deadlines_.disarm(timeout_node_);
     client_.request_deadlines_.disarm(timeout_node_);
     client_.idle_deadlines_.disarm(idle_node_);
+    client_.backoff_waits_.remove(wake_node_);
   }
 
   void close_fd() {
@@ -356,6 +376,8 @@ class NativeSession final : public Session, private PollHandler {
   // A connection reused at once (the closed loop's steady state) is checked by nothing but its
   // next read; one idle longer than this is probed first, since servers close idle ones.
   static constexpr std::int64_t kIdleProbeAfterNs = 1'000'000;
+  // Far past the doubling that reaches any cap; only keeps the counter from wrapping.
+  static constexpr std::uint32_t kMaxFailedConnects = 64;
 
   // True when the idle socket has neither EOF nor stray bytes waiting: one non-blocking peek.
   bool still_open() {
@@ -391,9 +413,11 @@ class NativeSession final : public Session, private PollHandler {
   std::size_t first_address_ = 0;  // the endpoint index this connect phase started with
   DeadlineNode timeout_node_;      // connect timeout while connecting, request timeout after
   DeadlineNode idle_node_;         // silence while awaiting the response
+  WakeNode wake_node_;             // the end of a back-off, while waiting one out
   int fd_ = -1;
   State state_ = State::closed;
-  std::uint64_t generation_ = 0;  // counts start() calls: tells a stale posted report apart
+  std::uint32_t failed_connects_ = 0;  // connects in a row that failed on every address
+  std::uint64_t generation_ = 0;       // counts start() calls: tells a stale posted report apart
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // expires with the session
   bool reused_ = false;    // this exchange went out on a connection opened earlier
   bool retried_ = false;   // this exchange was already resent once after a stale connection
@@ -414,11 +438,17 @@ NativeClient::NativeClient(boost::asio::io_context& io, const Endpoint& endpoint
     : io_(io),
       endpoint_(endpoint),
       options_(options),
+      backoff_{options.connect_backoff_first.count(), options.connect_backoff_cap.count()},
       poller_(io),
       sweep_timer_(io),
       connect_deadlines_(options.connect_timeout.count()),
       request_deadlines_(options.request_timeout.count()),
-      idle_deadlines_(options.idle_timeout.count()) {
+      idle_deadlines_(options.idle_timeout.count()),
+      backoff_waits_(1024),
+      backoff_timer_(io),
+      // Seeded apart per client and per run: workers whose sessions failed together must not
+      // draw the same waits.
+      jitter_state_(static_cast<std::uint64_t>(now_ns()) ^ reinterpret_cast<std::uintptr_t>(this)) {
   sessions_.reserve(1024);
   poller_.set_batch_listener(this);
   tick();
@@ -448,6 +478,7 @@ void NativeClient::shutdown() {
   for (NativeSession* s : sessions_)
     s->close();
   sweep_timer_.cancel();
+  backoff_timer_.cancel();
   poller_.stop();
 }
 
@@ -466,6 +497,33 @@ void NativeClient::tick() {
   sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec && !shut_down_) tick();
   });
+}
+
+void NativeClient::wait_out_backoff(WakeNode& node, std::uint32_t failures, std::int64_t now) {
+  backoff_waits_.push(node, now + backoff_.wait_ns(failures, next_random(jitter_state_)));
+  arm_backoff_timer();
+}
+
+// One timer for every waiting session, set for the earliest wake. It is only moved earlier:
+// a wait removed early (closed, abandoned) leaves it to fire once for nothing, which is cheaper
+// than re-arming it on every removal.
+void NativeClient::arm_backoff_timer() {
+  const WakeNode* next = backoff_waits_.top();
+  if (next == nullptr || shut_down_ || next->wake_ns >= backoff_timer_ns_) return;
+  backoff_timer_ns_ = next->wake_ns;
+  backoff_timer_.expires_at(TimePoint(Nanos(next->wake_ns)));
+  backoff_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec && !shut_down_) on_backoff_timer();
+  });
+}
+
+void NativeClient::on_backoff_timer() {
+  backoff_timer_ns_ = INT64_MAX;
+  const std::int64_t now = now_ns();
+  while (WakeNode* node = backoff_waits_.pop_due(now)) {
+    static_cast<NativeSession*>(node->owner)->end_backoff(now);
+  }
+  arm_backoff_timer();
 }
 
 }  // namespace strain

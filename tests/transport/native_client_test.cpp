@@ -1044,12 +1044,15 @@ TEST_CASE("connect timeout: a listener whose accept queue is full ends the excha
 // ---------------------------------------------------------------------------------------------
 // 6. Connect refused.
 
-TEST_CASE("connect refused; 1000 retries from the observer neither recurse nor stall") {
+TEST_CASE(
+    "connect refused, back-off off: 1000 retries from the observer neither recurse nor stall") {
   isolated([] {
     RefusingPort refusing;
     const auto request = make_request(refusing.port());
     boost::asio::io_context io{1};
-    NativeClient client(io, loopback(refusing.port()), {});
+    NativeClientOptions options;
+    options.connect_backoff_first = 0ms;  // every retry connects at once, as before back-off
+    NativeClient client(io, loopback(refusing.port()), options);
     auto session = client.open_session();
     Recorder recorder;
     recorder.then = [&](const Exchange&) {
@@ -1066,6 +1069,7 @@ TEST_CASE("connect refused; 1000 retries from the observer neither recurse nor s
     CHECK(recorder.max_depth == 1);  // the observer was never re-entered
     CHECK(client.in_flight() == 0);
     CHECK(client.connects() == 1001);
+    CHECK(client.connect_backoffs() == 0);
     run_for(io, 50ms);
     CHECK(recorder.seen.size() == 1001);
     client.shutdown();
@@ -1473,6 +1477,156 @@ TEST_CASE("a session destroyed while the failure of its start() is still to be r
 }
 
 // ---------------------------------------------------------------------------------------------
+// 12. Back-off after a failed connect.
+
+namespace {
+
+// A closed-loop user: starts again as soon as an exchange ends, until told to stop.
+struct LoopingUser {
+  std::unique_ptr<strain::Session> session;
+  Recorder recorder;
+  std::vector<std::int64_t> started;  // start() time of each exchange, in order
+};
+
+}  // namespace
+
+TEST_CASE(
+    "refused: closed loops back off (at most 9 connects each in 1 s), then recover within the "
+    "cap") {
+  isolated([] {
+    constexpr std::size_t kSessions = 20;
+    RefusingPort refusing;
+    const std::uint16_t port = refusing.port();
+    const auto request = make_request(port);
+    boost::asio::io_context io{1};
+    NativeClient client(io, loopback(port), {});  // 5 ms doubling to a 1 s cap, equal jitter
+    std::vector<LoopingUser> users(kSessions);
+    bool stop = false;
+    for (auto& user : users) {
+      user.session = client.open_session();
+      user.recorder.then = [&, u = &user](const Exchange&) {
+        if (stop) return;
+        u->started.push_back(now_ns());
+        u->session->start(request, u->recorder, u->started.back());
+      };
+    }
+    const std::int64_t begin = now_ns();
+    for (auto& user : users) {
+      user.started.push_back(now_ns());
+      user.session->start(request, user.recorder, user.started.back());
+    }
+    run_for(io, 1000ms);
+    const std::int64_t phase_ms = ms(now_ns() - begin);
+    const std::uint64_t connects = client.connects();
+    const std::uint64_t backoffs = client.connect_backoffs();
+
+    // Without a back-off each session made thousands of connects a second. With it, connect
+    // k+1 waits at least half of min(1 s, 5 ms x 2^(k-1)) after connect k fails, so the 10th
+    // comes no sooner than 1137.5 ms (see connect_backoff_test.cpp).
+    REQUIRE(phase_ms < 1137);
+    std::size_t reported = 0;
+    for (const auto& user : users) {
+      const auto& seen = user.recorder.seen;
+      CAPTURE(seen.size());
+      CHECK(seen.size() >= 2);
+      CHECK(seen.size() <= 9);
+      CHECK(user.recorder.max_depth == 1);
+      for (const Exchange& e : seen)
+        CHECK(e.error == ErrorKind::connect_refused);
+      reported += seen.size();
+    }
+    MESSAGE(kSessions << " sessions, " << phase_ms << " ms refused: " << connects << " connects, "
+                      << backoffs << " after a back-off");
+    // One connect per refused exchange; a connect still to be reported is at most one a session.
+    CHECK(connects >= reported);
+    CHECK(connects <= reported + kSessions);
+    CHECK(connects <= 9 * kSessions);
+    CHECK(backoffs == connects - kSessions);  // every connect but each session's first waited
+
+    // The target comes back: every session is answered within the cap (each wait still pending
+    // is at most 1 s long), and keeps its connection from then on.
+    const std::int64_t listening_at = now_ns();
+    ScriptedServer server(always(Reply{ok_hello}), refusing.release());
+    REQUIRE(server.port() == port);
+    auto answered = [](const LoopingUser& user) {
+      return std::any_of(user.recorder.seen.begin(), user.recorder.seen.end(),
+                         [](const Exchange& e) { return e.status == 200; });
+    };
+    REQUIRE(run_until(
+        io, [&] { return std::all_of(users.begin(), users.end(), answered); }, 3000ms));
+    const std::int64_t recovery_ms = ms(now_ns() - listening_at);
+    MESSAGE("every session answered " << recovery_ms << " ms after the port began to listen");
+    CHECK(recovery_ms <= 1300);  // the 1 s cap, a connect, and scheduling slack
+    stop = true;
+    REQUIRE(run_until(io, [&] { return client.in_flight() == 0; }));
+
+    for (const auto& user : users) {
+      const auto& seen = user.recorder.seen;
+      const auto first_ok =
+          std::find_if(seen.begin(), seen.end(), [](const Exchange& e) { return e.status == 200; });
+      REQUIRE(first_ok != seen.end());
+      for (auto it = first_ok; it != seen.end(); ++it) {
+        CHECK(it->error == ErrorKind::none);
+        CHECK(it->status == 200);
+      }
+      // The wait was part of the exchange (from its start) but not of its connect or service.
+      const std::int64_t started = user.started[static_cast<std::size_t>(first_ok - seen.begin())];
+      CHECK(first_ok->sent_ns - started > first_ok->connect_ns);
+      CHECK(ms(first_ok->connect_ns) < 100);
+    }
+    // The server's own count: one connection a session since it began to listen.
+    CHECK(server.record().accepts == static_cast<int>(kSessions));
+    CHECK(client.connect_backoffs() >= backoffs);
+    client.shutdown();
+    users.clear();
+  });
+}
+
+TEST_CASE("close(), abandon() and shutdown() cancel a pending back-off cleanly") {
+  isolated([] {
+    RefusingPort refusing;
+    const auto request = make_request(refusing.port());
+    boost::asio::io_context io{1};
+    NativeClient client(io, loopback(refusing.port()), {});
+    auto a = client.open_session();
+    auto b = client.open_session();
+    auto c = client.open_session();
+    Recorder ra;
+    Recorder rb;
+    Recorder rc;
+    // One refused exchange each, so that each next connect waits first.
+    a->start(request, ra, now_ns());
+    b->start(request, rb, now_ns());
+    c->start(request, rc, now_ns());
+    REQUIRE(run_until(io, [&] { return ra.seen.size() + rb.seen.size() + rc.seen.size() == 3; }));
+    const std::uint64_t connects = client.connects();
+    CHECK(connects == 3);
+
+    a->start(request, ra, now_ns());
+    b->start(request, rb, now_ns());
+    c->start(request, rc, now_ns());
+    CHECK(client.in_flight() == 3);
+    CHECK(client.connects() == connects);  // all three wait; none connects yet
+    a->close();
+    CHECK(client.in_flight() == 2);
+    const std::int64_t at = now_ns();
+    b->abandon(at);
+    REQUIRE(rb.seen.size() == 2);
+    CHECK(rb.seen[1].error == ErrorKind::abandoned);
+    CHECK(rb.seen[1].done_ns == at);
+    CHECK(client.in_flight() == 1);
+    client.shutdown();
+    CHECK(client.in_flight() == 0);
+    run_for(io, 100ms);  // far past any 5 ms back-off
+    CHECK(ra.seen.size() == 1);
+    CHECK(rb.seen.size() == 2);
+    CHECK(rc.seen.size() == 1);
+    CHECK(client.connects() == connects);
+    CHECK(client.connect_backoffs() == 0);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 // 13. A name with several addresses.
 
 TEST_CASE("[::1] refused, then 127.0.0.1: success, and later connects go straight to 127.0.0.1") {
@@ -1510,12 +1664,13 @@ TEST_CASE("[::1] refused, then 127.0.0.1: success, and later connects go straigh
     CHECK(ra.seen[1].status == 200);
     CHECK(client.connects() == 4);
     CHECK(server.record().accepts == 3);
+    CHECK(client.connect_backoffs() == 0);
     CHECK(client.in_flight() == 0);
     client.shutdown();
   });
 }
 
-TEST_CASE("every address refuses: connect_refused once both were tried") {
+TEST_CASE("every address refuses: connect_refused once both were tried, then a back-off") {
   isolated([] {
     RefusingPort four;
     RefusingPort six(four.port());
@@ -1531,6 +1686,12 @@ TEST_CASE("every address refuses: connect_refused once both were tried") {
     CHECK(recorder.seen[0].status == 0);
     CHECK(client.connects() == 2);
     CHECK(client.in_flight() == 0);
+
+    session->start(request, recorder, now_ns());
+    REQUIRE(run_until(io, [&] { return recorder.seen.size() == 2; }));
+    CHECK(recorder.seen[1].error == ErrorKind::connect_refused);
+    CHECK(client.connects() == 4);
+    CHECK(client.connect_backoffs() == 1);
     client.shutdown();
   });
 }
