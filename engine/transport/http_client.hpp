@@ -87,7 +87,8 @@ class HttpClient {
   virtual std::uint64_t in_flight() const = 0;
   // Connect attempts so far (first connects, reconnects, each address tried).
   virtual std::uint64_t connects() const { return 0; }
-  // Requests resent once after a stale keep-alive connection.
+  // Requests resent once, or reconnected before sending, because the server had closed their
+  // keep-alive connection before it could have read them.
   virtual std::uint64_t stale_retries() const { return 0; }
   // Connects that first waited out a back-off after a failed connect.
   virtual std::uint64_t connect_backoffs() const { return 0; }

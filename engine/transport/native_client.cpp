@@ -13,6 +13,7 @@
 #include "engine/core/assert.hpp"
 #include "engine/core/clock.hpp"
 #include "engine/transport/request_template.hpp"
+#include "engine/transport/resend_rule.hpp"
 #include "engine/transport/response_parser.hpp"
 
 namespace strain {
@@ -79,7 +80,11 @@ class NativeSession final : public Session, private PollHandler {
   // Sends a request deferred during a batch.
   void send_deferred(std::int64_t now) {
     if (!busy() || (state_ != State::idle && state_ != State::closed)) return;
-    if (fd_ < 0) return connect(now);  // the server closed it while the send was held
+    if (fd_ < 0) {
+      // The server closed it while the send was held: as the idle probe does, reconnect first.
+      ++client_.stale_retries_;
+      return connect(now);
+    }
     send(now);
   }
 
@@ -184,8 +189,22 @@ class NativeSession final : public Session, private PollHandler {
     client_.connect_deadlines_.disarm(timeout_node_);
     client_.preferred_address_ = address_index();
     failed_connects_ = 0;
+    round_trip_ns_ = handshake_round_trip(now - socket_connect_ns_);
     exchange_.connect_ns = now - connect_phase_ns_;
     send(now);
+  }
+
+  // The connection's round trip, for the resend rule. The kernel timed the handshake without
+  // our event loop's delays in it (TCP_INFO, right after the handshake, before any request's
+  // ACK can fold server think time into it); our own connect() to EPOLLOUT time is the
+  // fallback, and since it also counts our loop's delays it is only ever an upper bound.
+  std::int64_t handshake_round_trip(std::int64_t measured_ns) const {
+    tcp_info info{};
+    socklen_t length = sizeof info;
+    if (::getsockopt(fd_, IPPROTO_TCP, TCP_INFO, &info, &length) == 0 && info.tcpi_rtt > 0) {
+      return std::min(measured_ns, static_cast<std::int64_t>(info.tcpi_rtt) * 1000);
+    }
+    return measured_ns;
   }
 
   void send(std::int64_t now) {
@@ -308,18 +327,18 @@ class NativeSession final : public Session, private PollHandler {
     notify();
   }
 
-  // A keep-alive connection the server closed while it sat idle fails the next request with
-  // nothing received; the request never reached the application, so it goes again once on a
-  // fresh connection (as browsers and curl do) instead of counting the server's housekeeping
-  // as an error. Anything else, or a second failure, is reported.
+  // The request ended in a close or reset with nothing received: resent once on a fresh
+  // connection when resend_rule.hpp says that cannot hide a failure, else reported.
   void fail_or_retry(ErrorKind kind, std::int64_t now) {
-    // Only a request that went out on a connection idle long enough for the server to have
-    // timed it out, and only an idempotent one: a server that drops requests on a busy
-    // connection must show up as errors, and a POST must never be sent twice.
-    const bool stale = reused_ && exchange_.sent_ns - idle_since_ns_ > kIdleProbeAfterNs;
-    if (!stale || retried_ || exchange_.bytes_in != 0 || !request_.idempotent) {
-      return fail(kind, now);
-    }
+    FailedSend failed;
+    failed.reused = reused_;
+    failed.idempotent = request_.idempotent;
+    failed.resent = retried_;
+    failed.bytes_in = exchange_.bytes_in;
+    failed.sent_ns = exchange_.sent_ns;
+    failed.failed_ns = now;
+    failed.round_trip_ns = round_trip_ns_;
+    if (!may_resend(failed)) return fail(kind, now);
     retried_ = true;
     ++client_.stale_retries_;
     disarm();
@@ -406,6 +425,7 @@ class NativeSession final : public Session, private PollHandler {
   Exchange exchange_;
   std::int64_t connect_phase_ns_ = 0;   // when this exchange started connecting (first address)
   std::int64_t socket_connect_ns_ = 0;  // when the current socket's connect() was called
+  std::int64_t round_trip_ns_ = 0;      // the current connection's handshake round trip
   std::int64_t idle_since_ns_ = 0;      // when the connection last became idle (kept alive)
   std::size_t written_ = 0;
   std::size_t index_ = 0;          // position in client_.sessions_

@@ -49,7 +49,8 @@ class NativeClient final : public HttpClient, private BatchListener {
   void shutdown() override;
   // Connect attempts since start (first connects, reconnects, and each address tried).
   std::uint64_t connects() const override { return connects_; }
-  // Requests resent once because their idle keep-alive connection had been closed by the peer.
+  // Requests resent once, or reconnected before sending, because the server had closed their
+  // idle keep-alive connection before it could have read them.
   std::uint64_t stale_retries() const override { return stale_retries_; }
   // Connects that first waited out a back-off after a failed connect.
   std::uint64_t connect_backoffs() const override { return connect_backoffs_; }

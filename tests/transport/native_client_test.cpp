@@ -1725,3 +1725,113 @@ TEST_CASE("the first address times out, the second answers: success, later conne
     client.shutdown();
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// 14. Resending after a closed keep-alive connection: only when it cannot hide a failure.
+
+namespace {
+
+// A first exchange, `idle` of the client's loop running, then a second with `second_method`
+// that the server answers as `second` says. Returns the second exchange; `client_out` gets the
+// client's stale_retries() and `server_out` the server's record.
+Exchange second_after_idle(std::string_view second_method, const Reply& second,
+                           std::chrono::milliseconds idle, std::uint64_t& stale_retries,
+                           ServerRecord& server_out) {
+  ScriptedServer server(
+      [&](const Incoming& in) { return in.index == 0 ? Reply{ok_hello} : second; });
+  const auto first = make_request(server.port());
+  const auto again = make_request(server.port(), second_method, "/again",
+                                  {{"Content-Type", "text/plain"}}, "body");
+  boost::asio::io_context io{1};
+  NativeClientOptions options;
+  options.request_timeout = 2s;
+  NativeClient client(io, loopback(server.port()), options);
+  auto session = client.open_session();
+  Recorder recorder;
+  session->start(first, recorder, now_ns());
+  REQUIRE(run_until(io, [&] { return recorder.seen.size() == 1; }));
+  REQUIRE(recorder.seen[0].status == 200);
+  run_for(io, idle);
+  session->start(again, recorder, now_ns());
+  REQUIRE(run_until(io, [&] { return recorder.seen.size() == 2; }));
+  run_for(io, 100ms);  // a resend, had there been one, would reach the server by now
+  CHECK(recorder.seen.size() == 2);
+  CHECK(client.in_flight() == 0);
+  stale_retries = client.stale_retries();
+  server_out = server.record();
+  client.shutdown();
+  return recorder.seen[1];
+}
+
+}  // namespace
+
+TEST_CASE("held 50 ms then closed (or reset), on a connection idle 5 ms: an error, never resent") {
+  isolated([] {
+    // strain-target --hang-for does this: the server read the request, so the close is its
+    // answer to it; resending would hide it (82 of 84 were hidden before the round-trip rule).
+    for (const Then then : {Then::close, Then::reset}) {
+      CAPTURE((then == Then::close ? "close" : "reset"));
+      std::uint64_t stale_retries = 0;
+      ServerRecord seen;
+      const Exchange e = second_after_idle("GET", Reply{"", then, 50ms}, 5ms, stale_retries, seen);
+      CAPTURE(describe(e));
+      CHECK(e.error == (then == Then::close ? ErrorKind::closed : ErrorKind::reset));
+      CHECK(e.status == 0);
+      CHECK(ms(e.done_ns - e.sent_ns) >= 50);
+      CHECK(stale_retries == 0);
+      CHECK(seen.requests.size() == 2);  // the server's count: it came once
+      CHECK(seen.accepts == 1);
+    }
+  });
+}
+
+TEST_CASE("read and dropped at once, GET or POST, on a reused connection: closed, never resent") {
+  isolated([] {
+    // No delay at all: the close still comes at least a round trip after the send.
+    for (const char* method : {"GET", "POST"}) {
+      CAPTURE(method);
+      std::uint64_t stale_retries = 0;
+      ServerRecord seen;
+      const Exchange e =
+          second_after_idle(method, Reply{"", Then::close}, 5ms, stale_retries, seen);
+      CAPTURE(describe(e));
+      CHECK(e.error == ErrorKind::closed);
+      CHECK(stale_retries == 0);
+      REQUIRE(seen.requests.size() == 2);
+      CHECK(seen.requests[1].raw.starts_with(std::string(method) + " /again "));
+      CHECK(seen.accepts == 1);
+    }
+  });
+}
+
+TEST_CASE("the server closes an idle keep-alive after 2 ms, the send comes at 10 ms: reconnect") {
+  isolated([] {
+    // The close reached the client before its send, so the request never reached the server:
+    // the probe before reuse sees the FIN and reconnects first. A stale retry, not an error.
+    ScriptedServer server(always(Reply{ok_hello}));
+    const auto request = make_request(server.port());
+    boost::asio::io_context io{1};
+    NativeClient client(io, loopback(server.port()), {});
+    auto session = client.open_session();
+    Recorder recorder;
+    session->start(request, recorder, now_ns());
+    REQUIRE(run_until(io, [&] { return recorder.seen.size() == 1; }));
+    const auto idle_since = std::chrono::steady_clock::now();
+    // The client's loop does not run meanwhile: the FIN waits unread, as on a busy worker.
+    std::this_thread::sleep_for(2ms);
+    server.close_connections();
+    REQUIRE(server.wait_for([](const ServerRecord& r) { return r.server_closes == 1; }));
+    std::this_thread::sleep_until(idle_since + 10ms);
+    session->start(request, recorder, now_ns());
+    REQUIRE(run_until(io, [&] { return recorder.seen.size() == 2; }));
+    CAPTURE(describe(recorder.seen[1]));
+    CHECK(recorder.seen[1].error == ErrorKind::none);
+    CHECK(recorder.seen[1].status == 200);
+    CHECK(client.stale_retries() == 1);
+    const ServerRecord seen = server.record();
+    CHECK(seen.accepts == 2);
+    CHECK(seen.requests.size() == 2);  // the first connection got one, the new one the other
+    CHECK(client.in_flight() == 0);
+    client.shutdown();
+  });
+}
