@@ -72,6 +72,7 @@ class Session {
   virtual bool busy() const = 0;
   // The run gives up on the exchange in flight: it ends now as ErrorKind::abandoned, reported to
   // its observer (done_ns = now_ns, so its wait is a lower bound), and the connection closes.
+  // One that had already failed, its report still pending, is reported now as it failed.
   // No-op when nothing is in flight.
   virtual void abandon(std::int64_t now_ns) = 0;
   // Aborts any exchange in flight without calling the observer and closes the connection.

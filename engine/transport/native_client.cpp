@@ -49,6 +49,7 @@ class NativeSession final : public Session, private PollHandler {
     observer_ = &observer;
     ++generation_;
     retried_ = false;
+    report_posted_ = false;
     exchange_ = Exchange{};
     parser_.reset(request.head);
     ++client_.in_flight_;
@@ -69,7 +70,11 @@ class NativeSession final : public Session, private PollHandler {
         // the server gets them as one burst and both sides wake less often (wrk's rhythm,
         // and about a tenth fewer context switches). The wait is a few microseconds of
         // strain's own time; it counts in response time, not in service time.
-        client_.deferred_.push_back(this);
+        send_held_ = true;
+        if (!listed_deferred_) {  // abandoned and restarted in one batch: listed already
+          listed_deferred_ = true;
+          client_.deferred_.push_back(this);
+        }
       } else {
         send(now);
       }
@@ -77,9 +82,11 @@ class NativeSession final : public Session, private PollHandler {
     in_start_ = false;
   }
 
-  // Sends a request deferred during a batch.
+  // Sends a request held during a batch, unless it ended meanwhile (abandoned, closed).
   void send_deferred(std::int64_t now) {
-    if (!busy() || (state_ != State::idle && state_ != State::closed)) return;
+    listed_deferred_ = false;
+    if (!send_held_) return;
+    send_held_ = false;
     if (fd_ < 0) {
       // The server closed it while the send was held: as the idle probe does, reconnect first.
       ++client_.stale_retries_;
@@ -104,12 +111,17 @@ class NativeSession final : public Session, private PollHandler {
   void close() override {
     if (busy()) --client_.in_flight_;
     observer_ = nullptr;
+    report_posted_ = false;
     disarm();
     close_fd();
   }
 
   void abandon(std::int64_t now) override {
-    if (busy()) fail(ErrorKind::abandoned, now);
+    if (!busy()) return;
+    // Failed inside start() and its report still posted: it ended before the run gave up on
+    // it, so it is reported now as it ended (the posted report then finds nothing to do).
+    if (report_posted_) return notify();
+    fail(ErrorKind::abandoned, now);
   }
 
   // A timeout fired: fail the exchange in flight (a connect timeout moves on to the next address).
@@ -364,6 +376,7 @@ class NativeSession final : public Session, private PollHandler {
     if (in_start_) {
       // A failure inside start() (refused at once, fd limit) is reported from the event loop,
       // so a VU that retries at once loops through the io_context rather than down the stack.
+      report_posted_ = true;
       boost::asio::post(client_.io_,
                         [this, generation = generation_, alive = std::weak_ptr(alive_)] {
                           // Only for the exchange it was posted for, and only if the session still
@@ -374,16 +387,18 @@ class NativeSession final : public Session, private PollHandler {
     }
     ExchangeObserver* observer = observer_;
     observer_ = nullptr;
+    report_posted_ = false;
     --client_.in_flight_;
     observer->on_exchange(exchange_);
   }
 
-  // Stops the exchange's deadlines and its back-off wait.
+  // Stops every timer and pending step of the exchange: deadlines, back-off, held send.
   void disarm() {
     client_.connect_deadlines_.disarm(timeout_node_);
     client_.request_deadlines_.disarm(timeout_node_);
     client_.idle_deadlines_.disarm(idle_node_);
     client_.backoff_waits_.remove(wake_node_);
+    send_held_ = false;
   }
 
   void close_fd() {
@@ -439,9 +454,12 @@ class NativeSession final : public Session, private PollHandler {
   std::uint32_t failed_connects_ = 0;  // connects in a row that failed on every address
   std::uint64_t generation_ = 0;       // counts start() calls: tells a stale posted report apart
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // expires with the session
-  bool reused_ = false;    // this exchange went out on a connection opened earlier
-  bool retried_ = false;   // this exchange was already resent once after a stale connection
-  bool in_start_ = false;  // inside start(): the observer must not be called re-entrantly
+  bool reused_ = false;           // this exchange went out on a connection opened earlier
+  bool retried_ = false;          // this exchange was already resent once after a stale connection
+  bool send_held_ = false;        // to be sent when the batch ends
+  bool listed_deferred_ = false;  // in client_.deferred_ (at most once)
+  bool report_posted_ = false;    // failed inside start(); its report is posted, not yet delivered
+  bool in_start_ = false;         // inside start(): the observer must not be called re-entrantly
 };
 
 namespace {

@@ -1835,3 +1835,180 @@ TEST_CASE("the server closes an idle keep-alive after 2 ms, the send comes at 10
     client.shutdown();
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// 15. abandon() in every state.
+
+namespace {
+
+// abandon(at) on a busy session: exactly one report, abandoned at `at`, one fewer in flight,
+// and nothing more while the loop runs on past every timeout.
+void check_abandon(boost::asio::io_context& io, NativeClient& client, strain::Session& session,
+                   Recorder& recorder) {
+  const std::size_t before = recorder.seen.size();
+  REQUIRE(session.busy());
+  const std::uint64_t in_flight = client.in_flight();
+  const std::int64_t at = now_ns();
+  session.abandon(at);
+  REQUIRE(recorder.seen.size() == before + 1);
+  const Exchange& e = recorder.seen.back();
+  CAPTURE(describe(e));
+  CHECK(e.error == ErrorKind::abandoned);
+  CHECK(e.status == 0);
+  CHECK(e.done_ns == at);
+  CHECK_FALSE(session.busy());
+  CHECK(client.in_flight() == in_flight - 1);
+  run_for(io, 300ms);
+  CHECK(recorder.seen.size() == before + 1);
+  session.abandon(now_ns());  // nothing in flight: nothing happens
+  CHECK(recorder.seen.size() == before + 1);
+}
+
+}  // namespace
+
+TEST_CASE("abandon() while connecting") {
+  isolated([] {
+    BlackHole hole;
+    boost::asio::io_context io{1};
+    NativeClientOptions options;
+    options.connect_timeout = 200ms;  // check_abandon runs past it
+    NativeClient client(io, loopback(hole.port()), options);
+    auto session = client.open_session();
+    Recorder recorder;
+    session->start(make_request(hole.port()), recorder, now_ns());
+    run_for(io, 20ms);
+    REQUIRE(recorder.seen.empty());
+    check_abandon(io, client, *session, recorder);
+    client.shutdown();
+  });
+}
+
+TEST_CASE("abandon() while writing a request the server does not read") {
+  isolated([] {
+    // A listener that never accepts: the kernel takes the connection and a socket buffer of the
+    // body, then the client waits for EPOLLOUT with most of 16 MiB still to write.
+    const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(listener >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    REQUIRE(::bind(listener, reinterpret_cast<const sockaddr*>(&address), length) == 0);
+    REQUIRE(::listen(listener, 4) == 0);
+    REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+    const std::uint16_t port = ntohs(address.sin_port);
+    const std::string body(16u << 20, 'w');
+    const auto request = make_request(port, "POST", "/big", {}, body);
+    boost::asio::io_context io{1};
+    NativeClient client(io, loopback(port), {});
+    auto session = client.open_session();
+    Recorder recorder;
+    session->start(request, recorder, now_ns());
+    run_for(io, 50ms);
+    REQUIRE(recorder.seen.empty());
+    CHECK(client.connects() == 1);
+    check_abandon(io, client, *session, recorder);
+    client.shutdown();
+    ::close(listener);
+  });
+}
+
+TEST_CASE("abandon() while awaiting the response: reported once and the connection closes") {
+  isolated([] {
+    ScriptedServer server(always(Reply{}));  // never answers
+    const auto request = make_request(server.port());
+    boost::asio::io_context io{1};
+    NativeClientOptions options;
+    options.request_timeout = 200ms;  // check_abandon runs past it
+    NativeClient client(io, loopback(server.port()), options);
+    auto session = client.open_session();
+    Recorder recorder;
+    session->start(request, recorder, now_ns());
+    REQUIRE(run_until(io, [&] { return server.record().requests.size() == 1; }));
+    check_abandon(io, client, *session, recorder);
+    CHECK(server.wait_for([](const ServerRecord& r) { return r.peer_closes == 1; }));
+    client.shutdown();
+  });
+}
+
+TEST_CASE("abandon() while waiting out a back-off: no connect follows") {
+  isolated([] {
+    RefusingPort refusing;
+    const auto request = make_request(refusing.port());
+    boost::asio::io_context io{1};
+    NativeClient client(io, loopback(refusing.port()), {});
+    auto session = client.open_session();
+    Recorder recorder;
+    session->start(request, recorder, now_ns());
+    REQUIRE(run_until(io, [&] { return recorder.seen.size() == 1; }));
+    REQUIRE(recorder.seen[0].error == ErrorKind::connect_refused);
+    session->start(request, recorder, now_ns());  // waits 2.5 to 5 ms first
+    check_abandon(io, client, *session, recorder);
+    CHECK(client.connects() == 1);
+    CHECK(client.connect_backoffs() == 0);
+    client.shutdown();
+  });
+}
+
+TEST_CASE("abandon() of a send held for the end of a batch: it never goes out") {
+  isolated([] {
+    ScriptedServer server(always(Reply{ok_hello}));
+    const auto request = make_request(server.port());
+    boost::asio::io_context io{1};
+    NativeClient client(io, loopback(server.port()), {});
+    auto a = client.open_session();
+    auto b = client.open_session();
+    Recorder ra;
+    Recorder rb;
+    a->start(request, ra, now_ns());
+    b->start(request, rb, now_ns());
+    REQUIRE(run_until(io, [&] { return ra.seen.size() == 1 && rb.seen.size() == 1; }));
+    // a's second response is read in a batch of events; from its observer, b starts (the send
+    // is held for the batch's end) and is abandoned at once.
+    std::int64_t at = 0;
+    std::uint64_t in_flight_after = 99;
+    ra.then = [&](const Exchange&) {
+      b->start(request, rb, now_ns());
+      at = now_ns();
+      b->abandon(at);
+      in_flight_after = client.in_flight();
+    };
+    a->start(request, ra, now_ns());
+    REQUIRE(run_until(io, [&] { return ra.seen.size() == 2; }));
+    REQUIRE(rb.seen.size() == 2);
+    CAPTURE(describe(rb.seen[1]));
+    CHECK(rb.seen[1].error == ErrorKind::abandoned);
+    CHECK(rb.seen[1].done_ns == at);
+    CHECK(in_flight_after == 0);
+    CHECK_FALSE(b->busy());
+    run_for(io, 100ms);
+    CHECK(rb.seen.size() == 2);
+    CHECK(server.record().requests.size() == 3);  // b's held request never went out
+    CHECK(server.wait_for([](const ServerRecord& r) { return r.peer_closes == 1; }));
+    client.shutdown();
+  });
+}
+
+TEST_CASE("abandon() after a failure inside start() whose report is still posted") {
+  isolated([] {
+    // An empty endpoint fails inside start(), so the report is posted; abandon() delivers it
+    // now, as it ended (the run gave up after it had already failed), and only once.
+    boost::asio::io_context io{1};
+    NativeClient client(io, strain::Endpoint{}, {});
+    auto session = client.open_session();
+    Recorder recorder;
+    const std::int64_t started = now_ns();
+    session->start(make_request(80), recorder, started);
+    REQUIRE(recorder.seen.empty());
+    REQUIRE(session->busy());
+    session->abandon(now_ns());
+    REQUIRE(recorder.seen.size() == 1);
+    CHECK(recorder.seen[0].error == ErrorKind::connect_error);
+    CHECK(recorder.seen[0].done_ns == started);
+    CHECK(client.in_flight() == 0);
+    CHECK_FALSE(session->busy());
+    run_for(io, 50ms);
+    CHECK(recorder.seen.size() == 1);
+    client.shutdown();
+  });
+}
