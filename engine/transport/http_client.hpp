@@ -20,7 +20,7 @@ struct Exchange {
   ErrorKind error = ErrorKind::none;  // transport failure, if any
   std::int64_t sent_ns = 0;           // when the first request byte was written
   std::int64_t done_ns = 0;           // when the response completed (or the error was seen)
-  std::int64_t connect_ns = 0;  // connect duration for this exchange; 0 on a reused connection
+  std::int64_t connect_ns = 0;  // connecting, every address tried (no back-off); 0 when reused
   std::uint64_t bytes_in = 0;   // response bytes read (head + body)
   std::uint64_t bytes_out = 0;  // request bytes written
 };
@@ -72,6 +72,7 @@ class Session {
   virtual bool busy() const = 0;
   // The run gives up on the exchange in flight: it ends now as ErrorKind::abandoned, reported to
   // its observer (done_ns = now_ns, so its wait is a lower bound), and the connection closes.
+  // One that had already failed, its report still pending, is reported now as it failed.
   // No-op when nothing is in flight.
   virtual void abandon(std::int64_t now_ns) = 0;
   // Aborts any exchange in flight without calling the observer and closes the connection.
@@ -85,9 +86,10 @@ class HttpClient {
   virtual std::unique_ptr<Session> open_session() = 0;
   // Number of exchanges in flight across all sessions.
   virtual std::uint64_t in_flight() const = 0;
-  // Connections opened so far (first connects and reconnects).
+  // Connect attempts so far (first connects, reconnects, each address tried).
   virtual std::uint64_t connects() const { return 0; }
-  // Requests resent once after a stale keep-alive connection.
+  // Requests resent once, or reconnected before sending, because the server had closed their
+  // keep-alive connection before it could have read them.
   virtual std::uint64_t stale_retries() const { return 0; }
   // Connects that first waited out a back-off after a failed connect.
   virtual std::uint64_t connect_backoffs() const { return 0; }

@@ -13,6 +13,7 @@
 #include "engine/core/assert.hpp"
 #include "engine/core/clock.hpp"
 #include "engine/transport/request_template.hpp"
+#include "engine/transport/resend_rule.hpp"
 #include "engine/transport/response_parser.hpp"
 
 namespace strain {
@@ -23,6 +24,7 @@ class NativeSession final : public Session, private PollHandler {
   explicit NativeSession(NativeClient& client) : client_(client) {
     timeout_node_.owner = this;
     idle_node_.owner = this;
+    wake_node_.owner = this;
     index_ = client_.sessions_.size();
     client_.sessions_.push_back(this);
   }
@@ -47,6 +49,7 @@ class NativeSession final : public Session, private PollHandler {
     observer_ = &observer;
     ++generation_;
     retried_ = false;
+    report_posted_ = false;
     exchange_ = Exchange{};
     parser_.reset(request.head);
     ++client_.in_flight_;
@@ -54,12 +57,12 @@ class NativeSession final : public Session, private PollHandler {
     if (client_.shut_down_)
       fail(ErrorKind::other, now);
     else if (fd_ < 0)
-      open(now);
+      connect_after_backoff(now);
     else if (now - idle_since_ns_ > kIdleProbeAfterNs && !still_open()) {
       // The server closed it while it sat idle: reconnect before sending, no error.
       ++client_.stale_retries_;
       close_fd();
-      open(now);
+      connect(now);
     } else {
       reused_ = true;
       if (client_.in_batch_) {
@@ -67,7 +70,11 @@ class NativeSession final : public Session, private PollHandler {
         // the server gets them as one burst and both sides wake less often (wrk's rhythm,
         // and about a tenth fewer context switches). The wait is a few microseconds of
         // strain's own time; it counts in response time, not in service time.
-        client_.deferred_.push_back(this);
+        send_held_ = true;
+        if (!listed_deferred_) {  // abandoned and restarted in one batch: listed already
+          listed_deferred_ = true;
+          client_.deferred_.push_back(this);
+        }
       } else {
         send(now);
       }
@@ -75,10 +82,16 @@ class NativeSession final : public Session, private PollHandler {
     in_start_ = false;
   }
 
-  // Sends a request deferred during a batch.
+  // Sends a request held during a batch, unless it ended meanwhile (abandoned, closed).
   void send_deferred(std::int64_t now) {
-    if (!busy() || (state_ != State::idle && state_ != State::closed)) return;
-    if (fd_ < 0) return open(now);  // the server closed it while the send was held
+    listed_deferred_ = false;
+    if (!send_held_) return;
+    send_held_ = false;
+    if (fd_ < 0) {
+      // The server closed it while the send was held: as the idle probe does, reconnect first.
+      ++client_.stale_retries_;
+      return connect(now);
+    }
     send(now);
   }
 
@@ -98,49 +111,112 @@ class NativeSession final : public Session, private PollHandler {
   void close() override {
     if (busy()) --client_.in_flight_;
     observer_ = nullptr;
+    report_posted_ = false;
     disarm();
     close_fd();
   }
 
   void abandon(std::int64_t now) override {
-    if (busy()) fail(ErrorKind::abandoned, now);
+    if (!busy()) return;
+    // Failed inside start() and its report still posted: it ended before the run gave up on
+    // it, so it is reported now as it ended (the posted report then finds nothing to do).
+    if (report_posted_) return notify();
+    fail(ErrorKind::abandoned, now);
   }
 
-  // A timeout fired: fail the exchange in flight.
+  // A timeout fired: fail the exchange in flight (a connect timeout moves on to the next address).
   void expire(ErrorKind kind, std::int64_t now) {
-    if (busy()) fail(kind, now);
+    if (!busy()) return;
+    if (kind == ErrorKind::connect_timeout) return connect_failed(kind, now);
+    fail(kind, now);
+  }
+
+  // The back-off is over: connect now.
+  void end_backoff(std::int64_t now) {
+    ++client_.connect_backoffs_;
+    connect(now);
   }
 
  private:
-  enum class State : std::uint8_t { closed, connecting, writing, reading, idle };
+  enum class State : std::uint8_t { closed, backing_off, connecting, writing, reading, idle };
 
-  void open(std::int64_t now) {
-    const auto& ep = client_.endpoint_;
-    fd_ = ::socket(ep.address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) return fail(local_error_kind(errno, ErrorKind::connect_error), now);
+  // After a connect that failed on every address, the next one waits; the exchange is in
+  // flight meanwhile (it counts in response time, and sent_ns stays the real send).
+  void connect_after_backoff(std::int64_t now) {
+    if (failed_connects_ == 0 || !client_.backoff_.enabled()) return connect(now);
+    state_ = State::backing_off;
+    client_.wait_out_backoff(wake_node_, failed_connects_, now);
+  }
+
+  // Starts connecting: the address that worked last first, then the others in the resolver's
+  // order. Recorded per session, so another session's success does not reorder this one's turn.
+  void connect(std::int64_t now) {
+    connect_phase_ns_ = now;
+    attempt_ = 0;
+    first_address_ = client_.preferred_address_;
+    try_address(now);
+  }
+
+  // The endpoint index of this connect phase's attempt number attempt_.
+  std::size_t address_index() const {
+    if (attempt_ == 0) return first_address_;
+    return attempt_ - 1 < first_address_ ? attempt_ - 1 : attempt_;
+  }
+
+  void try_address(std::int64_t now) {
+    if (attempt_ >= client_.endpoint_.count) return fail(ErrorKind::connect_error, now);
+    const SocketAddress& address = client_.endpoint_.addresses[address_index()];
+    fd_ = ::socket(address.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) return connect_failed(local_error_kind(errno, ErrorKind::connect_error), now);
     const int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     ++client_.connects_;
     reused_ = false;
-    connect_start_ns_ = now;
-    const int rc = ::connect(fd_, reinterpret_cast<const sockaddr*>(&ep.address), ep.length);
+    socket_connect_ns_ = now;
+    const int rc = ::connect(fd_, address.get(), address.length);
     if (rc != 0 && errno != EINPROGRESS) {
-      return fail(local_error_kind(errno, connect_error_kind(errno)), now);
+      return connect_failed(local_error_kind(errno, connect_error_kind(errno)), now);
     }
     // Registered once for the life of the socket. EPOLLOUT is edge-triggered, so it reports
     // only the connect and a send buffer that was full and drained, never every request.
     if (!client_.poller_.add(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP, *this)) {
-      return fail(ErrorKind::connect_error, now);
+      return connect_failed(ErrorKind::connect_error, now);
     }
     if (rc == 0) return on_connected(now);
     state_ = State::connecting;
     client_.connect_deadlines_.arm(timeout_node_, now);
   }
 
+  // This address failed (refused, unreachable, timed out): on to the next. Only when every
+  // address has failed does the exchange fail, with the last kind, and the back-off grow.
+  void connect_failed(ErrorKind kind, std::int64_t now) {
+    client_.connect_deadlines_.disarm(timeout_node_);
+    close_fd();
+    if (++attempt_ < client_.endpoint_.count) return try_address(now);
+    if (failed_connects_ < kMaxFailedConnects) ++failed_connects_;
+    fail(kind, now);
+  }
+
   void on_connected(std::int64_t now) {
     client_.connect_deadlines_.disarm(timeout_node_);
-    exchange_.connect_ns = now - connect_start_ns_;
+    client_.preferred_address_ = address_index();
+    failed_connects_ = 0;
+    round_trip_ns_ = handshake_round_trip(now - socket_connect_ns_);
+    exchange_.connect_ns = now - connect_phase_ns_;
     send(now);
+  }
+
+  // The connection's round trip, for the resend rule. The kernel timed the handshake without
+  // our event loop's delays in it (TCP_INFO, right after the handshake, before any request's
+  // ACK can fold server think time into it); our own connect() to EPOLLOUT time is the
+  // fallback, and since it also counts our loop's delays it is only ever an upper bound.
+  std::int64_t handshake_round_trip(std::int64_t measured_ns) const {
+    tcp_info info{};
+    socklen_t length = sizeof info;
+    if (::getsockopt(fd_, IPPROTO_TCP, TCP_INFO, &info, &length) == 0 && info.tcpi_rtt > 0) {
+      return std::min(measured_ns, static_cast<std::int64_t>(info.tcpi_rtt) * 1000);
+    }
+    return measured_ns;
   }
 
   void send(std::int64_t now) {
@@ -178,7 +254,7 @@ class NativeSession final : public Session, private PollHandler {
         int err = 0;
         socklen_t len = sizeof err;
         ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err != 0) return fail(connect_error_kind(err), now);
+        if (err != 0) return connect_failed(connect_error_kind(err), now);
         return on_connected(now);
       }
       case State::writing:
@@ -191,6 +267,7 @@ class NativeSession final : public Session, private PollHandler {
       case State::idle:
         return on_idle_event();
       case State::closed:
+      case State::backing_off:
         return;  // a stale event for a socket already closed in this batch
     }
   }
@@ -262,18 +339,18 @@ class NativeSession final : public Session, private PollHandler {
     notify();
   }
 
-  // A keep-alive connection the server closed while it sat idle fails the next request with
-  // nothing received; the request never reached the application, so it goes again once on a
-  // fresh connection (as browsers and curl do) instead of counting the server's housekeeping
-  // as an error. Anything else, or a second failure, is reported.
+  // The request ended in a close or reset with nothing received: resent once on a fresh
+  // connection when resend_rule.hpp says that cannot hide a failure, else reported.
   void fail_or_retry(ErrorKind kind, std::int64_t now) {
-    // Only a request that went out on a connection idle long enough for the server to have
-    // timed it out, and only an idempotent one: a server that drops requests on a busy
-    // connection must show up as errors, and a POST must never be sent twice.
-    const bool stale = reused_ && exchange_.sent_ns - idle_since_ns_ > kIdleProbeAfterNs;
-    if (!stale || retried_ || exchange_.bytes_in != 0 || !request_.idempotent) {
-      return fail(kind, now);
-    }
+    FailedSend failed;
+    failed.reused = reused_;
+    failed.idempotent = request_.idempotent;
+    failed.resent = retried_;
+    failed.bytes_in = exchange_.bytes_in;
+    failed.sent_ns = exchange_.sent_ns;
+    failed.failed_ns = now;
+    failed.round_trip_ns = round_trip_ns_;
+    if (!may_resend(failed)) return fail(kind, now);
     retried_ = true;
     ++client_.stale_retries_;
     disarm();
@@ -281,7 +358,7 @@ class NativeSession final : public Session, private PollHandler {
     parser_.reset(request_.head);  // it saw the EOF; the new connection starts afresh
     if (capture_ != nullptr) capture_->on_response_restart();
     exchange_.bytes_out = 0;
-    open(now);
+    connect(now);
   }
 
   void fail(ErrorKind kind, std::int64_t now) {
@@ -299,6 +376,7 @@ class NativeSession final : public Session, private PollHandler {
     if (in_start_) {
       // A failure inside start() (refused at once, fd limit) is reported from the event loop,
       // so a VU that retries at once loops through the io_context rather than down the stack.
+      report_posted_ = true;
       boost::asio::post(client_.io_,
                         [this, generation = generation_, alive = std::weak_ptr(alive_)] {
                           // Only for the exchange it was posted for, and only if the session still
@@ -309,14 +387,18 @@ class NativeSession final : public Session, private PollHandler {
     }
     ExchangeObserver* observer = observer_;
     observer_ = nullptr;
+    report_posted_ = false;
     --client_.in_flight_;
     observer->on_exchange(exchange_);
   }
 
+  // Stops every timer and pending step of the exchange: deadlines, back-off, held send.
   void disarm() {
     client_.connect_deadlines_.disarm(timeout_node_);
     client_.request_deadlines_.disarm(timeout_node_);
     client_.idle_deadlines_.disarm(idle_node_);
+    client_.backoff_waits_.remove(wake_node_);
+    send_held_ = false;
   }
 
   void close_fd() {
@@ -328,6 +410,8 @@ class NativeSession final : public Session, private PollHandler {
   // A connection reused at once (the closed loop's steady state) is checked by nothing but its
   // next read; one idle longer than this is probed first, since servers close idle ones.
   static constexpr std::int64_t kIdleProbeAfterNs = 1'000'000;
+  // Far past the doubling that reaches any cap; only keeps the counter from wrapping.
+  static constexpr std::uint32_t kMaxFailedConnects = 64;
 
   // True when the idle socket has neither EOF nor stray bytes waiting: one non-blocking peek.
   bool still_open() {
@@ -354,19 +438,28 @@ class NativeSession final : public Session, private PollHandler {
   ResponseCapture* capture_ = nullptr;    // gets the raw bytes of every response, if set
   http::ResponseParser parser_;
   Exchange exchange_;
-  std::int64_t connect_start_ns_ = 0;
-  std::int64_t idle_since_ns_ = 0;  // when the connection last became idle (kept alive)
+  std::int64_t connect_phase_ns_ = 0;   // when this exchange started connecting (first address)
+  std::int64_t socket_connect_ns_ = 0;  // when the current socket's connect() was called
+  std::int64_t round_trip_ns_ = 0;      // the current connection's handshake round trip
+  std::int64_t idle_since_ns_ = 0;      // when the connection last became idle (kept alive)
   std::size_t written_ = 0;
-  std::size_t index_ = 0;      // position in client_.sessions_
-  DeadlineNode timeout_node_;  // connect timeout while connecting, request timeout after
-  DeadlineNode idle_node_;     // silence while awaiting the response
+  std::size_t index_ = 0;          // position in client_.sessions_
+  std::size_t attempt_ = 0;        // this connect phase's addresses tried, the current included
+  std::size_t first_address_ = 0;  // the endpoint index this connect phase started with
+  DeadlineNode timeout_node_;      // connect timeout while connecting, request timeout after
+  DeadlineNode idle_node_;         // silence while awaiting the response
+  WakeNode wake_node_;             // the end of a back-off, while waiting one out
   int fd_ = -1;
   State state_ = State::closed;
-  std::uint64_t generation_ = 0;  // counts start() calls: tells a stale posted report apart
+  std::uint32_t failed_connects_ = 0;  // connects in a row that failed on every address
+  std::uint64_t generation_ = 0;       // counts start() calls: tells a stale posted report apart
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // expires with the session
-  bool reused_ = false;    // this exchange went out on a connection opened earlier
-  bool retried_ = false;   // this exchange was already resent once after a stale connection
-  bool in_start_ = false;  // inside start(): the observer must not be called re-entrantly
+  bool reused_ = false;           // this exchange went out on a connection opened earlier
+  bool retried_ = false;          // this exchange was already resent once after a stale connection
+  bool send_held_ = false;        // to be sent when the batch ends
+  bool listed_deferred_ = false;  // in client_.deferred_ (at most once)
+  bool report_posted_ = false;    // failed inside start(); its report is posted, not yet delivered
+  bool in_start_ = false;         // inside start(): the observer must not be called re-entrantly
 };
 
 namespace {
@@ -383,11 +476,17 @@ NativeClient::NativeClient(boost::asio::io_context& io, const Endpoint& endpoint
     : io_(io),
       endpoint_(endpoint),
       options_(options),
+      backoff_{options.connect_backoff_first.count(), options.connect_backoff_cap.count()},
       poller_(io),
       sweep_timer_(io),
       connect_deadlines_(options.connect_timeout.count()),
       request_deadlines_(options.request_timeout.count()),
-      idle_deadlines_(options.idle_timeout.count()) {
+      idle_deadlines_(options.idle_timeout.count()),
+      backoff_waits_(1024),
+      backoff_timer_(io),
+      // Seeded apart per client and per run: workers whose sessions failed together must not
+      // draw the same waits.
+      jitter_state_(static_cast<std::uint64_t>(now_ns()) ^ reinterpret_cast<std::uintptr_t>(this)) {
   sessions_.reserve(1024);
   poller_.set_batch_listener(this);
   tick();
@@ -417,6 +516,7 @@ void NativeClient::shutdown() {
   for (NativeSession* s : sessions_)
     s->close();
   sweep_timer_.cancel();
+  backoff_timer_.cancel();
   poller_.stop();
 }
 
@@ -435,6 +535,33 @@ void NativeClient::tick() {
   sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec && !shut_down_) tick();
   });
+}
+
+void NativeClient::wait_out_backoff(WakeNode& node, std::uint32_t failures, std::int64_t now) {
+  backoff_waits_.push(node, now + backoff_.wait_ns(failures, next_random(jitter_state_)));
+  arm_backoff_timer();
+}
+
+// One timer for every waiting session, set for the earliest wake. It is only moved earlier:
+// a wait removed early (closed, abandoned) leaves it to fire once for nothing, which is cheaper
+// than re-arming it on every removal.
+void NativeClient::arm_backoff_timer() {
+  const WakeNode* next = backoff_waits_.top();
+  if (next == nullptr || shut_down_ || next->wake_ns >= backoff_timer_ns_) return;
+  backoff_timer_ns_ = next->wake_ns;
+  backoff_timer_.expires_at(TimePoint(Nanos(next->wake_ns)));
+  backoff_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec && !shut_down_) on_backoff_timer();
+  });
+}
+
+void NativeClient::on_backoff_timer() {
+  backoff_timer_ns_ = INT64_MAX;
+  const std::int64_t now = now_ns();
+  while (WakeNode* node = backoff_waits_.pop_due(now)) {
+    static_cast<NativeSession*>(node->owner)->end_backoff(now);
+  }
+  arm_backoff_timer();
 }
 
 }  // namespace strain

@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 
-#include <cstring>
 #include <future>
 #include <thread>
 
@@ -17,16 +16,14 @@ bool try_literal(const std::string& host, std::uint16_t port, Endpoint& out) {
   if (::inet_pton(AF_INET, host.c_str(), &v4.sin_addr) == 1) {
     v4.sin_family = AF_INET;
     v4.sin_port = htons(port);
-    std::memcpy(&out.address, &v4, sizeof v4);
-    out.length = sizeof v4;
+    out = Endpoint::of(reinterpret_cast<const sockaddr*>(&v4), sizeof v4);
     return true;
   }
   sockaddr_in6 v6{};
   if (::inet_pton(AF_INET6, host.c_str(), &v6.sin6_addr) == 1) {
     v6.sin6_family = AF_INET6;
     v6.sin6_port = htons(port);
-    std::memcpy(&out.address, &v6, sizeof v6);
-    out.length = sizeof v6;
+    out = Endpoint::of(reinterpret_cast<const sockaddr*>(&v6), sizeof v6);
     return true;
   }
   return false;
@@ -44,9 +41,10 @@ Lookup lookup(const std::string& host, std::uint16_t port) {
   addrinfo* res = nullptr;
   Lookup out;
   out.rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res);
-  if (out.rc == 0 && res != nullptr) {
-    std::memcpy(&out.endpoint.address, res->ai_addr, res->ai_addrlen);
-    out.endpoint.length = res->ai_addrlen;
+  // In the resolver's order (RFC 6724: the one most likely to work first); add() drops repeats
+  // and stops at Endpoint::max_addresses.
+  for (const addrinfo* ai = out.rc == 0 ? res : nullptr; ai != nullptr; ai = ai->ai_next) {
+    out.endpoint.add(ai->ai_addr, ai->ai_addrlen);
   }
   if (res != nullptr) ::freeaddrinfo(res);
   return out;
@@ -71,6 +69,9 @@ Endpoint resolve_endpoint(const std::string& host, std::uint16_t port,
   Lookup found = result.get();
   if (found.rc != 0) {
     throw UsageError("cannot resolve host '" + host + "': " + ::gai_strerror(found.rc));
+  }
+  if (found.endpoint.count == 0) {
+    throw UsageError("cannot resolve host '" + host + "': no IPv4 or IPv6 address");
   }
   return found.endpoint;
 }

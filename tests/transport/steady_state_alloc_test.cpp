@@ -9,7 +9,6 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <cstdlib>
-#include <cstring>
 #include <new>
 #include <string>
 #include <thread>
@@ -103,13 +102,11 @@ struct Loop final : ExchangeObserver {
 TEST_CASE("no allocation per request in steady state") {
   KeepAliveServer server;
   boost::asio::io_context io{1};
-  Endpoint ep;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(server.port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::memcpy(&ep.address, &addr, sizeof addr);
-  ep.length = sizeof addr;
+  const Endpoint ep = Endpoint::of(reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
   NativeClient client(io, ep, NativeClientOptions{});
   const auto url = http::parse_url("http://127.0.0.1:" + std::to_string(server.port) + "/");
   const http::RequestTemplate request("GET", url);
