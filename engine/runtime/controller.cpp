@@ -87,21 +87,12 @@ class Controller::Run {
     for (std::uint32_t i = 0; i < threads_; ++i) {
       workers_.push_back(std::make_unique<Worker>(
           Share{i, threads_}, plan_, request_, [this](WorkerReport r) { deliver(std::move(r)); },
-          [this](std::uint32_t) {
-            boost::asio::post(io_, [this, alive = std::weak_ptr<char>(alive_)] {
-              if (!alive.expired()) on_worker_done();
-            });
-          }));
+          [this](std::uint32_t) { post_event([this] { on_worker_ready(); }); },
+          [this](std::uint32_t) { post_event([this] { on_worker_done(); }); }));
     }
-    start_ns_ = last_tick_ns_ = now_ns();
-    result_.started_at_unix_ms =
-        static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count()) /
-        1000.0;
     for (std::size_t i = 0; i < workers_.size(); ++i) {
       try {
-        workers_[i]->start(start_ns_);
+        workers_[i]->launch();
       } catch (const std::system_error& e) {
         // Those already running are aborted and joined before the error goes up, so no
         // thread is left loading the target.
@@ -115,12 +106,6 @@ class Controller::Run {
                     e.what());
       }
     }
-    schedule_tick();
-    if (plan_.script) schedule_watchdog();
-    stop_timer_.expires_after(plan_.duration);
-    stop_timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (!ec) begin_stop(false);
-    });
   }
 
   void stop(bool abort) {
@@ -228,6 +213,39 @@ class Controller::Run {
     return end;
   }
 
+  // Called on a worker thread: runs `f` on the controller's, unless the controller is gone.
+  void post_event(std::function<void()> f) {
+    boost::asio::post(io_, [alive = std::weak_ptr<char>(alive_), f = std::move(f)] {
+      if (!alive.expired()) f();
+    });
+  }
+
+  // A worker has built its load (or could not): once every one has, the run's clock starts.
+  void on_worker_ready() {
+    ++ready_;
+    maybe_begin();
+  }
+
+  void maybe_begin() {
+    if (begun_ || ready_ + failed_ < workers_.size()) return;
+    begun_ = true;
+    start_ns_ = last_tick_ns_ = now_ns();
+    result_.started_at_unix_ms =
+        static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count()) /
+        1000.0;
+    if (stopping_) return;  // stopped (or a worker failed) while they were getting ready
+    for (auto& w : workers_)
+      w->begin(start_ns_);
+    schedule_tick();
+    if (plan_.script) schedule_watchdog();
+    stop_timer_.expires_after(plan_.duration);
+    stop_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) begin_stop(false);
+    });
+  }
+
   // Every worker has finished its scenarios: the run is over early.
   void on_worker_done() {
     if (++done_workers_ == workers_.size()) begin_stop(false);
@@ -237,6 +255,7 @@ class Controller::Run {
     if (stopping_) return;
     stopping_ = true;
     stop_ns_ = now_ns();
+    if (!begun_) start_ns_ = last_tick_ns_ = stop_ns_;  // nothing ran: a run of no length
     result_.duration_s = seconds(stop_ns_ - start_ns_);
     tick_timer_.cancel();
     stop_timer_.cancel();
@@ -260,6 +279,7 @@ class Controller::Run {
   // others measured, and says why.
   void on_worker_failed(WorkerReport r) {
     ++finals_;
+    ++failed_;
     result_.partial = true;
     if (result_.aborted_reason.empty()) result_.aborted_reason = r.fatal;
     if (!stopping_) {
@@ -270,6 +290,7 @@ class Controller::Run {
     }
     for (const std::uint64_t seq : merger_.drop_worker())
       close_interval(seq);
+    maybe_begin();
     maybe_finish();
   }
 
@@ -395,7 +416,10 @@ class Controller::Run {
   static constexpr std::size_t kMaxRateChanges = 10'000;
   std::vector<std::size_t> rate_changes_;  // per scenario
   std::size_t done_workers_ = 0;
+  std::size_t ready_ = 0;   // workers whose load is built
+  std::size_t failed_ = 0;  // workers that could not build theirs
   std::size_t finals_ = 0;  // workers that sent their final report (or failed)
+  bool begun_ = false;  // the run's clock has started
   bool stopping_ = false;
   bool finished_ = false;
   // Handlers posted by the workers check it. Destroyed after ~Run has joined every worker.

@@ -40,13 +40,14 @@ struct Worker::State {
 };
 
 Worker::Worker(Share share, const LoadPlan& plan, const http::RequestTemplate& request, Sink sink,
-               DoneSink on_done)
+               Event on_ready, Event on_done)
     // A concurrency hint of 1 lets Asio skip work meant for many threads; posts from the
     // controller still lock, as they must.
     : share_(share),
       plan_(plan),
       request_(request),
       sink_(std::move(sink)),
+      on_ready_(std::move(on_ready)),
       on_done_(std::move(on_done)),
       io_(1) {}
 
@@ -54,9 +55,20 @@ Worker::~Worker() {
   join();
 }
 
-void Worker::start(std::int64_t origin_ns) {
-  origin_ns_ = origin_ns;
+void Worker::launch() {
   thread_ = std::thread([this] { run(); });
+}
+
+void Worker::begin(std::int64_t origin_ns) {
+  boost::asio::post(io_, [this, origin_ns] {
+    if (finished_ || stopping_) return;
+    begun_ = true;
+    state_->last_report_ns = now_ns();
+    state_->last_cpu_ns = thread_cpu_ns();
+    state_->load->start(origin_ns);
+    state_->probe_due_ns = now_ns();
+    probe();
+  });
 }
 
 void Worker::run() {
@@ -80,9 +92,7 @@ void Worker::run() {
     }
     state_->last_report_ns = now_ns();
     state_->last_cpu_ns = thread_cpu_ns();
-    state_->load->start(origin_ns_);
-    state_->probe_due_ns = now_ns();
-    probe();
+    if (on_ready_) on_ready_(share_.index);
   } catch (const std::exception& e) {
     // Out of descriptors or memory before the first request: tell the controller, which
     // stops the run; this worker's io_context never runs, so later posts are dropped.

@@ -30,24 +30,29 @@ struct WorkerReport {
   std::string fatal;           // set when the worker could not run at all (final too)
 };
 
-// Lifecycle: construct, start(), then report()/stop()/set_rate() from the controller thread,
-// join(). Every call but start() and join() is a post to the worker's own loop.
+// Lifecycle: construct, launch() (the thread builds its load, then says it is ready), begin()
+// once every worker is ready, then report()/stop()/set_rate() from the controller thread,
+// join(). Every call but launch() and join() is a post to the worker's own loop.
 class Worker {
  public:
   using Sink = std::function<void(WorkerReport)>;              // called on the worker's thread
-  using DoneSink = std::function<void(std::uint32_t worker)>;  // called on the worker's thread
+  using Event = std::function<void(std::uint32_t worker)>;  // called on the worker's thread
 
-  // `request`: the --url run's request (unused by scripts); outlives the worker. `on_done`
-  // fires once when the worker has finished all its scenarios' work.
+  // `request`: the --url run's request (unused by scripts); outlives the worker. `on_ready`
+  // fires once the worker's load is built (its VUs made, its script loaded), `on_done` once
+  // it has finished all its scenarios' work.
   Worker(Share share, const LoadPlan& plan, const http::RequestTemplate& request, Sink sink,
-         DoneSink on_done);
+         Event on_ready, Event on_done);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Starts the thread; scenario clocks count from `origin_ns` (now_ns() clock), the run's start.
-  // Throws std::system_error when the thread cannot start.
-  void start(std::int64_t origin_ns);
+  // Starts the thread, which builds the load and fires on_ready (or sends a fatal final report
+  // when it cannot). Throws std::system_error when the thread cannot start.
+  void launch();
+  // The run begins: scenario clocks count from `origin_ns` (now_ns() clock). The same origin
+  // for every worker, taken once all are ready, so building a load is never schedule lag.
+  void begin(std::int64_t origin_ns);
   // Asks for the current interval's report (tagged `sequence`).
   void report(std::uint64_t sequence);
   // Ends the load phase: reports interval `sequence`, stops new iterations, waits up to
@@ -72,7 +77,8 @@ class Worker {
   const LoadPlan& plan_;
   const http::RequestTemplate& request_;
   Sink sink_;
-  DoneSink on_done_;
+  Event on_ready_;
+  Event on_done_;
   boost::asio::io_context io_;
   // Keeps io_.run() going until finish(): a worker whose VUs are all done has no socket or
   // timer left, yet must still answer the controller's reports and stop.
@@ -82,7 +88,7 @@ class Worker {
   const WorkerLoad* watched_ = nullptr;
   std::unique_ptr<State> state_;
   std::thread thread_;
-  std::int64_t origin_ns_ = 0;
+  bool begun_ = false;     // begin() has run (worker thread only)
   bool finished_ = false;  // the final report was sent (worker thread only)
   bool stopping_ = false;  // the load phase is over (worker thread only)
   bool draining_ = false;  // waiting for in-flight requests (worker thread only)

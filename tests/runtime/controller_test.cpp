@@ -54,7 +54,6 @@ struct Harness {
   boost::asio::io_context io{1};
   std::optional<Controller> controller;
   bool finished = false;
-  std::int64_t start_lo = 0, start_hi = 0;  // the run's clock starts between these
 
   RunResult run(const LoadPlan& plan, ControllerHooks hooks, std::chrono::seconds limit = 20s) {
     hooks.on_finished = [this] {
@@ -66,17 +65,18 @@ struct Harness {
     guard.async_wait([this](const boost::system::error_code& ec) {
       if (!ec) io.stop();
     });
-    start_lo = now_ns();
     controller->start();
-    start_hi = now_ns();
     io.run();
     REQUIRE(finished);
     return controller->take_result();
   }
 };
 
-double seconds(std::int64_t ns) {
-  return static_cast<double>(ns) / 1e9;
+double unix_ms() {
+  return static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count()) /
+         1000.0;
 }
 
 }  // namespace
@@ -86,16 +86,16 @@ TEST_CASE("set_rate mid-run: arrivals follow the new rate from the change, on th
   // 500/s for 1.5 s, 8 VUs that can never grow: a change that rebuilt VUs would open more.
   const LoadPlan plan = url_plan(counts, 1ms, arrival_rate(500, 1500ms, 8));
   Harness h;
-  std::int64_t change_lo = 0, change_hi = 0;
+  double change_lo = 0, change_hi = 0;  // Unix ms
   std::uint64_t sessions_at_change = 0;
   ControllerHooks hooks;
   hooks.on_interval = [&](const IntervalSnapshot& snap, const RunResult&) {
     if (change_lo == 0 && snap.start_s + snap.length_s >= 0.5) {
       sessions_at_change = counts.sessions;
       std::string why;
-      change_lo = now_ns();
+      change_lo = unix_ms();
       CHECK(h.controller->set_rate("default", Rate{2000}, &why));
-      change_hi = now_ns();
+      change_hi = unix_ms();
       CHECK(why.empty());
     }
     return IntervalVerdict::go_on;
@@ -103,12 +103,13 @@ TEST_CASE("set_rate mid-run: arrivals follow the new rate from the change, on th
   const RunResult r = h.run(plan, hooks);
   REQUIRE(change_lo != 0);
 
-  // The truth, from the test's own clock: the change fell between change_lo and change_hi,
-  // the run's start between start_lo and start_hi. Arrivals: 500/s until the change, 2000/s
-  // after it, to 1.5 s. Each bound is off by at most one arrival per worker (rounding up).
+  // The truth, from the test's own wall clock: the change fell between change_lo and
+  // change_hi; schedules count from started_at_unix_ms (the run's clock starts once every
+  // worker is ready, not at start()). Arrivals: 500/s until the change, 2000/s after it, to
+  // 1.5 s. Each bound is off by at most one arrival per worker (rounding up).
   auto due_if = [](double change_s) { return 500 * change_s + 2000 * (1.5 - change_s); };
-  const double latest = seconds(change_hi - h.start_lo);   // the most time at 500/s
-  const double earliest = seconds(change_lo - h.start_hi);  // the least
+  const double latest = (change_hi - r.started_at_unix_ms + 1) / 1000.0;   // most time at 500/s
+  const double earliest = (change_lo - r.started_at_unix_ms - 1) / 1000.0;  // the least
   const auto due = static_cast<double>(r.schedule.due);
   MESSAGE("due " << due << " in [" << due_if(latest) << ", " << due_if(earliest) << "]");
   CHECK(due >= due_if(latest) - 2);
