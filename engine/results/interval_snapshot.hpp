@@ -21,7 +21,8 @@ struct IntervalSnapshot {
   RequestMetrics total;                 // every request answered or failed in the interval
   std::vector<RequestMetrics> by_name;  // scripted runs: the same per request name and tags
   ScriptStats script;                   // checks, custom metrics, iterations, script errors
-  std::vector<ScheduleStats> schedules;  // by scenario, in the plan's order (closed: empty)
+  // By scenario, in the plan's order; empty when no scenario is arrival-rate.
+  std::vector<ScheduleStats> schedules;
   ScheduleStats schedule;                // every scenario's together
   Histogram loop_lag_us;                 // the workers' event-loop lag in the interval, µs
   double busy_fraction = 0;              // the workers' mean CPU busy fraction in the interval

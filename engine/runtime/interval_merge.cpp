@@ -6,6 +6,11 @@
 namespace strain {
 namespace {
 
+bool is_arrival_executor(const ScenarioResult& s) {
+  return s.executor == to_string(ExecutorKind::constant_arrival_rate) ||
+         s.executor == to_string(ExecutorKind::ramping_arrival_rate);
+}
+
 std::string series_key(const RequestMetrics& m) {
   std::string key = m.name;
   for (const auto& [k, v] : m.tags)
@@ -31,7 +36,7 @@ IntervalMerger::IntervalMerger(std::size_t workers, std::span<const Scenario> sc
 
 bool IntervalMerger::add(WorkerReport report) {
   const std::uint64_t seq = report.sequence;
-  WorkerInterval& latest = latest_[report.worker];
+  Counters& latest = latest_[report.worker];
   latest.requests_started = report.interval.requests_started;
   latest.connects = report.interval.connects;
   latest.stale_retries = report.interval.stale_retries;
@@ -74,7 +79,10 @@ IntervalSnapshot IntervalMerger::close(std::uint64_t seq, double start_s, double
   snap.planned_s = planned_s;
   snap.draining = draining;
   snap.total.name = "total";
-  snap.schedules.resize(result_.scenarios.size());
+  // Closed scenarios keep no schedule: their (empty) histograms are not even made.
+  const bool open = std::any_of(result_.scenarios.begin(), result_.scenarios.end(),
+                                [](const ScenarioResult& s) { return is_arrival_executor(s); });
+  if (open) snap.schedules.resize(result_.scenarios.size());
   std::vector<IterationCounts> iterations(result_.scenarios.size());
   std::map<std::string, std::size_t> index;  // this interval's series, merged over workers
   double busy = 0;
@@ -89,8 +97,9 @@ IntervalSnapshot IntervalMerger::close(std::uint64_t seq, double start_s, double
         snap.by_name[it->second].add(m);
     }
     snap.script.add(w.script);
-    for (std::size_t i = 0; i < w.scenarios.size() && i < snap.schedules.size(); ++i) {
-      if (w.scenarios[i].schedule) snap.schedules[i].add(*w.scenarios[i].schedule);
+    for (std::size_t i = 0; i < w.scenarios.size() && i < iterations.size(); ++i) {
+      if (w.scenarios[i].schedule && i < snap.schedules.size())
+        snap.schedules[i].add(*w.scenarios[i].schedule);
       iterations[i].add(w.scenarios[i].iterations);
     }
     snap.loop_lag_us.add(r.loop_lag_us);
@@ -125,7 +134,7 @@ IntervalSnapshot IntervalMerger::close(std::uint64_t seq, double start_s, double
   result_.script.add(snap.script);
   for (std::size_t i = 0; i < result_.scenarios.size(); ++i) {
     ScenarioResult& sc = result_.scenarios[i];
-    sc.schedule.accumulate(snap.schedules[i]);
+    if (i < snap.schedules.size()) sc.schedule.accumulate(snap.schedules[i]);
     sc.iterations += iterations[i].completed;
     sc.iterations_failed += iterations[i].failed;
     sc.iterations_interrupted += iterations[i].interrupted;

@@ -55,7 +55,14 @@ class IntervalMerger {
   RunResult& result_;
   std::map<std::uint64_t, Pending> pending_;  // a few intervals at most: workers answer in order
   std::map<std::string, std::size_t> series_index_;  // name and tags → result_.by_name index
-  std::vector<WorkerInterval> latest_;  // per worker: its last report's cumulative counters
+  // A worker's cumulative counters, as of its last report.
+  struct Counters {
+    std::uint64_t requests_started = 0;
+    std::uint64_t connects = 0;
+    std::uint64_t stale_retries = 0;
+    std::uint64_t connect_backoffs = 0;
+  };
+  std::vector<Counters> latest_;  // per worker
   std::vector<double> busy_;            // per worker: summed busy fraction
   std::uint64_t intervals_ = 0;
 };
