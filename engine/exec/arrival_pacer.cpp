@@ -82,19 +82,24 @@ void ArrivalPacer::give_up(std::int64_t intended_ns, std::int64_t now_ns) noexce
   dropped_.record_dropped(intended_ns, now_ns, true);
 }
 
-void ArrivalPacer::stop(std::int64_t now_ns) {
+void ArrivalPacer::stop(std::int64_t end_ns, std::int64_t now_ns) {
   if (stopped_) return;
-  stopped_ = true;
-  timer_.cancel();
-  // Arrivals already due that this worker had not reached yet (it was behind) were offered
-  // too: they count as due and unstarted, so a late generator cannot hide its shortfall. They
-  // and the backlog waited until now at least: that wait is their response time's lower bound.
-  while (started_ && next_ns_ && *next_ns_ <= now_ns) {
+  // Arrivals due by the end belong to the load phase, even when this worker had not reached
+  // them (it was behind): they are offered now, first come first served, and their lateness is
+  // in their lag, so a late generator cannot hide its shortfall; one that finds no VU waited
+  // until now and is given up.
+  while (started_ && next_ns_ && *next_ns_ <= end_ns) {
+    const std::int64_t due = *next_ns_;
     ++stats_.due;
-    ++stats_.unstarted_at_stop;
-    dropped_.record_dropped(*next_ns_, now_ns, true);
+    stats_.dispatch_lag_us.record((now_ns - due) / 1000);
+    if (!backlog_.empty() || !dispatch_(due, now_ns)) {
+      ++stats_.unstarted_at_stop;
+      dropped_.record_dropped(due, now_ns, true);
+    }
     advance();
   }
+  stopped_ = true;
+  timer_.cancel();
   for (const std::int64_t due : backlog_)
     dropped_.record_dropped(due, now_ns, true);
   stats_.unstarted_at_stop += backlog_.size();

@@ -32,9 +32,12 @@ class ArrivalPacer {
 
   // Arrivals are due from `start_ns` (steady clock, as now_ns()).
   void start(std::int64_t start_ns);
-  // The load phase (or the scenario) is over: no more arrivals. Those already due and not
-  // started are given up at `now_ns`: counted unstarted, recorded as dropped with their wait.
-  void stop(std::int64_t now_ns);
+  // The load phase (or the scenario) ended at `end_ns`: no more arrivals. Those due by then
+  // that a late worker had not handed out yet still start now if a VU is free (their lateness
+  // is in their lag); the rest, and the backlog, are given up at `now_ns`: counted unstarted
+  // and recorded as dropped with their wait.
+  void stop(std::int64_t end_ns, std::int64_t now_ns);
+  void stop(std::int64_t now_ns) { stop(now_ns, now_ns); }
   // The rate becomes `per_s` from `at_ns` (steady clock; the same instant on every worker) to
   // the scenario's end. Arrivals keep their scenario-wide index, so the workers' shares still
   // partition the scenario exactly.

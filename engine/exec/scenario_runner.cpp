@@ -87,8 +87,10 @@ void ScenarioRunner::tick(std::int64_t now) {
 
 void ScenarioRunner::end_phase(std::int64_t now) {
   if (phase_ == Phase::ending || phase_ == Phase::done) return;
+  // The pacer first, while the scenario still takes arrivals: those due before the end that
+  // the worker was late to reach start now rather than being dropped for the lateness.
+  if (pacer_) pacer_->stop(end_ns_, now);
   phase_ = Phase::ending;
-  if (pacer_) pacer_->stop(now);
 }
 
 // Ending with nothing busy is done; the owner hears of it once.
@@ -231,10 +233,13 @@ void ScenarioRunner::interrupt_all(std::int64_t now) {
   }
 }
 
-void ScenarioRunner::stop(std::int64_t now) {
+void ScenarioRunner::stop(std::int64_t end_ns, std::int64_t now) {
   if (stopping_) return;
+  // The pacer first, while arrivals may still begin (see end_phase).
+  if (pacer_ && (phase_ == Phase::waiting || phase_ == Phase::running)) {
+    pacer_->stop(std::min(end_ns, end_ns_), now);
+  }
   stopping_ = true;
-  if (pacer_) pacer_->stop(now);
   if (phase_ == Phase::waiting || phase_ == Phase::running) phase_ = Phase::ending;
   for (std::uint32_t i = 0; i < slots_.size(); ++i) {
     Slot& s = slots_[i];
@@ -249,7 +254,7 @@ void ScenarioRunner::stop(std::int64_t now) {
 }
 
 void ScenarioRunner::abandon(std::int64_t now) {
-  stop(now);
+  stop(now, now);
   interrupt_all(now);
   phase_ = Phase::ending;
   settle();

@@ -35,9 +35,11 @@ class ScenarioRunner final : private IterationSink {
   // The scenario clock (the owner calls it every few tens of ms): start, ramps, the end of the
   // scenario and of its graceful stop.
   void tick(std::int64_t now_ns);
-  // The load phase is over: no iteration begins; arrivals not started are given up (dropped);
-  // iterations wind down (requests in flight complete, nothing more of them runs).
-  void stop(std::int64_t now_ns);
+  // The load phase ended at `end_ns` (now_ns: the current time): arrivals due by then still
+  // start if a VU is free, the rest are given up (dropped); nothing else begins; iterations
+  // wind down (requests in flight complete, nothing more of them runs).
+  void stop(std::int64_t end_ns, std::int64_t now_ns);
+  void stop(std::int64_t now_ns) { stop(now_ns, now_ns); }
   // The run gives up: iterations still running are interrupted, their requests abandoned.
   void abandon(std::int64_t now_ns);
   // Arrival-rate: the rate becomes `per_s` from `at_ns` to the scenario's end. Else a no-op.

@@ -57,11 +57,11 @@ void ScenarioSet::on_runner_done() {
   }
 }
 
-void ScenarioSet::stop(std::int64_t now) {
+void ScenarioSet::stop(std::int64_t end_ns, std::int64_t now) {
   stopped_ = true;
   timer_.cancel();
   for (auto& r : runners_)
-    r->stop(now);
+    r->stop(end_ns, now);
 }
 
 void ScenarioSet::abandon(std::int64_t now) {

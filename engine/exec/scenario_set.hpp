@@ -28,7 +28,8 @@ class ScenarioSet {
   ScenarioSet& operator=(const ScenarioSet&) = delete;
 
   void start(std::int64_t origin_ns);
-  void stop(std::int64_t now_ns);
+  // The load phase ended at `end_ns` (see ScenarioRunner::stop).
+  void stop(std::int64_t end_ns, std::int64_t now_ns);
   void abandon(std::int64_t now_ns);
   // Cancels the clock (after abandon()).
   void shutdown();

@@ -1,6 +1,7 @@
 #include "engine/exec/url_load.hpp"
 
 #include <array>
+#include "engine/core/clock.hpp"
 #include <span>
 
 namespace strain {
@@ -64,6 +65,10 @@ UrlLoad::~UrlLoad() = default;
 std::unique_ptr<VuBody> UrlLoad::make_body(std::uint32_t, std::uint32_t slot, IterationSink& sink) {
   return std::make_unique<UrlBody>(client_->open_session(), request_, recorder_, sink, slot,
                                    started_);
+}
+
+void UrlLoad::stop(std::int64_t end_ns) {
+  set_.stop(end_ns, now_ns());
 }
 
 void UrlLoad::shutdown() {

@@ -25,7 +25,7 @@ class UrlLoad final : public WorkerLoad, private BodyFactory {
   ~UrlLoad() override;
 
   void start(std::int64_t origin_ns) override { set_.start(origin_ns); }
-  void stop(std::int64_t now_ns) override { set_.stop(now_ns); }
+  void stop(std::int64_t end_ns) override;
   void abandon(std::int64_t now_ns) override { set_.abandon(now_ns); }
   void shutdown() override;
   void set_rate(std::size_t scenario, double per_s, std::int64_t at_ns) override {

@@ -53,8 +53,10 @@ class WorkerLoad {
   virtual ~WorkerLoad() = default;
   // Scenario clocks count from `origin_ns` (now_ns() clock): the run's start.
   virtual void start(std::int64_t origin_ns) = 0;
-  // The load phase is over: nothing new starts; requests in flight complete and are recorded.
-  virtual void stop(std::int64_t now_ns) = 0;
+  // The load phase ended at `end_ns` (now_ns() clock, the controller's instant, so the same on
+  // every worker): open-model arrivals due by then still start if a VU is free, nothing else
+  // does; requests in flight complete and are recorded.
+  virtual void stop(std::int64_t end_ns) = 0;
   // The drain gave up: what is still in flight is abandoned, recorded as such. After stop().
   virtual void abandon(std::int64_t now_ns) = 0;
   // Closes every connection and cancels every timer. After abandon().

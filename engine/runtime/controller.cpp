@@ -75,7 +75,7 @@ class Controller::Run {
     // A controller destroyed mid-run (its io_context stopped early) still ends its threads.
     if (!workers_.empty() && !finished_) {
       for (auto& w : workers_)
-        w->stop(stop_sequence_, true);
+        w->stop(stop_sequence_, true, stop_ns_);
       for (auto& w : workers_)
         w->join();
     }
@@ -97,7 +97,7 @@ class Controller::Run {
         // Those already running are aborted and joined before the error goes up, so no
         // thread is left loading the target.
         for (std::size_t j = 0; j < i; ++j)
-          workers_[j]->stop(0, true);
+          workers_[j]->stop(0, true, now_ns());
         workers_.resize(i);
         for (auto& w : workers_)
           w->join();
@@ -113,7 +113,7 @@ class Controller::Run {
     if (!stopping_) return begin_stop(abort);
     if (abort) {
       for (auto& w : workers_)
-        w->stop(stop_sequence_, true);
+        w->stop(stop_sequence_, true, stop_ns_);
     }
   }
 
@@ -263,7 +263,7 @@ class Controller::Run {
     stop_sequence_ = next_sequence_;
     next_sequence_ += 2;
     for (auto& w : workers_)
-      w->stop(stop_sequence_, abort);
+      w->stop(stop_sequence_, abort, stop_ns_);
   }
 
   void on_report(WorkerReport r) {
@@ -286,7 +286,7 @@ class Controller::Run {
       begin_stop(true);
     } else {
       for (auto& w : workers_)
-        w->stop(stop_sequence_, true);
+        w->stop(stop_sequence_, true, stop_ns_);
     }
     for (const std::uint64_t seq : merger_.drop_worker())
       close_interval(seq);

@@ -161,14 +161,14 @@ void Worker::send_report(std::uint64_t sequence, bool final) {
   sink_(std::move(r));
 }
 
-void Worker::stop(std::uint64_t sequence, bool abort) {
-  boost::asio::post(io_, [this, sequence, abort] {
+void Worker::stop(std::uint64_t sequence, bool abort, std::int64_t end_ns) {
+  boost::asio::post(io_, [this, sequence, abort, end_ns] {
     if (finished_) return;
     if (!stopping_) {
       // The load phase ends here: its last interval is reported before the drain begins,
       // so throughput counts only what completed within the planned duration.
       stopping_ = true;
-      state_->load->stop(now_ns());
+      state_->load->stop(end_ns);
       send_report(sequence, false);
     }
     const std::uint64_t final_sequence = sequence + 1;

@@ -55,10 +55,11 @@ class Worker {
   void begin(std::int64_t origin_ns);
   // Asks for the current interval's report (tagged `sequence`).
   void report(std::uint64_t sequence);
-  // Ends the load phase: reports interval `sequence`, stops new iterations, waits up to
-  // drain_grace for in-flight ones, abandons the rest, sends the final report as
-  // `sequence + 1`, and ends the thread. With `abort` (also while draining), gives up at once.
-  void stop(std::uint64_t sequence, bool abort);
+  // Ends the load phase, which ended at `end_ns` (the controller's instant): reports interval
+  // `sequence`, stops new iterations, waits up to drain_grace for in-flight ones, abandons the
+  // rest, sends the final report as `sequence + 1`, and ends the thread. With `abort` (also
+  // while draining), gives up at once.
+  void stop(std::uint64_t sequence, bool abort, std::int64_t end_ns);
   // An arrival-rate scenario's rate becomes `per_s` from `at_ns` (the same on every worker).
   void set_rate(std::size_t scenario, double per_s, std::int64_t at_ns);
   void join();

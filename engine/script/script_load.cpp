@@ -2,6 +2,7 @@
 
 #include <lua.hpp>
 
+#include "engine/core/clock.hpp"
 #include "engine/core/error.hpp"
 #include "engine/script/lua_vu.hpp"
 #include "engine/script/script_context.hpp"
@@ -62,8 +63,8 @@ void ScriptLoad::start(std::int64_t origin_ns) {
   set_->start(origin_ns);
 }
 
-void ScriptLoad::stop(std::int64_t now_ns) {
-  set_->stop(now_ns);
+void ScriptLoad::stop(std::int64_t end_ns) {
+  set_->stop(end_ns, now_ns());
 }
 
 void ScriptLoad::abandon(std::int64_t now_ns) {

@@ -55,7 +55,7 @@ class ScriptLoad final : public WorkerLoad {
   ScriptLoad& operator=(const ScriptLoad&) = delete;
 
   void start(std::int64_t origin_ns) override;
-  void stop(std::int64_t now_ns) override;
+  void stop(std::int64_t end_ns) override;
   void abandon(std::int64_t now_ns) override;
   void shutdown() override;
   void set_rate(std::size_t scenario, double per_s, std::int64_t at_ns) override;

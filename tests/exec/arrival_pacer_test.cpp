@@ -241,6 +241,30 @@ TEST_CASE("stop: what waits and what was due but not reached counts as unstarted
   CHECK(d.responses == 0);
 }
 
+TEST_CASE("stop: due by the end but not yet handed out, they start late while VUs are free") {
+  // 100/s: arrival k is due at k * 10 ms. Three free VUs, nothing waiting.
+  Harness h(constant(100, 1s), 10);
+  h.free_vus = 3;
+  const std::int64_t t0 = 3 * kSecond;
+  h.pacer->start(t0);
+  h.pacer->poll(t0 + 5 * kMs);  // arrival 0 starts on time
+  // The load phase ended at 42 ms; this worker hears of it at 47 ms, never having reached
+  // arrivals 1..4 (10, 20, 30, 40 ms). Arrival 5 (50 ms) is after the end: not due at all.
+  h.pacer->stop(t0 + 42 * kMs, t0 + 47 * kMs);
+  CHECK(h.starts == std::vector<std::int64_t>{t0, t0 + 10 * kMs, t0 + 20 * kMs});
+  const ScheduleStats s = h.take();
+  CHECK(s.due == 5);
+  CHECK(s.started == 3);
+  CHECK(s.unstarted_at_stop == 2);
+  CHECK(s.started + s.overflow + s.unstarted_at_stop == s.due);
+  // Their lateness is their lag: 5 ms (polled at 5 ms), then 37 and 27 ms (47 ms - due).
+  CHECK(s.schedule_lag_us == histogram_of({5'000, 37'000, 27'000}));
+  // The two that found no VU waited until 47 ms: 17 and 7 ms.
+  const RequestMetrics d = h.take_dropped();
+  CHECK(d.dropped() == 2);
+  CHECK(d.response_time_us == histogram_of({17'000, 7'000}));
+}
+
 TEST_CASE("dropped arrivals: overflow without latency, waits at stop as stop - due") {
   // 100/s: arrival k is due at k * 10 ms. One VU, a backlog of 2.
   Harness h(constant(100, 1s), 2);

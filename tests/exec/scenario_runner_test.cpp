@@ -676,7 +676,8 @@ TEST_CASE("arrival-rate: VUs grow to max_vus, then arrivals wait; the books bala
   CHECK(d.response_time_us == histogram_of({6'500'000, 6'400'000}));
 }
 
-TEST_CASE("arrival-rate: the scenario's end gives up the arrivals due and not yet handed out") {
+TEST_CASE("arrival-rate: at the scenario's end, arrivals due and not yet handed out start late "
+          "while VUs are free; the rest are given up") {
   boost::asio::io_context io;
   FakeBodies f;
   Scenario s;
@@ -689,21 +690,31 @@ TEST_CASE("arrival-rate: the scenario's end gives up the arrivals due and not ye
   ScenarioRunner r(io, s, Share::whole(), 1, f, [&] { ++done_calls; });
   const std::int64_t t0 = origin();
   r.start(t0);
-  // The clock reaches the end before the pacer ever woke (a worker far behind): all 10 were due.
-  r.tick(t0 + kSecond);
+  // The clock reaches the end before the pacer ever woke (a worker far behind): all 10 were
+  // due. They belong to the load phase: the first two take the two free VUs, late, and their
+  // lateness is their lag; the other eight find no VU and are given up.
+  const std::int64_t end = t0 + kSecond;
+  r.tick(end);
+  REQUIRE(f.begins.size() == 2);
+  CHECK(f.begins[0].intended_ns == t0);
+  CHECK(f.begins[1].intended_ns == t0 + 100 * kMs);
+  CHECK(f.begins[0].now_ns == end);
+  CHECK_FALSE(r.done());
+  f.end_busy(end + kMs);
   CHECK(r.done());
   CHECK(done_calls == 1);
-  poll_ready(io);  // the pacer's timer was cancelled
-  CHECK(f.begins.empty());
+  poll_ready(io);  // the pacer's timer was cancelled: nothing more begins
+  CHECK(f.begins.size() == 2);
   const ScenarioInterval iv = take(r);
   CHECK(iv.schedule->due == 10);
-  CHECK(iv.schedule->started == 0);
-  CHECK(iv.schedule->unstarted_at_stop == 10);
-  // Each waited from its due time to the end: 1000, 900, ..., 100 ms.
+  CHECK(iv.schedule->started == 2);
+  CHECK(iv.schedule->unstarted_at_stop == 8);
+  CHECK(iv.schedule->schedule_lag_us == histogram_of({1'000'000, 900'000}));
+  // Each given up waited from its due time to the end: 800, 700, ..., 100 ms.
   const RequestMetrics d = f.take_dropped();
-  CHECK(d.dropped() == 10);
-  CHECK(d.response_time_us == histogram_of({1'000'000, 900'000, 800'000, 700'000, 600'000, 500'000,
-                                            400'000, 300'000, 200'000, 100'000}));
+  CHECK(d.dropped() == 8);
+  CHECK(d.response_time_us ==
+        histogram_of({800'000, 700'000, 600'000, 500'000, 400'000, 300'000, 200'000, 100'000}));
 }
 
 TEST_CASE("arrival-rate: a worker without a share of the VUs takes no arrivals and is done") {
