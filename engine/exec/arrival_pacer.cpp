@@ -109,8 +109,8 @@ void ArrivalPacer::stop(std::int64_t end_ns, std::int64_t now_ns) {
 void ArrivalPacer::set_rate(double per_s, std::int64_t at_ns) {
   if (!started_ || stopped_) return;
   const bool pending = next_ns_.has_value();
-  const auto moved = schedule_.retime(
-      rate_from(schedule_.profile(), Nanos(at_ns - start_ns_), per_s), pending);
+  const auto moved =
+      schedule_.retime(rate_from(schedule_.profile(), Nanos(at_ns - start_ns_), per_s), pending);
   if (pending && moved)
     next_ns_ = start_ns_ + moved->count();
   else

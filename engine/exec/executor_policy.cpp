@@ -93,8 +93,8 @@ class ArrivalRatePolicy final : public ExecutorPolicy {
     // The backlog follows the arrivals too: this worker's part is its share of the VUs.
     const std::uint64_t backlog = s.backlog_limit != 0 ? s.backlog_limit : default_backlog(s);
     const double part = static_cast<double>(max_) / static_cast<double>(pool);
-    arrivals_.backlog_limit =
-        std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::llround(static_cast<double>(backlog) * part)));
+    arrivals_.backlog_limit = std::max<std::uint64_t>(
+        1, static_cast<std::uint64_t>(std::llround(static_cast<double>(backlog) * part)));
   }
   std::uint32_t max_vus() const override { return max_; }
   std::uint32_t initial_vus() const override { return initial_; }

@@ -24,14 +24,14 @@ void Recorder::record_dropped(std::int64_t intended_ns, std::int64_t given_up_ns
                               bool waited) noexcept {
   ++interval_.errors_by_kind[static_cast<std::size_t>(ErrorKind::dropped)];
   if (waited) {
-    interval_.response_time_us.record(std::max<std::int64_t>(0, given_up_ns - intended_ns) /
-                                      1000);
+    interval_.response_time_us.record(std::max<std::int64_t>(0, given_up_ns - intended_ns) / 1000);
   }
 }
 
 void Recorder::take_interval(RequestMetrics& out) {
   for (unsigned code = 0; code < kStatusCodes; ++code) {
-    if (status_counts_[code] != 0) interval_.status_codes[static_cast<int>(code)] += status_counts_[code];
+    if (status_counts_[code] != 0)
+      interval_.status_codes[static_cast<int>(code)] += status_counts_[code];
     status_counts_[code] = 0;
   }
   std::swap(out, interval_);

@@ -43,7 +43,9 @@ class Recorder {
   // No allocation: `out`'s empty histograms become the new interval's.
   void take_interval(RequestMetrics& out);
   // Nothing was recorded in this interval.
-  bool idle() const noexcept { return interval_.responses == 0 && interval_.transport_errors() == 0; }
+  bool idle() const noexcept {
+    return interval_.responses == 0 && interval_.transport_errors() == 0;
+  }
 
  private:
   static constexpr unsigned kStatusCodes = 1000;

@@ -69,8 +69,8 @@ void ScenarioRunner::tick(std::int64_t now) {
       // Arrivals begin iterations; a worker without a share of them has nothing to do.
       if (!pacer_) end_phase(now);
     } else {
-      const auto target =
-          std::min(policy_->vus_at(Nanos(now - start_ns_)), static_cast<std::uint32_t>(slots_.size()));
+      const auto target = std::min(policy_->vus_at(Nanos(now - start_ns_)),
+                                   static_cast<std::uint32_t>(slots_.size()));
       const std::uint32_t before = target_;
       target_ = target;
       for (std::uint32_t i = before; i < target; ++i) {
@@ -264,11 +264,12 @@ void ScenarioRunner::set_rate(double per_s, std::int64_t at_ns) {
   if (pacer_) pacer_->set_rate(per_s, at_ns);
 }
 
-void ScenarioRunner::take_interval(ScenarioInterval& out) {
+void ScenarioRunner::take_interval(ScenarioInterval& out, HistogramStock& stock) {
   out.iterations = std::exchange(counts_, IterationCounts{});
   out.schedule.reset();
   if (pacer_) {
-    pacer_->take_interval(out.schedule.emplace());
+    pacer_->take_interval(out.schedule.emplace(
+        ScheduleStats{.schedule_lag_us = stock.take(), .dispatch_lag_us = stock.take()}));
     out.schedule->peak_vus = peak_busy_;
   }
   out.peak_vus = peak_busy_;

@@ -49,14 +49,14 @@ class ScenarioRunner final : private IterationSink {
   std::uint32_t busy() const noexcept { return busy_; }
   const Scenario& scenario() const noexcept { return scenario_; }
   // The interval's iteration counts and schedule figures since the last call.
-  void take_interval(ScenarioInterval& out);
+  void take_interval(ScenarioInterval& out, HistogramStock& stock);
 
  private:
   enum class Phase : std::uint8_t { waiting, running, ending, done };
   enum class SlotState : std::uint8_t { idle, queued, busy };
   struct Slot {
     std::unique_ptr<VuBody> body;
-    std::uint64_t iterations = 0;  // iterations this VU has ended
+    std::uint64_t iterations = 0;    // iterations this VU has ended
     std::int64_t queued_due_ns = 0;  // queued: when its next iteration is due
     SlotState state = SlotState::idle;
   };

@@ -87,10 +87,10 @@ std::uint32_t ScenarioSet::busy() const noexcept {
   return n;
 }
 
-void ScenarioSet::take_interval(std::vector<ScenarioInterval>& out) {
+void ScenarioSet::take_interval(std::vector<ScenarioInterval>& out, HistogramStock& stock) {
   out.resize(runners_.size());
   for (std::size_t i = 0; i < runners_.size(); ++i)
-    runners_[i]->take_interval(out[i]);
+    runners_[i]->take_interval(out[i], stock);
 }
 
 }  // namespace strain

@@ -38,7 +38,7 @@ class ScenarioSet {
   // VUs in an iteration, all scenarios.
   std::uint32_t busy() const noexcept;
   // Per scenario, in order.
-  void take_interval(std::vector<ScenarioInterval>& out);
+  void take_interval(std::vector<ScenarioInterval>& out, HistogramStock& stock);
 
  private:
   void tick();

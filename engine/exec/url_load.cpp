@@ -1,8 +1,9 @@
 #include "engine/exec/url_load.hpp"
 
 #include <array>
-#include "engine/core/clock.hpp"
 #include <span>
+
+#include "engine/core/clock.hpp"
 
 namespace strain {
 namespace {
@@ -76,9 +77,9 @@ void UrlLoad::shutdown() {
   client_->shutdown();
 }
 
-void UrlLoad::take_interval(WorkerInterval& out) {
+void UrlLoad::take_interval(WorkerInterval& out, HistogramStock& stock) {
   recorder_.take_interval(out.total);  // out is fresh: no histogram is made or cleared here
-  set_.take_interval(out.scenarios);
+  set_.take_interval(out.scenarios, stock);
   out.requests_started = started_;
   out.connects = client_->connects();
   out.stale_retries = client_->stale_retries();

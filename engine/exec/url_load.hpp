@@ -33,7 +33,7 @@ class UrlLoad final : public WorkerLoad, private BodyFactory {
   }
   bool done() const override { return set_.done(); }
   std::uint64_t in_flight() const override { return client_->in_flight(); }
-  void take_interval(WorkerInterval& out) override;
+  void take_interval(WorkerInterval& out, HistogramStock& stock) override;
 
  private:
   std::unique_ptr<VuBody> make_body(std::uint32_t vu_id, std::uint32_t slot,

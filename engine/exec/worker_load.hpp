@@ -6,6 +6,7 @@
 #include <optional>
 #include <vector>
 
+#include "engine/metrics/histogram_stock.hpp"
 #include "engine/results/run_result.hpp"
 
 namespace strain {
@@ -34,16 +35,16 @@ struct ScenarioInterval {
 
 // A worker's interval, handed up as plain values.
 struct WorkerInterval {
-  RequestMetrics total;                     // every request answered or failed in the interval
-  std::vector<RequestMetrics> series;       // scripted runs: per request name and tags
-  ScriptStats script;                       // scripted runs: checks, custom metrics, errors
-  std::vector<ScenarioInterval> scenarios;  // by scenario, in the plan's order
-  std::uint64_t requests_started = 0;       // requests started so far (cumulative)
-  std::uint64_t connects = 0;               // connections opened so far (cumulative)
-  std::uint64_t stale_retries = 0;          // stale keep-alive resends so far (cumulative)
-  std::uint64_t connect_backoffs = 0;       // connects that waited out a back-off (cumulative)
-  std::uint64_t in_flight = 0;              // requests in flight now
-  std::uint32_t active_vus = 0;             // VUs in an iteration now
+  RequestMetrics total;                       // every request answered or failed in the interval
+  std::vector<RequestMetrics> series{};       // scripted runs: per request name and tags
+  ScriptStats script{};                       // scripted runs: checks, custom metrics, errors
+  std::vector<ScenarioInterval> scenarios{};  // by scenario, in the plan's order
+  std::uint64_t requests_started = 0;         // requests started so far (cumulative)
+  std::uint64_t connects = 0;                 // connections opened so far (cumulative)
+  std::uint64_t stale_retries = 0;            // stale keep-alive resends so far (cumulative)
+  std::uint64_t connect_backoffs = 0;         // connects that waited out a back-off (cumulative)
+  std::uint64_t in_flight = 0;                // requests in flight now
+  std::uint32_t active_vus = 0;               // VUs in an iteration now
 };
 
 // A worker's load: the plan's scenarios with their bodies (--url requests or Lua VUs) and
@@ -67,8 +68,9 @@ class WorkerLoad {
   // Every scenario has finished on this worker.
   virtual bool done() const = 0;
   virtual std::uint64_t in_flight() const = 0;
-  // The interval's figures; counters marked cumulative above are totals so far.
-  virtual void take_interval(WorkerInterval& out) = 0;
+  // The interval's figures; counters marked cumulative above are totals so far. `out` is
+  // fresh; the histograms it needs beyond those come from `stock`, never made on the loop.
+  virtual void take_interval(WorkerInterval& out, HistogramStock& stock) = 0;
   // Thread-safe: how long the body now running has run without yielding (scripts), else 0.
   virtual std::int64_t running_for_ns() const noexcept { return 0; }
 };

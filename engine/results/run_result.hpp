@@ -30,18 +30,18 @@ LatencySummary summarize_us(const Histogram& histogram_us);
 
 // Everything measured for one request name (or for all of them together). Merges exactly.
 struct RequestMetrics {
-  std::string name;                         // stats key; "total" for the whole run
-  std::map<std::string, std::string> tags;  // scenario, group and script tags of this series
+  std::string name{};                         // stats key; "total" for the whole run
+  std::map<std::string, std::string> tags{};  // scenario, group and script tags of this series
   Histogram response_time_us;   // completion − intended start (coordinated-omission correct)
   Histogram service_time_us;    // completion − actual send
   std::uint64_t responses = 0;  // complete HTTP responses, any status
   std::array<std::uint64_t, 6> status_classes{};  // index 1..5 = 1xx..5xx; 0 = outside 100..599
-  std::map<int, std::uint64_t> status_codes;      // exact codes seen (bounded: 0..999)
+  std::map<int, std::uint64_t> status_codes{};    // exact codes seen (bounded: 0..999)
   // Requests without a response, by kind: transport failures, arrivals dropped, requests
   // abandoned (see ErrorKind).
   std::array<std::uint64_t, error_kind_count> errors_by_kind{};
-  std::uint64_t bytes_in = 0;                                    // response bytes read
-  std::uint64_t bytes_out = 0;                                   // request bytes written
+  std::uint64_t bytes_in = 0;   // response bytes read
+  std::uint64_t bytes_out = 0;  // request bytes written
 
   // Requests that produced no response: every ErrorKind, dropped and abandoned included.
   std::uint64_t transport_errors() const;
@@ -141,8 +141,8 @@ struct ScheduleStats {
   std::uint64_t waited = 0;             // of those, how many waited in the backlog for a VU
   std::uint64_t overflow = 0;           // dropped: the backlog was full
   std::uint64_t unstarted_at_stop = 0;  // still waiting for a VU when the load phase ended
-  std::uint64_t peak_backlog = 0;  // most arrivals waiting at once (workers' peaks, summed)
-  std::uint64_t peak_vus = 0;      // most VUs busy at once (workers' peaks, summed)
+  std::uint64_t peak_backlog = 0;       // most arrivals waiting at once (workers' peaks, summed)
+  std::uint64_t peak_vus = 0;           // most VUs busy at once (workers' peaks, summed)
   Histogram schedule_lag_us;            // actual start − intended start, µs, every start
   Histogram dispatch_lag_us;            // strain's own lateness: seen due − intended, µs
 
@@ -155,11 +155,11 @@ struct ScheduleStats {
 
 // What strain itself spent, and whether it could keep up.
 struct GeneratorStats {
-  double cpu_user_s = 0;             // strain's user CPU time over the run
-  double cpu_system_s = 0;           // strain's system CPU time over the run
-  std::uint64_t peak_rss_bytes = 0;  // strain's peak resident set size
-  std::uint64_t connects = 0;        // TCP connections opened (first connects + reconnects)
-  std::uint64_t stale_retries = 0;   // idle keep-alives found closed by the server and replaced
+  double cpu_user_s = 0;               // strain's user CPU time over the run
+  double cpu_system_s = 0;             // strain's system CPU time over the run
+  std::uint64_t peak_rss_bytes = 0;    // strain's peak resident set size
+  std::uint64_t connects = 0;          // TCP connections opened (first connects + reconnects)
+  std::uint64_t stale_retries = 0;     // idle keep-alives found closed by the server and replaced
   std::uint64_t connect_backoffs = 0;  // connects that first waited out a back-off after a failure
   // Requests started; always = responses + transport errors − dropped arrivals (which never
   // started one). Abandoned requests are among the transport errors.
@@ -173,13 +173,13 @@ struct GeneratorStats {
 
 // One scenario of a run: when it ran and, for an arrival-rate one, what it offered.
 struct ScenarioResult {
-  std::string name;                   // as declared ("default" for --url runs)
-  std::string executor;               // its load model, e.g. "constant-arrival-rate"
-  double start_s = 0;                 // when it started, seconds from the run's start
-  double active_s = 0;                // how long it started iterations (to its end or the stop)
-  std::optional<double> offered_rps;  // arrival-rate: arrivals due / active_s; closed: none
-  std::uint64_t iterations = 0;       // iterations that ran to their end
-  std::uint64_t iterations_failed = 0;       // ended by an error in the body (a script error)
+  std::string name;                     // as declared ("default" for --url runs)
+  std::string executor;                 // its load model, e.g. "constant-arrival-rate"
+  double start_s = 0;                   // when it started, seconds from the run's start
+  double active_s = 0;                  // how long it started iterations (to its end or the stop)
+  std::optional<double> offered_rps;    // arrival-rate: arrivals due / active_s; closed: none
+  std::uint64_t iterations = 0;         // iterations that ran to their end
+  std::uint64_t iterations_failed = 0;  // ended by an error in the body (a script error)
   std::uint64_t iterations_interrupted = 0;  // cut short by the stop or the graceful stop
   ScheduleStats schedule;                    // arrival-rate: arrivals, backlog and lag
 };

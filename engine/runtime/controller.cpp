@@ -64,8 +64,8 @@ class Controller::Run {
         hooks_(std::move(hooks)),
         request_(make_request(plan)),
         threads_(std::max<std::uint32_t>(
-            1, static_cast<std::uint32_t>(
-                   std::min<std::uint64_t>(plan.threads, std::max<std::uint64_t>(1, plan.peak_vus()))))),
+            1, static_cast<std::uint32_t>(std::min<std::uint64_t>(
+                   plan.threads, std::max<std::uint64_t>(1, plan.peak_vus()))))),
         merger_(threads_, plan.scenarios(), result_),
         tick_timer_(io),
         stop_timer_(io),
@@ -174,10 +174,10 @@ class Controller::Run {
   void deliver(WorkerReport r) {
     // Called on a worker thread: hand the plain value over to the controller's thread. A
     // controller gone before its io_context runs the handler is not touched.
-    boost::asio::post(io_, [this, alive = std::weak_ptr<char>(alive_),
-                            report = std::move(r)]() mutable {
-      if (!alive.expired()) on_report(std::move(report));
-    });
+    boost::asio::post(io_,
+                      [this, alive = std::weak_ptr<char>(alive_), report = std::move(r)]() mutable {
+                        if (!alive.expired()) on_report(std::move(report));
+                      });
   }
 
   void schedule_tick() {
@@ -297,9 +297,12 @@ class Controller::Run {
   void close_interval(std::uint64_t seq) {
     const std::int64_t now = now_ns();
     const bool draining = stopping_ && seq > stop_sequence_;
-    IntervalSnapshot snap = merger_.close(seq, seconds(last_tick_ns_ - start_ns_),
-                                          seconds(now - last_tick_ns_),
-                                          seconds(planned_load().count()), draining);
+    IntervalSnapshot snap =
+        merger_.close(seq, seconds(last_tick_ns_ - start_ns_), seconds(now - last_tick_ns_),
+                      seconds(planned_load().count()), draining);
+    for (WorkerReport& spent : merger_.take_spent()) {
+      if (spent.worker < workers_.size()) workers_[spent.worker]->recycle(std::move(spent));
+    }
     last_tick_ns_ = now;
     if (draining) result_.drain_s = seconds(now - stop_ns_);
     if (!stopping_) result_.duration_s = seconds(now - start_ns_);
@@ -326,13 +329,15 @@ class Controller::Run {
     g.stale_retries = merger_.stale_retries();
     g.connect_backoffs = merger_.connect_backoffs();
     g.started = merger_.requests_started();
-    g.in_flight_at_stop = result_.total.errors_by_kind[static_cast<std::size_t>(ErrorKind::abandoned)];
+    g.in_flight_at_stop =
+        result_.total.errors_by_kind[static_cast<std::size_t>(ErrorKind::abandoned)];
     rusage usage_end{};
     ::getrusage(RUSAGE_SELF, &usage_end);
     g.cpu_user_s = tv_seconds(usage_end.ru_utime) - tv_seconds(usage_start_.ru_utime);
     g.cpu_system_s = tv_seconds(usage_end.ru_stime) - tv_seconds(usage_start_.ru_stime);
     g.peak_rss_bytes = static_cast<std::uint64_t>(usage_end.ru_maxrss) * 1024;
-    const auto local = result_.total.errors_by_kind[static_cast<std::size_t>(ErrorKind::local_limit)];
+    const auto local =
+        result_.total.errors_by_kind[static_cast<std::size_t>(ErrorKind::local_limit)];
     if (local > 0) {
       // Out of descriptors or ephemeral ports: whatever the target did, this run measured
       // strain's limit, and says so (exit code 4).
@@ -419,7 +424,7 @@ class Controller::Run {
   std::size_t ready_ = 0;   // workers whose load is built
   std::size_t failed_ = 0;  // workers that could not build theirs
   std::size_t finals_ = 0;  // workers that sent their final report (or failed)
-  bool begun_ = false;  // the run's clock has started
+  bool begun_ = false;      // the run's clock has started
   bool stopping_ = false;
   bool finished_ = false;
   // Handlers posted by the workers check it. Destroyed after ~Run has joined every worker.

@@ -91,8 +91,9 @@ IntervalSnapshot IntervalMerger::close(std::uint64_t seq, double start_s, double
     snap.total.add(w.total);
     for (RequestMetrics& m : w.series) {
       const auto [it, added] = index.emplace(series_key(m), snap.by_name.size());
+      // Copied, not moved: the report's histograms go back to the worker's stock (spent()).
       if (added)
-        snap.by_name.push_back(std::move(m));
+        snap.by_name.push_back(m);
       else
         snap.by_name[it->second].add(m);
     }
@@ -143,6 +144,8 @@ IntervalSnapshot IntervalMerger::close(std::uint64_t seq, double start_s, double
   result_.generator.loop_lag_us.add(snap.loop_lag_us);
   result_.timeline.push_back(point);
   if (draining) result_.drained_responses += snap.total.responses;
+  for (WorkerReport& r : p.reports)
+    spent_.push_back(std::move(r));
   return snap;
 }
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/results/interval_snapshot.hpp"
@@ -33,6 +34,8 @@ class IntervalMerger {
   IntervalSnapshot close(std::uint64_t seq, double start_s, double length_s, double planned_s,
                          bool draining);
   bool pending() const noexcept { return !pending_.empty(); }
+  // The reports merged by close() since the last call, for their histograms to be reused.
+  std::vector<WorkerReport> take_spent() { return std::exchange(spent_, {}); }
   std::vector<std::uint64_t> complete_sequences() const;
 
   // Workers' latest cumulative counters, summed.
@@ -54,6 +57,7 @@ class IntervalMerger {
   std::size_t live_workers_;
   RunResult& result_;
   std::map<std::uint64_t, Pending> pending_;  // a few intervals at most: workers answer in order
+  std::vector<WorkerReport> spent_;           // merged reports; emptied by take_spent()
   std::map<std::string, std::size_t> series_index_;  // name and tags → result_.by_name index
   // A worker's cumulative counters, as of its last report.
   struct Counters {
@@ -63,7 +67,7 @@ class IntervalMerger {
     std::uint64_t connect_backoffs = 0;
   };
   std::vector<Counters> latest_;  // per worker
-  std::vector<double> busy_;            // per worker: summed busy fraction
+  std::vector<double> busy_;      // per worker: summed busy fraction
   std::uint64_t intervals_ = 0;
 };
 

@@ -90,6 +90,13 @@ void Worker::run() {
       const std::lock_guard lock(watch_mutex_);
       watched_ = state_->load.get();
     }
+    // Enough empty histograms for the first reports, made (and their pages touched) before
+    // the run's clock starts; merged reports refill the stock from then on.
+    const std::size_t scenarios = plan_.script ? plan_.script->scenarios.size() : 1;
+    const std::size_t spares =
+        std::min<std::size_t>(64, 3 + 2 * scenarios + (plan_.script ? 12 : 0));
+    for (std::size_t i = 0; i < spares; ++i)
+      stock_.give(Histogram());
     state_->last_report_ns = now_ns();
     state_->last_cpu_ns = thread_cpu_ns();
     if (on_ready_) on_ready_(share_.index);
@@ -105,7 +112,8 @@ void Worker::run() {
     WorkerReport r;
     r.worker = share_.index;
     r.final = true;
-    r.fatal = std::string("worker ") + std::to_string(share_.index) + " could not start: " + e.what();
+    r.fatal =
+        std::string("worker ") + std::to_string(share_.index) + " could not start: " + e.what();
     sink_(std::move(r));
     return;
   }
@@ -143,12 +151,32 @@ void Worker::set_rate(std::size_t scenario, double per_s, std::int64_t at_ns) {
   });
 }
 
+void Worker::recycle(WorkerReport&& spent) {
+  WorkerInterval& w = spent.interval;
+  stock_.give(std::move(w.total.response_time_us));
+  stock_.give(std::move(w.total.service_time_us));
+  for (RequestMetrics& m : w.series) {
+    stock_.give(std::move(m.response_time_us));
+    stock_.give(std::move(m.service_time_us));
+  }
+  for (ScenarioInterval& s : w.scenarios) {
+    if (!s.schedule) continue;
+    stock_.give(std::move(s.schedule->schedule_lag_us));
+    stock_.give(std::move(s.schedule->dispatch_lag_us));
+  }
+  stock_.give(std::move(spent.loop_lag_us));
+}
+
 void Worker::send_report(std::uint64_t sequence, bool final) {
-  WorkerReport r;
-  r.worker = share_.index;
-  r.sequence = sequence;
-  r.final = final;
-  state_->load->take_interval(r.interval);
+  WorkerReport r{
+      .worker = share_.index,
+      .sequence = sequence,
+      .final = final,
+      .interval = WorkerInterval{.total = RequestMetrics{.response_time_us = stock_.take(),
+                                                         .service_time_us = stock_.take()}},
+      .loop_lag_us = stock_.take(),
+  };
+  state_->load->take_interval(r.interval, stock_);
   std::swap(r.loop_lag_us, state_->loop_lag_us);
   const std::int64_t now = now_ns();
   const std::int64_t cpu = thread_cpu_ns();

@@ -13,6 +13,7 @@
 
 #include "engine/exec/worker_load.hpp"
 #include "engine/metrics/histogram.hpp"
+#include "engine/metrics/histogram_stock.hpp"
 #include "engine/runtime/load_plan.hpp"
 #include "engine/schedule/share.hpp"
 #include "engine/transport/request_template.hpp"
@@ -27,7 +28,7 @@ struct WorkerReport {
   WorkerInterval interval;     // what its load measured in the interval
   double busy_fraction = 0;    // worker thread CPU / wall time over the interval
   Histogram loop_lag_us;       // the event loop's lag over the interval (a probe timer's lateness)
-  std::string fatal;           // set when the worker could not run at all (final too)
+  std::string fatal{};         // set when the worker could not run at all (final too)
 };
 
 // Lifecycle: construct, launch() (the thread builds its load, then says it is ready), begin()
@@ -35,7 +36,7 @@ struct WorkerReport {
 // join(). Every call but launch() and join() is a post to the worker's own loop.
 class Worker {
  public:
-  using Sink = std::function<void(WorkerReport)>;              // called on the worker's thread
+  using Sink = std::function<void(WorkerReport)>;           // called on the worker's thread
   using Event = std::function<void(std::uint32_t worker)>;  // called on the worker's thread
 
   // `request`: the --url run's request (unused by scripts); outlives the worker. `on_ready`
@@ -65,6 +66,9 @@ class Worker {
   void join();
   // Watchdog (controller thread): stops a script that has run `limit` without yielding.
   void check_script(std::chrono::nanoseconds limit);
+  // Any thread, once a report is merged: its histograms go back to this worker's stock, so the
+  // worker's next reports are made without allocating on its loop.
+  void recycle(WorkerReport&& spent);
 
  private:
   struct State;
@@ -88,6 +92,7 @@ class Worker {
   std::mutex watch_mutex_;  // guards watched_ against the worker tearing it down
   const WorkerLoad* watched_ = nullptr;
   std::unique_ptr<State> state_;
+  HistogramStock stock_;  // empty histograms for reports: filled at launch, refilled by recycle()
   std::thread thread_;
   bool begun_ = false;     // begin() has run (worker thread only)
   bool finished_ = false;  // the final report was sent (worker thread only)

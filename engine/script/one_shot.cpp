@@ -8,8 +8,8 @@
 
 namespace strain {
 
-OneShot::OneShot(const ScriptPlan& plan, std::string_view function_name,
-                 std::string_view data_json, ClientFactory clients)
+OneShot::OneShot(const ScriptPlan& plan, std::string_view function_name, std::string_view data_json,
+                 ClientFactory clients)
     : plan_(plan), function_(function_name), clients_(std::move(clients)) {
   plan_.setup_data_json = std::string(data_json);
 }
@@ -32,8 +32,9 @@ OneShotResult OneShot::run() {
   one.graceful_stop = std::chrono::nanoseconds(0);
   OneShotResult out;
   {
-    ScriptLoad load(io_, plan_, std::span<const Scenario>(&one, 1), Share::whole(), clients_,
-                    [this] { io_.stop(); }, true);
+    ScriptLoad load(
+        io_, plan_, std::span<const Scenario>(&one, 1), Share::whole(), clients_,
+        [this] { io_.stop(); }, true);
     if (!cancelled_) {
       load.start(now_ns());
       io_.run();
@@ -41,13 +42,14 @@ OneShotResult OneShot::run() {
     load.stop(now_ns());
     load.abandon(now_ns());
     WorkerInterval interval;
-    load.take_interval(interval);
+    HistogramStock stock;
+    load.take_interval(interval, stock);
     ScriptContext& ctx = *load.ctx_;
     if (cancelled_ && ctx.one_shot_error.empty()) {
       ctx.one_shot_error = function_ + "() was cancelled (interrupted)";
     } else if (interval.script.iterations_interrupted > 0 && ctx.one_shot_error.empty()) {
-      ctx.one_shot_error = function_ + "() did not finish within " +
-                           format_duration(plan_.settings.setup_timeout);
+      ctx.one_shot_error =
+          function_ + "() did not finish within " + format_duration(plan_.settings.setup_timeout);
     }
     out.ok = interval.script.iterations == 1 && ctx.one_shot_error.empty();
     out.value_json = ctx.one_shot_value;

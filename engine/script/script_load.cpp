@@ -36,8 +36,7 @@ class ScriptLoad::Bodies final : public BodyFactory {
 
 ScriptLoad::ScriptLoad(boost::asio::io_context& io, const ScriptPlan& plan, Share share,
                        ClientFactory clients, std::function<void()> on_done)
-    : ScriptLoad(io, plan, plan.scenarios, share, std::move(clients), std::move(on_done),
-                 false) {}
+    : ScriptLoad(io, plan, plan.scenarios, share, std::move(clients), std::move(on_done), false) {}
 
 ScriptLoad::ScriptLoad(boost::asio::io_context& io, const ScriptPlan& plan,
                        std::span<const Scenario> scenarios, Share share, ClientFactory clients,
@@ -46,8 +45,7 @@ ScriptLoad::ScriptLoad(boost::asio::io_context& io, const ScriptPlan& plan,
   if (!one_shot) (void)Watchdog::signal_number();  // the handler is in place before any signal
   std::vector<BodyFactory*> factories;
   for (std::size_t i = 0; i < scenarios.size(); ++i) {
-    bodies_.push_back(
-        std::make_unique<Bodies>(*ctx_, scenarios[i], static_cast<std::uint32_t>(i)));
+    bodies_.push_back(std::make_unique<Bodies>(*ctx_, scenarios[i], static_cast<std::uint32_t>(i)));
     factories.push_back(bodies_.back().get());
   }
   set_ = std::make_unique<ScenarioSet>(io, scenarios, share, factories, std::move(on_done));
@@ -89,11 +87,11 @@ std::uint64_t ScriptLoad::in_flight() const {
   return ctx_->origins.in_flight();
 }
 
-void ScriptLoad::take_interval(WorkerInterval& out) {
+void ScriptLoad::take_interval(WorkerInterval& out, HistogramStock& stock) {
   out.script = ScriptStats();
-  ctx_->series.take_interval(out.total, out.series, out.script.untracked_names);
+  ctx_->series.take_interval(out.total, out.series, out.script.untracked_names, stock);
   ctx_->tallies.take_interval(out.script);
-  set_->take_interval(out.scenarios);
+  set_->take_interval(out.scenarios, stock);
   for (const ScenarioInterval& s : out.scenarios) {
     out.script.iterations += s.iterations.completed;
     out.script.iterations_failed += s.iterations.failed;

@@ -63,7 +63,7 @@ class ScriptLoad final : public WorkerLoad {
   std::uint64_t in_flight() const override;
   // Checks, metrics, script errors and iterations go into out.script; requests into total and
   // series.
-  void take_interval(WorkerInterval& out) override;
+  void take_interval(WorkerInterval& out, HistogramStock& stock) override;
   std::int64_t running_for_ns() const noexcept override;
 
   // Runs `function_name(data)` once as a lone VU on its own event loop (setup, teardown),

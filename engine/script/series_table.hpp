@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/exec/recorder.hpp"
+#include "engine/metrics/histogram_stock.hpp"
 #include "engine/script/script_tallies.hpp"
 
 namespace strain {
@@ -23,7 +24,8 @@ class SeriesTable {
   // The series keyed `key` (see requests.cpp for how keys are built), or nullopt if new.
   std::optional<std::uint32_t> find(std::string_view key) const;
   // Adds the series keyed `key`, or returns "(other)" when the table is full.
-  std::uint32_t add(std::string_view key, std::string name, std::map<std::string, std::string> tags);
+  std::uint32_t add(std::string_view key, std::string name,
+                    std::map<std::string, std::string> tags);
   bool is_other(std::uint32_t series) const noexcept { return series == other_; }
   Recorder& at(std::uint32_t series) { return *recorders_[series]; }
 
@@ -33,9 +35,10 @@ class SeriesTable {
 
   // Moves the interval out: `total` (fresh, empty) gets every series added up; `series` only
   // the non-empty ones.
-  // `untracked`: requests that went to "(other)" since the last call.
+  // `untracked`: requests that went to "(other)" since the last call. Fresh series' histograms
+  // come from `stock`.
   void take_interval(RequestMetrics& total, std::vector<RequestMetrics>& series,
-                     std::uint64_t& untracked);
+                     std::uint64_t& untracked, HistogramStock& stock);
 
  private:
   std::uint32_t max_names_;

@@ -155,7 +155,8 @@ Scenario constant_vus(std::uint32_t vus, std::chrono::nanoseconds duration) {
 
 ScenarioInterval take(ScenarioRunner& r) {
   ScenarioInterval out;
-  r.take_interval(out);
+  HistogramStock stock;
+  r.take_interval(out, stock);
   return out;
 }
 
@@ -676,8 +677,9 @@ TEST_CASE("arrival-rate: VUs grow to max_vus, then arrivals wait; the books bala
   CHECK(d.response_time_us == histogram_of({6'500'000, 6'400'000}));
 }
 
-TEST_CASE("arrival-rate: at the scenario's end, arrivals due and not yet handed out start late "
-          "while VUs are free; the rest are given up") {
+TEST_CASE(
+    "arrival-rate: at the scenario's end, arrivals due and not yet handed out start late "
+    "while VUs are free; the rest are given up") {
   boost::asio::io_context io;
   FakeBodies f;
   Scenario s;

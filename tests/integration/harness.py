@@ -88,6 +88,23 @@ def reconciles(r):
             and g["in_flight_at_stop"] == t.get("abandoned", 0))
 
 
+def passed_or_late(code, r):
+    """Exit 0, or exit 4 for lateness alone: strain judged its own schedule late (a shared CI
+    machine, a sanitizer build) yet started every arrival due. The judgement is honest, but a
+    test of counts is not a timing test, so the counts are still checked; it is printed."""
+    if code == 0:
+        return True
+    if code != 4 or r is None:
+        return False
+    g, sched = r["generator"], r.get("schedule") or {}
+    late_only = (g.get("generator_bound") and sched.get("due", 0) == sched.get("started", -1)
+                 and any("could not keep its schedule" in n for n in g.get("notes", [])))
+    if late_only:
+        print("note: strain judged itself late on this machine, counts checked anyway: "
+              + "; ".join(g["notes"])[:300])
+    return bool(late_only)
+
+
 def check(cond, what):
     print(("ok   " if cond else "FAIL ") + what)
     if not cond:

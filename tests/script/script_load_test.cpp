@@ -305,8 +305,8 @@ struct Runner {
   boost::asio::io_context io{1};
   bool done = false;  // on_done fired
   ScriptLoad load;
-  Outcome so_far;               // every interval taken so far, added up
-  ScheduleStats schedule;       // the same for the arrival-rate scenarios' schedules
+  Outcome so_far;                // every interval taken so far, added up
+  ScheduleStats schedule;        // the same for the arrival-rate scenarios' schedules
   std::uint32_t active_vus = 0;  // at the last take()
 
   Runner(const ScriptPlan& plan, FakeServer& server, std::uint32_t worker = 0,
@@ -335,12 +335,12 @@ struct Runner {
   // Takes the load's interval into the running totals, as a worker does once a second.
   void take() {
     WorkerInterval w;
-    load.take_interval(w);
+    HistogramStock stock;
+    load.take_interval(w, stock);
     so_far.total.add(w.total);
     for (RequestMetrics& m : w.series) {
-      auto it = std::find_if(so_far.series.begin(), so_far.series.end(), [&](const auto& x) {
-        return x.name == m.name && x.tags == m.tags;
-      });
+      auto it = std::find_if(so_far.series.begin(), so_far.series.end(),
+                             [&](const auto& x) { return x.name == m.name && x.tags == m.tags; });
       if (it == so_far.series.end())
         so_far.series.push_back(std::move(m));
       else
