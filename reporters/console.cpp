@@ -1,4 +1,5 @@
 #include "reporters/console.hpp"
+#include "reporters/soak_summary.hpp"
 
 #include <fmt/format.h>
 
@@ -362,6 +363,7 @@ std::string render_summary(const RunResult& r) {
                          v.condition, observed);
     }
   }
+  if (r.soak) out += render_soak(*r.soak);
   const auto& g = r.generator;
   const double cpu = g.cpu_user_s + g.cpu_system_s;
   out += fmt::format(

@@ -7,6 +7,7 @@
 #include "engine/core/error.hpp"
 #include "engine/metrics/hdr_codec.hpp"
 #include "engine/results/json_parts.hpp"
+#include "engine/results/soak_json.hpp"
 
 namespace strain {
 using nlohmann::json;
@@ -14,17 +15,8 @@ using namespace result_json;
 
 std::string to_json(const RunResult& r, int indent) {
   json timeline = json::array();
-  for (const auto& p : r.timeline) {
-    timeline.push_back({{"start_s", p.start_s},
-                        {"length_s", p.length_s},
-                        {"responses", p.responses},
-                        {"errors", p.errors},
-                        {"p50_ms", p.p50_ms},
-                        {"p99_ms", p.p99_ms},
-                        {"max_ms", p.max_ms},
-                        {"started", p.started},
-                        {"schedule_lag_p99_ms", p.schedule_lag_p99_ms}});
-  }
+  for (const auto& p : r.timeline)
+    timeline.push_back(point_json(p));
   json by_name = json::array();
   for (const auto& m : r.by_name)
     by_name.push_back(metrics_json(m));
@@ -97,6 +89,7 @@ std::string to_json(const RunResult& r, int indent) {
         {"loop_lag_histogram_us", to_base64_compressed(g.loop_lag_us)},
         {"notes", g.notes}}},
   };
+  if (r.soak) doc["soak"] = soak_json(*r.soak);
   return doc.dump(indent);
 }
 
@@ -153,19 +146,8 @@ RunResult parse_run_result(const std::string& text) {
   for (const auto& m : need(doc, "by_name", ""))
     r.by_name.push_back(metrics_from_json(m, "by_name[]."));
   if (auto it = doc.find("script"); it != doc.end()) r.script = script_from_json(*it);
-  for (const auto& p : need(doc, "timeline", "")) {
-    IntervalPoint point;
-    point.start_s = get_as<double>(p, "start_s", "timeline[].");
-    point.length_s = get_as<double>(p, "length_s", "timeline[].");
-    point.responses = get_as<std::uint64_t>(p, "responses", "timeline[].");
-    point.errors = get_as<std::uint64_t>(p, "errors", "timeline[].");
-    point.p50_ms = get_as<double>(p, "p50_ms", "timeline[].");
-    point.p99_ms = get_as<double>(p, "p99_ms", "timeline[].");
-    point.max_ms = get_as<double>(p, "max_ms", "timeline[].");
-    point.started = get_or<std::uint64_t>(p, "started", "timeline[].", 0);
-    point.schedule_lag_p99_ms = get_or<double>(p, "schedule_lag_p99_ms", "timeline[].", 0.0);
-    r.timeline.push_back(point);
-  }
+  for (const auto& p : need(doc, "timeline", ""))
+    r.timeline.push_back(point_from_json(p, "timeline[]."));
   for (const auto& t : need(doc, "thresholds", "")) {
     ThresholdVerdict v;
     v.expression = get_as<std::string>(t, "expression", "thresholds[].");
@@ -196,6 +178,8 @@ RunResult parse_run_result(const std::string& text) {
   }
   if (auto it = doc.find("schedule"); it != doc.end() && !it->is_null())
     r.schedule = schedule_from_json(*it, "schedule.");
+  if (auto it = doc.find("soak"); it != doc.end() && !it->is_null())
+    r.soak = soak_from_json(*it, "soak.");
   if (auto it = doc.find("scenarios"); it != doc.end()) {
     if (!it->is_array()) bad_field("scenarios", "not an array");
     for (const auto& sc : *it)

@@ -288,4 +288,30 @@ ScenarioResult scenario_from_json(const json& j, const std::string& where) {
   return s;
 }
 
+json point_json(const IntervalPoint& p) {
+  return {{"start_s", p.start_s},
+          {"length_s", p.length_s},
+          {"responses", p.responses},
+          {"errors", p.errors},
+          {"p50_ms", p.p50_ms},
+          {"p99_ms", p.p99_ms},
+          {"max_ms", p.max_ms},
+          {"started", p.started},
+          {"schedule_lag_p99_ms", p.schedule_lag_p99_ms}};
+}
+
+IntervalPoint point_from_json(const json& p, const std::string& where) {
+  IntervalPoint point;
+  point.start_s = get_as<double>(p, "start_s", where);
+  point.length_s = get_as<double>(p, "length_s", where);
+  point.responses = get_as<std::uint64_t>(p, "responses", where);
+  point.errors = get_as<std::uint64_t>(p, "errors", where);
+  point.p50_ms = get_as<double>(p, "p50_ms", where);
+  point.p99_ms = get_as<double>(p, "p99_ms", where);
+  point.max_ms = get_as<double>(p, "max_ms", where);
+  point.started = get_or<std::uint64_t>(p, "started", where, 0);
+  point.schedule_lag_p99_ms = get_or<double>(p, "schedule_lag_p99_ms", where, 0.0);
+  return point;
+}
+
 }  // namespace strain::result_json

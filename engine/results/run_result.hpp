@@ -10,6 +10,7 @@
 
 #include "engine/core/outcome.hpp"
 #include "engine/metrics/histogram.hpp"
+#include "engine/results/soak_report.hpp"
 
 namespace strain {
 
@@ -221,6 +222,7 @@ struct RunResult {
   std::vector<IntervalPoint> timeline;       // one point per reporting interval
   std::vector<ThresholdVerdict> thresholds;  // judged at the end; any failure exits 3
   GeneratorStats generator;                  // strain's own costs and health
+  std::optional<SoakReport> soak;            // watchers' samples and verdicts, when any ran
 
   // Responses per second of the load phase; those that completed in the drain are left out.
   double throughput_rps() const {

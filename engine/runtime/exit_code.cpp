@@ -12,6 +12,7 @@ ExitCode exit_code_for(const RunResult& r) {
   const bool threshold_failed = std::any_of(r.thresholds.begin(), r.thresholds.end(),
                                             [](const ThresholdVerdict& v) { return !v.passed; });
   if (threshold_failed) return ExitCode::thresholds_failed;
+  if (r.soak && r.soak->failed()) return ExitCode::thresholds_failed;
   if (r.total.responses == 0 && r.script.iterations == 0) return ExitCode::run_failed;
   return ExitCode::passed;
 }

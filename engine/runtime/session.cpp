@@ -46,6 +46,7 @@ class CommandSession {
 
     out.result = load(plan);
     out.ran = true;
+    if (hooks_.on_result) hooks_.on_result(out.result);
     out.code = exit_code_for(out.result);
     if (const std::string why = exit_reason(out.result, out.code); !why.empty())
       out.errors.push_back(why);

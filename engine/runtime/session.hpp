@@ -23,6 +23,9 @@ struct SessionHooks {
   std::function<void(Controller&)> on_start;
   // Every interval, after the thresholds' abort_on_fail judgement (see ControllerHooks).
   std::function<IntervalVerdict(const IntervalSnapshot&, const RunResult& so_far)> on_interval;
+  // The load has ended and its result is whole: a last word on it (soak verdicts) before the
+  // exit code is decided from it.
+  std::function<void(RunResult&)> on_result;
 };
 
 struct SessionOutcome {

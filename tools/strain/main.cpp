@@ -17,9 +17,11 @@ int main(int argc, char** argv) {
     CLI::App* command;
     CommandAction action;
   };
-  std::vector<Entry> commands(2);
+  std::vector<Entry> commands(4);
   commands[0].command = add_run_command(app, commands[0].action);
   commands[1].command = add_demo_command(app, commands[1].action);
+  commands[2].command = add_soak_command(app, commands[2].action);
+  commands[3].command = add_report_command(app, commands[3].action);
 
   try {
     app.parse(argc, argv);

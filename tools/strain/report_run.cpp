@@ -14,7 +14,8 @@
 
 namespace strain {
 
-int run_and_report(const LoadPlan& plan, const OutputFlags& output, RunResult* result_out) {
+int run_and_report(const LoadPlan& plan, const OutputFlags& output, RunResult* result_out,
+                   soak::SoakSession* soak) {
   const bool tty = ::isatty(STDERR_FILENO) != 0;
   SessionHooks hooks;
   hooks.on_note = [&output](std::string_view text) {
@@ -30,6 +31,16 @@ int run_and_report(const LoadPlan& plan, const OutputFlags& output, RunResult* r
         std::fflush(stderr);
       }
       return IntervalVerdict::go_on;
+    };
+  }
+  if (soak != nullptr) {
+    hooks.on_start = [soak](Controller&) { soak->on_load_start(); };
+    hooks.on_result = [soak](RunResult& r) { soak->on_result(r); };
+    // The durable timeline is written every interval, whatever the console shows.
+    hooks.on_interval = [soak, progress = std::move(hooks.on_interval)](
+                            const IntervalSnapshot& snap, const RunResult& so_far) {
+      soak->on_interval(snap, so_far);
+      return progress ? progress(snap, so_far) : IntervalVerdict::go_on;
     };
   }
   // Opened before any traffic: a result that cannot be saved is found out now, not after an

@@ -3,6 +3,7 @@
 
 #include "engine/results/run_result.hpp"
 #include "engine/runtime/load_plan.hpp"
+#include "engine/soak/soak_session.hpp"
 #include "tools/strain/run_flags.hpp"
 
 namespace strain {
@@ -10,6 +11,8 @@ namespace strain {
 // Returns the exit code. `result_out`, when given, receives the result of a load that ran.
 // Throws strain::Error for start-up problems (an --out file that cannot be written, a worker
 // thread that cannot start).
-int run_and_report(const LoadPlan& plan, const OutputFlags& output, RunResult* result_out = nullptr);
+// `soak`, when given, watches the target through the load and judges it into the result.
+int run_and_report(const LoadPlan& plan, const OutputFlags& output, RunResult* result_out = nullptr,
+                   soak::SoakSession* soak = nullptr);
 
 }  // namespace strain

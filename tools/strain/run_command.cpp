@@ -3,6 +3,7 @@
 #include "tools/strain/commands.hpp"
 #include "tools/strain/report_run.hpp"
 #include "tools/strain/run_flags.hpp"
+#include "tools/strain/watch_flags.hpp"
 
 namespace strain {
 
@@ -10,13 +11,20 @@ CLI::App* add_run_command(CLI::App& app, CommandAction& action) {
   struct Flags {
     RunRequest request;
     OutputFlags output;
+    WatchFlags watch;
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("run", "Run a load test: a Lua script, or --url");
   add_load_flags(*cmd, flags->request, flags->output, true);
+  add_watch_flags(*cmd, flags->watch);
   action = [cmd, flags] {
     note_given_flags(*cmd, flags->request);
-    return run_and_report(make_plan(flags->request), flags->output);
+    const LoadPlan plan = make_plan(flags->request);
+    // Watchers on a run give samples and timelines; verdicts only when a budget asks for them.
+    std::unique_ptr<soak::SoakSession> soak;
+    if (watching(flags->watch))
+      soak = make_soak_session(flags->watch, !flags->watch.max_growth.empty(), flags->output, plan);
+    return run_and_report(plan, flags->output, nullptr, soak.get());
   };
   return cmd;
 }

@@ -1,0 +1,51 @@
+// The sampler thread: asks every watcher once a period, hands the samples to the recorder and
+// the sample log. Never stops the load: a failing watcher is a gap.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "engine/soak/soak_recorder.hpp"
+#include "engine/soak/timeline_files.hpp"
+#include "engine/watch/watcher.hpp"
+
+namespace strain::soak {
+
+// Lifecycle: construct, start(origin) when the load starts, stop() (also the destructor).
+class Sampler {
+ public:
+  // `recorder` and `log` (may be null) must outlive the sampler; the watchers are its own.
+  Sampler(std::vector<std::unique_ptr<watch::Watcher>> watchers, std::chrono::nanoseconds every,
+          SoakRecorder& recorder, SampleLog* log);
+  ~Sampler();
+  Sampler(const Sampler&) = delete;
+  Sampler& operator=(const Sampler&) = delete;
+
+  // Starts the thread; sample times count from `origin_ns` (now_ns() clock). The first round
+  // is taken at once, so a run has its starting level.
+  void start(std::int64_t origin_ns);
+  // Takes one last round (the end level), stops the thread and joins it.
+  void stop();
+
+ private:
+  void run();
+  void round(std::int64_t now_ns);
+
+  std::vector<std::unique_ptr<watch::Watcher>> watchers_;
+  std::chrono::nanoseconds every_;
+  SoakRecorder& recorder_;
+  SampleLog* log_;
+  std::int64_t origin_ns_ = 0;
+  std::uint64_t rounds_ = 0;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;  // guarded by mutex_
+  std::thread thread_;
+};
+
+}  // namespace strain::soak
