@@ -1,5 +1,4 @@
 #include "reporters/console.hpp"
-#include "reporters/soak_summary.hpp"
 
 #include <fmt/format.h>
 
@@ -10,6 +9,7 @@
 #include <vector>
 
 #include "engine/core/units.hpp"
+#include "reporters/soak_summary.hpp"
 
 namespace strain {
 namespace {
@@ -249,12 +249,12 @@ std::string schedule_section(const RunResult& r) {
   if (open > 1) {
     for (const ScenarioResult& sc : r.scenarios) {
       if (!sc.offered_rps) continue;
-      out += fmt::format("    {:<13}offered {:.1f}/s over {} ({} due, {} started, {} dropped)\n",
-                         clip(sc.name, 13), *sc.offered_rps,
-                         format_duration(std::chrono::nanoseconds(
-                             static_cast<std::int64_t>(sc.active_s * 1e9))),
-                         sc.schedule.due, sc.schedule.started,
-                         sc.schedule.overflow + sc.schedule.unstarted_at_stop);
+      out += fmt::format(
+          "    {:<13}offered {:.1f}/s over {} ({} due, {} started, {} dropped)\n",
+          clip(sc.name, 13), *sc.offered_rps,
+          format_duration(std::chrono::nanoseconds(static_cast<std::int64_t>(sc.active_s * 1e9))),
+          sc.schedule.due, sc.schedule.started,
+          sc.schedule.overflow + sc.schedule.unstarted_at_stop);
     }
   }
   return out;
@@ -301,8 +301,8 @@ std::string render_summary(const RunResult& r) {
                          t.status_classes[5]);
   }
   if (t.status_classes[0] > 0) {
-    kinds += fmt::format("{}status outside 100-599 {}", kinds.empty() ? "" : ", ",
-                         t.status_classes[0]);
+    kinds +=
+        fmt::format("{}status outside 100-599 {}", kinds.empty() ? "" : ", ", t.status_classes[0]);
   }
   out += kinds.empty() ? "\n" : fmt::format("   [{}]\n", kinds);
   const std::uint64_t abandoned = t.errors_by_kind[static_cast<std::size_t>(ErrorKind::abandoned)];
@@ -389,10 +389,10 @@ std::string render_summary(const RunResult& r) {
 std::string render_progress(const IntervalSnapshot& snap, const RunResult& so_far) {
   const IntervalPoint& iv = snap.point;
   const double rate = iv.length_s > 0 ? static_cast<double>(iv.responses) / iv.length_s : 0.0;
-  std::string line = fmt::format(
-      "[{:>5.0f}s/{:.0f}s] {:>9} req/s  p50 {:>8}  p99 {:>8}  failed {:<8} {} VUs",
-      iv.start_s + iv.length_s, snap.planned_s, format_count(rate), ms(iv.p50_ms), ms(iv.p99_ms),
-      so_far.total.failed(), snap.active_vus);
+  std::string line =
+      fmt::format("[{:>5.0f}s/{:.0f}s] {:>9} req/s  p50 {:>8}  p99 {:>8}  failed {:<8} {} VUs",
+                  iv.start_s + iv.length_s, snap.planned_s, format_count(rate), ms(iv.p50_ms),
+                  ms(iv.p99_ms), so_far.total.failed(), snap.active_vus);
   // Open model: how late the interval's arrivals started.
   if (iv.started > 0) line += fmt::format("  lag p99 {}", ms(iv.schedule_lag_p99_ms));
   return line;

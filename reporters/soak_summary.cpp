@@ -40,12 +40,13 @@ std::string render_soak(const SoakReport& s) {
         c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     }
     std::string line = fmt::format(
-        "  {:<15}{:<28}{:<13}{}/h [{}, {}]  p {:.2g}, {} points", "", v.component + " " + v.resource,
-        verdict, signed_amount(v.slope_per_hour, v.unit), signed_amount(v.ci_low, v.unit),
-        signed_amount(v.ci_high, v.unit), v.p_value, v.points);
+        "  {:<15}{:<28}{:<13}{}/h [{}, {}]  p {:.2g}, {} points", "",
+        v.component + " " + v.resource, verdict, signed_amount(v.slope_per_hour, v.unit),
+        signed_amount(v.ci_low, v.unit), signed_amount(v.ci_high, v.unit), v.p_value, v.points);
     if (v.projection) {
-      line += fmt::format(", reaches {} ({}) in about {:.2g} h", amount(v.projection->limit, v.unit),
-                          v.projection->limit_source, v.projection->hours);
+      line +=
+          fmt::format(", reaches {} ({}) in about {:.2g} h", amount(v.projection->limit, v.unit),
+                      v.projection->limit_source, v.projection->hours);
     }
     if (v.budget_per_hour) {
       line += fmt::format(", budget {}/h {}", amount(*v.budget_per_hour, v.unit),
@@ -61,7 +62,8 @@ std::string render_soak(const SoakReport& s) {
   }
   if (s.gaps_left_out > 0) out += fmt::format("  {:<15}and {} more gaps\n", "", s.gaps_left_out);
   for (const SoakRestart& r : s.restarts)
-    out += fmt::format("  {:<15}{} restarted at {:.1f}s as pid {}\n", "", r.component, r.t_s, r.pid);
+    out +=
+        fmt::format("  {:<15}{} restarted at {:.1f}s as pid {}\n", "", r.component, r.t_s, r.pid);
   if (!s.files.intervals.empty()) {
     out += fmt::format("  {:<15}timeline in {}, {}, {}\n", "", s.files.intervals, s.files.hlog,
                        s.files.samples);

@@ -9,7 +9,6 @@
 
 namespace strain::result_json {
 
-
 json latency_json(const Histogram& h) {
   const LatencySummary s = summarize_us(h);
   return json{{"min", s.min},       {"mean", s.mean},
@@ -132,9 +131,8 @@ json custom_metric_json(const CustomMetric& m) {
     j["p95"] = unmilli(h.value_at_percentile(95));
     j["p99"] = unmilli(h.value_at_percentile(99));
     j["max"] = unmilli(h.max());
-    j["histogram"] = {{"unit", "milli"},
-                      {"values", to_base64_compressed(h)},
-                      {"saturated", h.saturated_count()}};
+    j["histogram"] = {
+        {"unit", "milli"}, {"values", to_base64_compressed(h)}, {"saturated", h.saturated_count()}};
   }
   return j;
 }
@@ -220,7 +218,6 @@ ScriptStats script_from_json(const json& j) {
   return s;
 }
 
-
 json schedule_json(const ScheduleStats& sc) {
   return json{
       {"due", sc.due},
@@ -250,7 +247,8 @@ ScheduleStats schedule_from_json(const json& j, const std::string& where) {
   sc.peak_vus = get_as<std::uint64_t>(j, "peak_vus", where);
   const json& hist = need(j, "histograms", where);
   const std::string hwhere = where + "histograms.";
-  if (get_as<std::string>(hist, "unit", hwhere) != "us") bad_field(hwhere + "unit", "must be \"us\"");
+  if (get_as<std::string>(hist, "unit", hwhere) != "us")
+    bad_field(hwhere + "unit", "must be \"us\"");
   try {
     sc.schedule_lag_us = from_base64_compressed(get_as<std::string>(hist, "schedule_lag", hwhere));
     sc.dispatch_lag_us = from_base64_compressed(get_as<std::string>(hist, "dispatch_lag", hwhere));

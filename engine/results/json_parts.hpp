@@ -39,7 +39,6 @@ T get_or(const json& j, const char* key, const std::string& where, T fallback) {
   }
 }
 
-
 json latency_json(const Histogram& h);
 json point_json(const IntervalPoint& p);
 IntervalPoint point_from_json(const json& j, const std::string& where);

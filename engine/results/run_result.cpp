@@ -145,4 +145,31 @@ void RequestMetrics::add(const RequestMetrics& other) {
   bytes_out += other.bytes_out;
 }
 
+void append_point(std::vector<IntervalPoint>& timeline, const IntervalPoint& point,
+                  std::size_t max_points) {
+  if (max_points >= 2 && timeline.size() >= max_points) {
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i + 1 < timeline.size(); i += 2) {
+      const IntervalPoint& a = timeline[i];
+      const IntervalPoint& b = timeline[i + 1];
+      IntervalPoint m = a;
+      m.length_s = b.start_s + b.length_s - a.start_s;
+      m.responses = a.responses + b.responses;
+      m.errors = a.errors + b.errors;
+      m.started = a.started + b.started;
+      m.p50_ms = m.responses > 0 ? (a.p50_ms * static_cast<double>(a.responses) +
+                                    b.p50_ms * static_cast<double>(b.responses)) /
+                                       static_cast<double>(m.responses)
+                                 : 0.0;
+      m.p99_ms = std::max(a.p99_ms, b.p99_ms);
+      m.max_ms = std::max(a.max_ms, b.max_ms);
+      m.schedule_lag_p99_ms = std::max(a.schedule_lag_p99_ms, b.schedule_lag_p99_ms);
+      timeline[kept++] = m;
+    }
+    if (timeline.size() % 2 == 1) timeline[kept++] = timeline.back();
+    timeline.resize(kept);
+  }
+  timeline.push_back(point);
+}
+
 }  // namespace strain

@@ -123,6 +123,16 @@ struct IntervalPoint {
   double schedule_lag_p99_ms = 0;
 };
 
+// A run's timeline stays at most this long in memory (and in the result file): past it, pairs
+// of neighbours merge, so a 12-hour soak keeps a whole-run timeline at coarser steps. Every
+// interval at full resolution goes to the soak's interval log instead.
+inline constexpr std::size_t kMaxTimelinePoints = 4096;
+// Appends `point`, merging neighbours pairwise first when the timeline is full. A merged
+// point's counts add; its p50 is the response-weighted mean, its p99, max and lag the larger
+// (a peak is never hidden by merging).
+void append_point(std::vector<IntervalPoint>& timeline, const IntervalPoint& point,
+                  std::size_t max_points = kMaxTimelinePoints);
+
 // The verdict on one threshold (see thresholds.hpp).
 struct ThresholdVerdict {
   std::string expression;          // the key as written, e.g. "latency{p99}"

@@ -87,18 +87,19 @@ json soak_json(const SoakReport& s) {
                       {"min", x.min},
                       {"max", x.max}});
   }
-  return {{"judged", s.judged},
-          {"sample_every_s", s.sample_every_s},
-          {"warmup_s", s.warmup_s},
-          {"sample_rounds", s.sample_rounds},
-          {"sampler_cpu_s", s.sampler_cpu_s},
-          {"verdicts", verdicts},
-          {"gaps", gaps},
-          {"gaps_left_out", s.gaps_left_out},
-          {"restarts", restarts},
-          {"samples", series},
-          {"files",
-           {{"intervals", s.files.intervals}, {"hlog", s.files.hlog}, {"samples", s.files.samples}}}};
+  return {
+      {"judged", s.judged},
+      {"sample_every_s", s.sample_every_s},
+      {"warmup_s", s.warmup_s},
+      {"sample_rounds", s.sample_rounds},
+      {"sampler_cpu_s", s.sampler_cpu_s},
+      {"verdicts", verdicts},
+      {"gaps", gaps},
+      {"gaps_left_out", s.gaps_left_out},
+      {"restarts", restarts},
+      {"samples", series},
+      {"files",
+       {{"intervals", s.files.intervals}, {"hlog", s.files.hlog}, {"samples", s.files.samples}}}};
 }
 
 SoakReport soak_from_json(const json& j, const std::string& where) {
@@ -113,14 +114,16 @@ SoakReport soak_from_json(const json& j, const std::string& where) {
   for (const json& g : need(j, "gaps", where)) {
     const std::string w = where + "gaps[].";
     s.gaps.push_back(SoakGap{get_as<std::string>(g, "component", w), get_as<double>(g, "from_s", w),
-                             get_as<double>(g, "to_s", w), get_or<std::uint64_t>(g, "samples", w, 0),
+                             get_as<double>(g, "to_s", w),
+                             get_or<std::uint64_t>(g, "samples", w, 0),
                              get_as<std::string>(g, "reason", w)});
   }
   s.gaps_left_out = get_or<std::uint64_t>(j, "gaps_left_out", where, 0);
   for (const json& r : need(j, "restarts", where)) {
     const std::string w = where + "restarts[].";
     s.restarts.push_back(SoakRestart{get_as<std::string>(r, "component", w),
-                                     get_as<double>(r, "t_s", w), get_as<std::int64_t>(r, "pid", w)});
+                                     get_as<double>(r, "t_s", w),
+                                     get_as<std::int64_t>(r, "pid", w)});
   }
   for (const json& x : need(j, "samples", where)) {
     const std::string w = where + "samples[].";

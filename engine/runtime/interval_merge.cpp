@@ -142,7 +142,7 @@ IntervalSnapshot IntervalMerger::close(std::uint64_t seq, double start_s, double
   }
   result_.schedule.accumulate(snap.schedule);
   result_.generator.loop_lag_us.add(snap.loop_lag_us);
-  result_.timeline.push_back(point);
+  append_point(result_.timeline, point);
   if (draining) result_.drained_responses += snap.total.responses;
   for (WorkerReport& r : p.reports)
     spent_.push_back(std::move(r));

@@ -29,8 +29,8 @@ struct SessionHooks {
 };
 
 struct SessionOutcome {
-  bool ran = false;                 // the load ran: `result` holds what it measured
-  RunResult result;                 // thresholds judged; partial when interrupted
+  bool ran = false;                  // the load ran: `result` holds what it measured
+  RunResult result;                  // thresholds judged; partial when interrupted
   ExitCode code = ExitCode::passed;  // what the process should exit with
   std::vector<std::string> errors;   // lines for stderr explaining a non-zero code
 };

@@ -127,7 +127,8 @@ std::optional<SoakReport> judge_samples(const std::string& path, const SoakOptio
     const auto it = series.find({f[1], f[2]});
     if (it == series.end()) continue;
     try {
-      s.readings.push_back(watch::Reading{f[2], it->second.first, it->second.second, std::stod(f[3])});
+      s.readings.push_back(
+          watch::Reading{f[2], it->second.first, it->second.second, std::stod(f[3])});
     } catch (const std::exception&) {
       // a value cut short by the kill
     }
@@ -141,7 +142,9 @@ std::optional<SoakReport> judge_samples(const std::string& path, const SoakOptio
 RunResult rebuild_result(const std::string& out_path) {
   const SoakFiles files = sidecar_names(out_path);
   std::ifstream in(files.intervals);
-  if (!in) throw Error("cannot read '" + files.intervals + "' (the run's interval log)", ExitCode::bad_usage);
+  if (!in)
+    throw Error("cannot read '" + files.intervals + "' (the run's interval log)",
+                ExitCode::bad_usage);
   RunResult r;
   r.partial = true;
   std::size_t n = 0;
@@ -173,7 +176,8 @@ RunResult rebuild_result(const std::string& out_path) {
       }
       const std::string where = "line " + std::to_string(n) + ": ";
       const IntervalPoint point = result_json::point_from_json(line.at("point"), where + "point.");
-      const RequestMetrics total = result_json::metrics_from_json(line.at("total"), where + "total.");
+      const RequestMetrics total =
+          result_json::metrics_from_json(line.at("total"), where + "total.");
       r.total.add(total);
       if (line.value("draining", false)) {
         r.drain_s += point.length_s;

@@ -74,13 +74,14 @@ std::vector<ResourceValue> parse_entries(std::string_view text, std::string_view
   std::size_t start = 0;
   while (start <= text.size()) {
     const std::size_t comma = text.find(',', start);
-    const std::string entry =
-        trim(text.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
+    const std::string entry = trim(text.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
     start = comma == std::string_view::npos ? text.size() + 1 : comma + 1;
     if (entry.empty()) continue;
     const std::size_t eq = entry.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == entry.size())
-      throw UsageError(std::string(flag) + " '" + entry + "': expected key=value, e.g. rss=20MiB/h");
+      throw UsageError(std::string(flag) + " '" + entry +
+                       "': expected key=value, e.g. rss=20MiB/h");
     const std::string key = trim(std::string_view(entry).substr(0, eq));
     const KeyInfo* info = find_key(key);
     if (info == nullptr)
@@ -88,7 +89,8 @@ std::vector<ResourceValue> parse_entries(std::string_view text, std::string_view
                        "' (known: " + known_keys() + ")");
     if (std::any_of(out.begin(), out.end(), [&](const ResourceValue& r) { return r.key == key; }))
       throw UsageError(std::string(flag) + " '" + entry + "': '" + key + "' given twice");
-    out.push_back(ResourceValue{key, value(*info, trim(std::string_view(entry).substr(eq + 1)), entry)});
+    out.push_back(
+        ResourceValue{key, value(*info, trim(std::string_view(entry).substr(eq + 1)), entry)});
   }
   if (out.empty()) throw UsageError(std::string(flag) + ": nothing given");
   return out;
@@ -97,32 +99,35 @@ std::vector<ResourceValue> parse_entries(std::string_view text, std::string_view
 }  // namespace
 
 std::vector<ResourceValue> parse_budgets(std::string_view text, std::string_view flag) {
-  return parse_entries(text, flag, [flag](const KeyInfo& key, const std::string& v, const std::string& entry) {
-    const std::size_t slash = v.rfind('/');
-    if (slash == std::string::npos)
-      throw UsageError(std::string(flag) + " '" + entry + "': a growth needs a period, e.g. " +
-                       std::string(key.key) + (key.bytes ? "=20MiB/h" : "=10/h"));
-    const std::string period = v.substr(slash + 1);
-    double per_hour = 0;
-    if (period == "h")
-      per_hour = 1;
-    else if (period == "min" || period == "m")
-      per_hour = 60;
-    else if (period == "s")
-      per_hour = 3600;
-    else
-      throw UsageError(std::string(flag) + " '" + entry + "': period '" + period +
-                       "' is not h, min or s");
-    return parse_amount(key, std::string_view(v).substr(0, slash), flag, entry) * per_hour;
-  });
+  return parse_entries(
+      text, flag, [flag](const KeyInfo& key, const std::string& v, const std::string& entry) {
+        const std::size_t slash = v.rfind('/');
+        if (slash == std::string::npos)
+          throw UsageError(std::string(flag) + " '" + entry + "': a growth needs a period, e.g. " +
+                           std::string(key.key) + (key.bytes ? "=20MiB/h" : "=10/h"));
+        const std::string period = v.substr(slash + 1);
+        double per_hour = 0;
+        if (period == "h")
+          per_hour = 1;
+        else if (period == "min" || period == "m")
+          per_hour = 60;
+        else if (period == "s")
+          per_hour = 3600;
+        else
+          throw UsageError(std::string(flag) + " '" + entry + "': period '" + period +
+                           "' is not h, min or s");
+        return parse_amount(key, std::string_view(v).substr(0, slash), flag, entry) * per_hour;
+      });
 }
 
 std::vector<ResourceValue> parse_limits(std::string_view text, std::string_view flag) {
-  return parse_entries(text, flag, [flag](const KeyInfo& key, const std::string& v, const std::string& entry) {
-    const double x = parse_amount(key, v, flag, entry);
-    if (x <= 0) throw UsageError(std::string(flag) + " '" + entry + "': a limit must be above 0");
-    return x;
-  });
+  return parse_entries(
+      text, flag, [flag](const KeyInfo& key, const std::string& v, const std::string& entry) {
+        const double x = parse_amount(key, v, flag, entry);
+        if (x <= 0)
+          throw UsageError(std::string(flag) + " '" + entry + "': a limit must be above 0");
+        return x;
+      });
 }
 
 void parse_warmup(std::string_view text, std::string_view flag, SoakOptions& out) {

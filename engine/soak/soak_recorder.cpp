@@ -20,7 +20,8 @@ bool memory_or_fds(const std::string& resource, const std::string& unit) {
                                resource.find("write_bytes") == std::string::npos);
 }
 
-std::optional<double> matching(const std::vector<ResourceValue>& values, const std::string& resource) {
+std::optional<double> matching(const std::vector<ResourceValue>& values,
+                               const std::string& resource) {
   for (const ResourceValue& v : values)
     if (key_matches(v.key, resource)) return v.value;
   return std::nullopt;
@@ -132,8 +133,8 @@ void SoakRecorder::on_interval(double start_s, double length_s, const RequestMet
   if (attempts == 0) return;
   error_rate_.add(mid_s, static_cast<double>(total.failed()) / static_cast<double>(attempts));
   if (total.response_time_us.total_count() > 0) {
-    latency_p99_.add(mid_s,
-                     static_cast<double>(total.response_time_us.value_at_percentile(99.0)) / 1000.0);
+    latency_p99_.add(
+        mid_s, static_cast<double>(total.response_time_us.value_at_percentile(99.0)) / 1000.0);
   }
 }
 

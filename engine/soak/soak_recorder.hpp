@@ -28,8 +28,8 @@ struct WatcherInfo {
 // watchers and resources (at most kMaxSeries), whatever the run's length.
 class SoakRecorder {
  public:
-  static constexpr std::size_t kMaxSeries = 256;     // resources over all watchers
-  static constexpr std::size_t kMaxEvents = 1000;    // gaps and restarts kept (each)
+  static constexpr std::size_t kMaxSeries = 256;   // resources over all watchers
+  static constexpr std::size_t kMaxEvents = 1000;  // gaps and restarts kept (each)
 
   SoakRecorder(std::vector<WatcherInfo> watchers, SoakOptions options);
 
@@ -54,15 +54,15 @@ class SoakRecorder {
     std::string resource;
     std::string unit;
     watch::Kind kind = watch::Kind::gauge;
-    FloorSeries values;                      // gauges: the value; counters: the rate per second
-    std::optional<double> last_value;        // counters: the previous reading
-    double last_t_s = 0;                     // … and its time
+    FloorSeries values;                // gauges: the value; counters: the rate per second
+    std::optional<double> last_value;  // counters: the previous reading
+    double last_t_s = 0;               // … and its time
   };
   struct WatcherState {
     WatcherInfo info;
-    std::uint32_t segment = 0;           // bumped by a restart or the end of a gap
-    std::optional<SoakGap> open_gap;     // a gap still going on
-    std::vector<watch::Limit> limits;    // latest known
+    std::uint32_t segment = 0;         // bumped by a restart or the end of a gap
+    std::optional<SoakGap> open_gap;   // a gap still going on
+    std::vector<watch::Limit> limits;  // latest known
   };
 
   Series* series_for(std::size_t watcher, const watch::Reading& r);

@@ -29,13 +29,13 @@ SoakSession::SoakSession(SoakSetup setup) : setup_(std::move(setup)) {
           {"warmup_s", warmup_seconds(setup_.options, setup_.planned_s)},
           {"budgets", budgets},
           {"limits", limits}}}};
-    interval_log_ = std::make_unique<IntervalLog>(open_for_writing(files_.intervals, "--out"),
-                                                  open_for_writing(files_.hlog, "--out"),
-                                                  extra.dump());
+    interval_log_ =
+        std::make_unique<IntervalLog>(open_for_writing(files_.intervals, "--out"),
+                                      open_for_writing(files_.hlog, "--out"), extra.dump());
     sample_log_ = std::make_unique<SampleLog>(open_for_writing(files_.samples, "--out"));
   }
-  sampler_ = std::make_unique<Sampler>(std::move(watchers), setup_.options.sample_every,
-                                       *recorder_, sample_log_.get());
+  sampler_ = std::make_unique<Sampler>(std::move(watchers), setup_.options.sample_every, *recorder_,
+                                       sample_log_.get());
 }
 
 SoakSession::~SoakSession() {
@@ -57,8 +57,9 @@ void SoakSession::on_result(RunResult& result) {
   SoakReport report = recorder_->report(planned);
   report.files = files_;
   if ((interval_log_ && !interval_log_->good()) || (sample_log_ && !sample_log_->good())) {
-    result.generator.notes.push_back("the soak's timeline files could not all be written (disk "
-                                     "full?): a rebuild after a crash would miss intervals");
+    result.generator.notes.push_back(
+        "the soak's timeline files could not all be written (disk "
+        "full?): a rebuild after a crash would miss intervals");
   }
   result.soak = std::move(report);
 }

@@ -26,7 +26,8 @@ std::string csv(const std::string& s) {
 
 SoakFiles sidecar_names(const std::string& out_path) {
   std::string base = out_path;
-  if (base.size() > 5 && base.compare(base.size() - 5, 5, ".json") == 0) base.resize(base.size() - 5);
+  if (base.size() > 5 && base.compare(base.size() - 5, 5, ".json") == 0)
+    base.resize(base.size() - 5);
   return SoakFiles{base + ".intervals.jsonl", base + ".hlog", base + ".samples.csv"};
 }
 
@@ -45,16 +46,16 @@ void IntervalLog::append(const IntervalSnapshot& snap, const RunResult& so_far) 
   if (!header_written_) {
     header_written_ = true;
     json header{{"header",
-                       {{"schema", so_far.schema},
-                        {"started_at", so_far.started_at},
-                        {"started_at_unix_ms", so_far.started_at_unix_ms},
-                        {"command", so_far.config.command},
-                        {"executor", so_far.config.executor},
-                        {"url", so_far.config.url},
-                        {"script", so_far.config.script},
-                        {"vus", so_far.config.vus},
-                        {"threads", so_far.config.threads},
-                        {"planned_duration_s", so_far.config.planned_duration_s}}}};
+                 {{"schema", so_far.schema},
+                  {"started_at", so_far.started_at},
+                  {"started_at_unix_ms", so_far.started_at_unix_ms},
+                  {"command", so_far.config.command},
+                  {"executor", so_far.config.executor},
+                  {"url", so_far.config.url},
+                  {"script", so_far.config.script},
+                  {"vus", so_far.config.vus},
+                  {"threads", so_far.config.threads},
+                  {"planned_duration_s", so_far.config.planned_duration_s}}}};
     header["header"].update(json::parse(header_extra_json_, nullptr, false), true);
     good_ = good_ && std::fprintf(intervals_.get(), "%s\n", header.dump().c_str()) > 0;
     hlog_ = std::make_unique<HlogWriter>(hlog_file_.get(), so_far.started_at_unix_ms / 1000.0);
@@ -65,12 +66,12 @@ void IntervalLog::append(const IntervalSnapshot& snap, const RunResult& so_far) 
                   {"total", result_json::metrics_json(snap.total)}};
   good_ = good_ && std::fprintf(intervals_.get(), "%s\n", line.dump().c_str()) > 0;
   good_ = good_ && std::fflush(intervals_.get()) == 0;
-  good_ = hlog_->write_interval(snap.total.response_time_us, snap.start_s, snap.length_s,
-                                "response") &&
-          good_;
-  good_ = hlog_->write_interval(snap.total.service_time_us, snap.start_s, snap.length_s,
-                                "service") &&
-          good_;
+  good_ =
+      hlog_->write_interval(snap.total.response_time_us, snap.start_s, snap.length_s, "response") &&
+      good_;
+  good_ =
+      hlog_->write_interval(snap.total.service_time_us, snap.start_s, snap.length_s, "service") &&
+      good_;
 }
 
 SampleLog::SampleLog(FilePtr file) : file_(std::move(file)) {
@@ -93,10 +94,11 @@ void SampleLog::write(double t_s, const std::string& component, const std::strin
   }
   for (const watch::Reading& r : sample.readings) {
     if (declared_.size() < 4096 && declared_.emplace(component, r.resource).second) {
-      good_ = std::fprintf(f, "#series,%s,%s,%s,%s,%s\n", csv(component).c_str(),
-                           csv(r.resource).c_str(), r.unit.c_str(),
-                           r.kind == watch::Kind::gauge ? "gauge" : "counter", source.c_str()) > 0 &&
-              good_;
+      good_ =
+          std::fprintf(f, "#series,%s,%s,%s,%s,%s\n", csv(component).c_str(),
+                       csv(r.resource).c_str(), r.unit.c_str(),
+                       r.kind == watch::Kind::gauge ? "gauge" : "counter", source.c_str()) > 0 &&
+          good_;
     }
     good_ = std::fprintf(f, "%.3f,%s,%s,%.17g,\n", t_s, csv(component).c_str(),
                          csv(r.resource).c_str(), r.value) > 0 &&

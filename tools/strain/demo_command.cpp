@@ -18,8 +18,7 @@ int demo(RunRequest f, const OutputFlags& output) {
   f.command = "demo";
   const LoadPlan plan = make_plan(f);
   std::fprintf(stderr, "strain demo: %llu VUs for %s against %s\n",
-               static_cast<unsigned long long>(plan.peak_vus()), f.duration.c_str(),
-               f.url.c_str());
+               static_cast<unsigned long long>(plan.peak_vus()), f.duration.c_str(), f.url.c_str());
   RunResult result;
   const int code = run_and_report(plan, output, &result);
   const auto served = target.stop(std::chrono::milliseconds(3000));
@@ -45,8 +44,7 @@ CLI::App* add_demo_command(CLI::App& app, CommandAction& action) {
     OutputFlags output;
   };
   auto flags = std::make_shared<Flags>();
-  CLI::App* cmd =
-      app.add_subcommand("demo", "Start the built-in target on 127.0.0.1 and load it");
+  CLI::App* cmd = app.add_subcommand("demo", "Start the built-in target on 127.0.0.1 and load it");
   add_load_flags(*cmd, flags->request, flags->output, false);
   action = [cmd, flags] {
     note_given_flags(*cmd, flags->request);

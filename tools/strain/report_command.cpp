@@ -43,7 +43,8 @@ CLI::App* add_report_command(CLI::App& app, CommandAction& action) {
     } else {
       std::ifstream in(flags->result, std::ios::binary);
       if (!in) throw UsageError("cannot read '" + flags->result + "'");
-      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      const std::string text((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
       r = run_result_from_json(text);
     }
     std::fputs(render_summary(r).c_str(), stdout);

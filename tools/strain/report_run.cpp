@@ -19,11 +19,13 @@ int run_and_report(const LoadPlan& plan, const OutputFlags& output, RunResult* r
   const bool tty = ::isatty(STDERR_FILENO) != 0;
   SessionHooks hooks;
   hooks.on_note = [&output](std::string_view text) {
-    if (!output.quiet) std::fprintf(stderr, "strain: %.*s\n", static_cast<int>(text.size()), text.data());
+    if (!output.quiet)
+      std::fprintf(stderr, "strain: %.*s\n", static_cast<int>(text.size()), text.data());
   };
   if (!output.quiet) {
     // A terminal gets one line rewritten in place; a log gets a line every 5 intervals.
-    hooks.on_interval = [tty, n = 0](const IntervalSnapshot& snap, const RunResult& so_far) mutable {
+    hooks.on_interval = [tty, n = 0](const IntervalSnapshot& snap,
+                                     const RunResult& so_far) mutable {
       ++n;
       if (tty || n % 5 == 0 || snap.draining) {
         const std::string line = render_progress(snap, so_far);

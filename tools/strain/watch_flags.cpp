@@ -50,7 +50,8 @@ std::unique_ptr<soak::SoakSession> make_soak_session(const WatchFlags& f, bool j
     throw UsageError("--sample-every '" + f.sample_every + "': must be between 10ms and 1h");
   }
   if (!f.warmup.empty()) soak::parse_warmup(f.warmup, "--warmup", setup.options);
-  if (!f.max_growth.empty()) setup.options.budgets = soak::parse_budgets(f.max_growth, "--max-growth");
+  if (!f.max_growth.empty())
+    setup.options.budgets = soak::parse_budgets(f.max_growth, "--max-growth");
   if (!f.limit.empty()) setup.options.limits = soak::parse_limits(f.limit, "--limit");
   setup.planned_s = std::chrono::duration<double>(plan.duration).count();
   if (setup.options.warmup &&
