@@ -18,9 +18,11 @@ TARGET = os.environ["STRAIN_TARGET"]
 class Target:
     """strain-target on an ephemeral loopback port; stop() returns what it says it served."""
 
-    def __init__(self, *args):
+    def __init__(self, *args, env=None):
+        """`env`: extra environment variables for the target alone."""
         self.proc = subprocess.Popen([TARGET, "--host", "127.0.0.1", "--port", "0", *args],
-                                     stdout=subprocess.PIPE, text=True)
+                                     stdout=subprocess.PIPE, text=True,
+                                     env={**os.environ, **env} if env else None)
         line = self._readline(10)
         m = re.search(r"listening on http://127\.0\.0\.1:(\d+)/", line)
         if not m:

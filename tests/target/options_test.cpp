@@ -175,6 +175,53 @@ TEST_CASE("bad shapes name their flag") {
   CHECK(failure({"--leak", "2GiB"}).find("--leak") != std::string::npos);
 }
 
+TEST_CASE("the soak shapes: churn, transient, fd leak") {
+  const auto o = parse({"--churn", "--transient", "64MiB/5s", "--fd-leak", "10", "--fd-leak-limit",
+                        "500", "--seed", "9"});
+  REQUIRE(o);
+  CHECK(o->churn);
+  CHECK(o->transient_bytes == 64u << 20);
+  CHECK(o->transient_every == 5s);
+  CHECK(o->fd_leak_every == 10);
+  CHECK(o->fd_leak_limit == 500);
+  CHECK(o->seed == 9);
+  const auto d = parse({});
+  REQUIRE(d);
+  CHECK_FALSE(d->churn);
+  CHECK(d->transient_bytes == 0);
+  CHECK(d->transient_every.count() == 0);
+  CHECK(d->fd_leak_every == 0);
+  CHECK(d->fd_leak_limit == 10000);
+  CHECK(parse({"--transient", "4KiB/100ms"})->transient_bytes == 4096);
+  CHECK(parse({"--transient", "1GiB/1h"})->transient_every == 1h);
+  CHECK(parse({"--fd-leak", "0"})->fd_leak_every == 0);  // off, as --leak 0
+  std::string help;
+  CHECK_FALSE(parse({"--help"}, &help));
+  for (const char* text : {"--churn", "--transient", "--fd-leak", "--fd-leak-limit", "/metrics"}) {
+    CAPTURE(text);
+    CHECK(help.find(text) != std::string::npos);
+  }
+}
+
+TEST_CASE("bad soak shapes name their flag and quote the text") {
+  const std::vector<std::vector<std::string>> cases = {
+      {"--transient", "64MiB"},    {"--transient", "64MiB/"},  {"--transient", "/5s"},
+      {"--transient", "x/5s"},     {"--transient", "64MiB/x"}, {"--transient", "64MiB/50ms"},
+      {"--transient", "2GiB/5s"},  {"--transient", "1KiB/5s"}, {"--transient", "64MiB/2h"},
+      {"--transient", "0/5s"},     {"--fd-leak", "-1"},        {"--fd-leak", "x"},
+      {"--fd-leak", "2000000000"}, {"--fd-leak-limit", "0"},   {"--fd-leak-limit", "many"},
+      {"--fd-leak-limit", "1e9"},
+  };
+  for (const auto& args : cases) {
+    CAPTURE(args[0]);
+    CAPTURE(args[1]);
+    const auto message = failure(args);
+    CHECK(message.rfind(args[0], 0) == 0);
+    CHECK(message.find("'" + args[1] + "'") != std::string::npos);
+    CHECK(message.find('\n') == std::string::npos);
+  }
+}
+
 TEST_CASE("the harness shapes: latency distributions, seed, error rates, faults, trickle") {
   using strain::target::Fault;
   using strain::target::LatencyKind;

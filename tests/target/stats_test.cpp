@@ -125,3 +125,40 @@ TEST_CASE("the fault counts: summed, always in the JSON, on the line once used o
   enabled.leak = LeakStats{1, false};
   CHECK(format_stats_line(enabled).find("leak_limit_reached=0 hung=0") != std::string::npos);
 }
+
+TEST_CASE("the soak shapes: churn summed when on, appended to the line, in the JSON") {
+  WorkerCounters a;
+  WorkerCounters b;
+  a.churn_blocks.store(3);
+  a.churn_bytes.store(300);
+  b.churn_blocks.store(4);
+  b.churn_bytes.store(4000);
+  a.count(200);
+  StatsSnapshot off;
+  off.add(a);
+  CHECK_FALSE(off.churn);
+  StatsSnapshot s;
+  s.churn.emplace();
+  s.add(a);
+  s.add(b);
+  REQUIRE(s.churn);
+  CHECK(s.churn->blocks == 7);
+  CHECK(s.churn->bytes == 4300);
+  s.transient = TransientStats{1 << 20, 2000, 1000, 5, 0};
+  s.fd_leak = FdLeakStats{12, 100, true};
+  s.leak = LeakStats{1, false};
+  s.faults_enabled = true;
+  // After everything that was there before, so older parsers of the line keep working.
+  CHECK(format_stats_line(s) ==
+        "strain-target served=1 by_status=200:1 connections=0 leaked_bytes=1 "
+        "leak_limit_reached=0 hung=0 reset=0 garbage=0 errors_injected=0 trickled=0 "
+        "churn_blocks=7 churn_bytes=4300 transient_cycles=5 leaked_fds=12 "
+        "fd_leak_limit_reached=1");
+  const auto json = format_stats_json(s);
+  CHECK(json.find(",\"leak\":{\"leaked_bytes\":1,\"limit_reached\":false},"
+                  "\"churn\":{\"blocks\":7,\"bytes\":4300},"
+                  "\"transient\":{\"bytes\":1048576,\"every_ms\":2000,\"hold_ms\":1000,"
+                  "\"cycles\":5,\"held_bytes\":0},"
+                  "\"fd_leak\":{\"leaked_fds\":12,\"limit\":100,\"limit_reached\":true}}") !=
+        std::string::npos);
+}

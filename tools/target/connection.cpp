@@ -7,6 +7,7 @@
 #include "engine/core/assert.hpp"
 #include "tools/target/behaviour.hpp"
 #include "tools/target/demo_api.hpp"
+#include "tools/target/metrics.hpp"
 #include "tools/target/response.hpp"
 #include "tools/target/worker.hpp"
 
@@ -183,6 +184,13 @@ void Connection::on_head(const RequestHead& head) {
     s.body = Body::json;
     return;
   }
+  if (path == kMetricsPath) {
+    // Like the stats: not served, so no shape (nor the leaks and churn that follow serving)
+    // touches a scrape, and a scraper never disturbs the counts it reads.
+    s.counted = false;
+    s.body = Body::metrics;
+    return;
+  }
   if (too_large) {
     s.status = 413;
     s.body = Body::json;
@@ -352,6 +360,10 @@ void Connection::on_complete() {
     s.message += '\n';
     s.body_bytes = s.message.size();
   }
+  if (s.body == Body::metrics) {
+    s.message = worker_.metrics_text();
+    s.body_bytes = s.message.size();
+  }
   if (s.fault == Fault::hang) [[unlikely]] {
     // Counted now: the request is read, and from here on it will never be answered.
     WorkerCounters::bump(worker_.counters().hung);
@@ -456,10 +468,12 @@ bool Connection::build_batch() {
       head.connection = s.close_after ? ConnectionHeader::close
                         : s.http10    ? ConnectionHeader::keep_alive
                                       : ConnectionHeader::none;
-      if (s.body != Body::json)
-        head.content_type = "text/plain";
-      else
+      if (s.body == Body::json)
         head.content_type = status_has_body(s.status) ? "application/json" : "";
+      else if (s.body == Body::metrics)
+        head.content_type = kMetricsContentType;
+      else
+        head.content_type = "text/plain";
       if (s.api) head.extra_field = s.api->extra_field;
       if (s.retry_after) [[unlikely]]
         head.extra_field = "Retry-After: 1";
@@ -479,7 +493,7 @@ bool Connection::build_batch() {
     const std::uint64_t body_sent = offset > 0 ? offset - s.head_bytes : 0;
     const std::uint64_t body_left = wire_body - body_sent;
     std::uint64_t take = body_left;
-    if (s.body == Body::message || s.body == Body::json) {
+    if (s.body == Body::message || s.body == Body::json || s.body == Body::metrics) {
       // Messages are small and always go out whole with their head.
       if (body_left > 0) {
         const auto w = wbuf_.size();

@@ -47,8 +47,8 @@ class Connection {
     std::string body;              // filled by the parser, up to kMaxApiBodyBytes
     std::string_view extra_field;  // of the answer (Allow, WWW-Authenticate); static storage
   };
-  // One response to write, in request order. message and json send `message`.
-  enum class Body : std::uint8_t { pattern, message, json, none };
+  // One response to write, in request order. message, json and metrics send `message`.
+  enum class Body : std::uint8_t { pattern, message, json, metrics, none };
   struct Slot {
     TimePoint ready_at{};                 // not before; TimePoint{} for no delay
     std::chrono::nanoseconds delay{0};    // applied once the request has been read
@@ -58,7 +58,7 @@ class Connection {
     int status = 200;
     Body body = Body::pattern;
     bool complete = false;         // the request has been read to its end
-    bool counted = true;           // counts as served (not 100 Continue, not /__strain/stats)
+    bool counted = true;           // served (not 100 Continue, /__strain/stats nor /metrics)
     bool stats = false;            // body is the stats JSON, made when the request completes
     bool head_only = false;        // HEAD: headers only
     bool http10 = false;           // HTTP/1.0 client: keep-alive must be said
@@ -66,7 +66,7 @@ class Connection {
     bool gated = false;            // waits for a --workers slot once read
     bool retry_after = false;      // a 429: says Retry-After: 1
     bool injected = false;         // the status came from the error rates
-    std::string message;           // body when body is message or json
+    std::string message;           // body when body is message, json or metrics
     std::unique_ptr<ApiCall> api;  // an /api request; null for every other
 
     Fault fault = Fault::none;        // a hang, reset or garbage instead of a response (on_fault)

@@ -30,7 +30,7 @@ std::optional<TargetOptions> parse_options(int argc, const char* const* argv, st
       "strain-target: a fast, configurable HTTP/1.1 test server for strain, on loopback only.\n"
       "Per request, the query parameters latency=SPEC (or delay=DURATION), size=SIZE and\n"
       "status=N override --latency, --body-size and --status. GET /__strain/stats returns the\n"
-      "counts as JSON.\n"
+      "counts as JSON; GET /metrics the process's memory, descriptors and CPU for Prometheus.\n"
       "\n"
       "A demo JSON API lives under /api/ (latency and the fault shapes apply to it; ?size=,\n"
       "?status=, trickle and header_bytes do not). Counts appear under \"api\" in\n"
@@ -53,6 +53,18 @@ std::optional<TargetOptions> parse_options(int argc, const char* const* argv, st
       "  --rate-limit 500/s [--burst N]: token bucket (burst: 1 s worth); beyond it 429 with\n"
       "    Retry-After: 1.\n"
       "  --leak 16KiB [--leak-limit 1GiB]: keep that much memory per served request.\n"
+      "\n"
+      "Soak shapes (a known truth for leak judges; off by default):\n"
+      "  --churn: per served request, allocate and free 1-64 blocks of 16B-64KiB (sizes from\n"
+      "    --seed); a few live on for some requests in a bounded ring. Busy heap, no leak.\n"
+      "  --transient 64MiB/5s: each period, map that much, touch every page, hold it min(1s,\n"
+      "    period/2), unmap it: an RSS sawtooth with a flat floor.\n"
+      "  --fd-leak N [--fd-leak-limit 10000]: keep one descriptor (an eventfd) open per N served\n"
+      "    requests; never within 64 of the open-file soft limit.\n"
+      "  GET /metrics answers on any target, Prometheus text 0.0.4: process_* from /proc/self,\n"
+      "  strain_target_requests_total, strain_target_leaked_bytes, strain_target_leaked_fds,\n"
+      "  strain_target_transient_bytes. Like /__strain/stats it is not served: not in the counts,\n"
+      "  and no latency, fault, rate limit, leak or churn for it (a stall holds it back).\n"
       "\n"
       "Harness shapes (each also a query parameter, which overrides the flag for that request):\n"
       "  --latency 2ms | fixed:2ms | uniform:1ms..5ms | lognormal:10ms,p99=80ms |\n"
@@ -89,6 +101,10 @@ std::optional<TargetOptions> parse_options(int argc, const char* const* argv, st
   std::string burst;
   std::string leak;
   std::string leak_limit = "1GiB";
+  bool churn = false;
+  std::string transient;
+  std::string fd_leak;
+  std::string fd_leak_limit = "10000";
   std::string close_every = "0";
   std::string seed = "1";
   std::string error_rate;
@@ -146,6 +162,12 @@ std::optional<TargetOptions> parse_options(int argc, const char* const* argv, st
                  "Connection: close on every Nth response of a connection (?close_every=)")
       ->capture_default_str();
   app.add_option("--leak-limit", leak_limit, "The leak stops growing here")->capture_default_str();
+  app.add_flag("--churn", churn, "Allocate and free blocks on every served request; no leak");
+  app.add_option("--transient", transient,
+                 "Hold SIZE each PERIOD for min(1s, PERIOD/2), e.g. 64MiB/5s; no leak");
+  app.add_option("--fd-leak", fd_leak, "Keep one descriptor open per N served requests");
+  app.add_option("--fd-leak-limit", fd_leak_limit, "The fd leak stops growing here")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -223,6 +245,27 @@ std::optional<TargetOptions> parse_options(int argc, const char* const* argv, st
     throw UsageError("--leak: '" + leak + "' is larger than 1GiB");
   }
   o.leak_limit_bytes = parse_size_bytes(leak_limit, "--leak-limit");
+  o.churn = churn;
+  if (!transient.empty()) {
+    const auto slash = transient.find('/');
+    const auto expected = "--transient: '" + transient +
+                          "' is not SIZE/PERIOD (e.g. 64MiB/5s; a size from 4KiB to 1GiB, a "
+                          "period from 100ms to 1h)";
+    if (slash == std::string::npos) throw UsageError(expected);
+    try {
+      o.transient_bytes = parse_size_bytes(transient.substr(0, slash), "--transient");
+      o.transient_every = parse_duration(transient.substr(slash + 1), "--transient");
+    } catch (const UsageError&) {
+      throw UsageError(expected);
+    }
+    if (o.transient_bytes < 4096 || o.transient_bytes > kMaxBodyBytes ||
+        o.transient_every < std::chrono::milliseconds(100) ||
+        o.transient_every > std::chrono::hours(1)) {
+      throw UsageError(expected);
+    }
+  }
+  if (!fd_leak.empty()) o.fd_leak_every = parse_count(fd_leak, "--fd-leak", 0, 1'000'000'000);
+  o.fd_leak_limit = parse_count(fd_leak_limit, "--fd-leak-limit", 1, 10'000'000);
   o.defaults.close_every = parse_close_every(close_every, "--close-every");
   o.seed = parse_count(seed, "--seed", 0, std::numeric_limits<std::uint64_t>::max());
   if (!error_rate.empty()) o.defaults.error_rates = parse_error_rates(error_rate, "--error-rate");

@@ -28,6 +28,11 @@ struct TargetOptions {
   double burst = 0;                         // token bucket size (default: 1 s worth)
   std::uint64_t leak_bytes = 0;             // kept per served request; 0: no leak
   std::uint64_t leak_limit_bytes = 1ull << 30;  // the leak stops growing here
+  bool churn = false;                           // allocate and free blocks per served request
+  std::uint64_t transient_bytes = 0;            // taken and given back each period; 0: off
+  std::chrono::nanoseconds transient_every{0};  // the --transient period
+  std::uint64_t fd_leak_every = 0;              // one descriptor kept per this many; 0: no leak
+  std::uint64_t fd_leak_limit = 10000;          // the fd leak stops growing here
   std::uint64_t seed = 1;  // random shapes: worker i draws from Rng(seed, i), run after run
 };
 

@@ -17,7 +17,8 @@ Server::Server(TargetOptions options)
       acceptor_(ctx_.get_executor()),
       signals_(ctx_, SIGINT, SIGTERM),
       exit_timer_(ctx_.get_executor()),
-      retry_timer_(ctx_.get_executor()) {
+      retry_timer_(ctx_.get_executor()),
+      transient_timer_(ctx_.get_executor()) {
   for (unsigned i = 0; i < options_.threads; ++i) {
     workers_.push_back(std::make_unique<Worker>(*shared_, shared_->counters[i], i));
   }
@@ -68,6 +69,9 @@ StatsSnapshot Server::run() {
       if (!ec) request_stop();
     });
   }
+  // On this thread, beside accepting: touching the pages takes a few ms per 64 MiB, which would
+  // be a latency spike on a worker and is only an accept delay here.
+  if (shared_->transient) arm_transient(shared_->started + options_.transient_every);
   // Returns once request_stop has closed the acceptor and cancelled the timers and signals.
   ctx_.run();
 
@@ -96,6 +100,36 @@ void Server::request_stop() {
   signals_.cancel(ec);
   exit_timer_.cancel();
   retry_timer_.cancel();
+  transient_timer_.cancel();
+  if (shared_->transient) shared_->transient->release();
+}
+
+void Server::arm_transient(TimePoint at) {
+  transient_next_ = at;
+  transient_timer_.expires_at(at);
+  transient_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec && !stopping_) on_transient(true);
+  });
+}
+
+void Server::on_transient(bool take) {
+  auto& transient = *shared_->transient;
+  const auto every = options_.transient_every;
+  if (!take) {
+    transient.release();
+    // Scheduled from the start, not from now: the sawtooth keeps its period however long the
+    // pages took to touch.
+    return arm_transient(transient_next_ + every);
+  }
+  if (!transient.take() && !warned_transient_) {
+    std::fprintf(stderr, "strain-target: --transient: could not map %llu bytes; skipping\n",
+                 static_cast<unsigned long long>(transient.bytes()));
+    warned_transient_ = true;
+  }
+  transient_timer_.expires_at(transient_next_ + transient_hold(every));
+  transient_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec && !stopping_) on_transient(false);
+  });
 }
 
 void Server::start_accept() {

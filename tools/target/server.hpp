@@ -37,6 +37,9 @@ class Server {
   void start_accept();
   void on_accept(const boost::system::error_code& ec, Socket socket, Worker& worker);
   void request_stop();
+  // --transient: take the buffer at `at`, give it back a hold later, and again each period.
+  void arm_transient(TimePoint at);
+  void on_transient(bool take);
 
   TargetOptions options_;
   asio::io_context ctx_{1};
@@ -46,6 +49,9 @@ class Server {
   asio::signal_set signals_;
   Timer exit_timer_;
   Timer retry_timer_;
+  Timer transient_timer_;
+  TimePoint transient_next_{};  // when the next buffer is taken
+  bool warned_transient_ = false;
   std::size_t next_worker_ = 0;
   std::uint16_t port_ = 0;
   bool stopping_ = false;

@@ -59,6 +59,10 @@ void StatsSnapshot::add(const WorkerCounters& counters) {
   faults.garbage += counters.garbage.load(relaxed);
   faults.errors_injected += counters.errors_injected.load(relaxed);
   faults.trickled += counters.trickled.load(relaxed);
+  if (churn) {
+    churn->blocks += counters.churn_blocks.load(relaxed);
+    churn->bytes += counters.churn_bytes.load(relaxed);
+  }
 }
 
 std::string format_stats_line(const StatsSnapshot& stats) {
@@ -93,6 +97,15 @@ std::string format_stats_line(const StatsSnapshot& stats) {
       out += name;
       out += '=' + std::to_string(n);
     });
+  }
+  if (const auto& c = stats.churn) {
+    out += " churn_blocks=" + std::to_string(c->blocks);
+    out += " churn_bytes=" + std::to_string(c->bytes);
+  }
+  if (const auto& t = stats.transient) out += " transient_cycles=" + std::to_string(t->cycles);
+  if (const auto& f = stats.fd_leak) {
+    out += " leaked_fds=" + std::to_string(f->leaked_fds);
+    out += " fd_leak_limit_reached=" + std::to_string(f->limit_reached ? 1 : 0);
   }
   return out;
 }
@@ -149,6 +162,23 @@ std::string format_stats_json(const StatsSnapshot& stats) {
     out += ",\"leak\":{\"leaked_bytes\":" + std::to_string(l->leaked_bytes);
     out += ",\"limit_reached\":";
     out += l->limit_reached ? "true}" : "false}";
+  }
+  if (const auto& c = stats.churn) {
+    out += ",\"churn\":{\"blocks\":" + std::to_string(c->blocks);
+    out += ",\"bytes\":" + std::to_string(c->bytes) + '}';
+  }
+  if (const auto& t = stats.transient) {
+    out += ",\"transient\":{\"bytes\":" + std::to_string(t->bytes);
+    out += ",\"every_ms\":" + std::to_string(t->every_ms);
+    out += ",\"hold_ms\":" + std::to_string(t->hold_ms);
+    out += ",\"cycles\":" + std::to_string(t->cycles);
+    out += ",\"held_bytes\":" + std::to_string(t->held_bytes) + '}';
+  }
+  if (const auto& f = stats.fd_leak) {
+    out += ",\"fd_leak\":{\"leaked_fds\":" + std::to_string(f->leaked_fds);
+    out += ",\"limit\":" + std::to_string(f->limit);
+    out += ",\"limit_reached\":";
+    out += f->limit_reached ? "true}" : "false}";
   }
   out += '}';
   return out;

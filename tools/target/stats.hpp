@@ -47,10 +47,16 @@ struct alignas(64) WorkerCounters {
   std::atomic<std::uint64_t> garbage{0};  // non-HTTP answers written whole (not served)
   std::atomic<std::uint64_t> errors_injected{0};  // served with a status from the error rates
   std::atomic<std::uint64_t> trickled{0};         // served with a trickled body
+  std::atomic<std::uint64_t> churn_blocks{0};     // --churn: allocated (all freed soon after)
+  std::atomic<std::uint64_t> churn_bytes{0};      // --churn: their sizes summed
 
   // Owner thread only: a plain load and store, no locked instruction on the hot path.
   static void bump(std::atomic<std::uint64_t>& counter) noexcept {
     counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  // Owner thread only, as bump: adds `n`.
+  static void bump_by(std::atomic<std::uint64_t>& counter, std::uint64_t n) noexcept {
+    counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
   // Owner thread only: a plain load and store, no locked instruction on the hot path.
   void count(int status) noexcept {
@@ -101,6 +107,28 @@ struct LeakStats {
   bool limit_reached = false;      // --leak-limit stopped the growth
 };
 
+// --churn: allocation churn, summed over the workers.
+struct ChurnStats {
+  std::uint64_t blocks = 0;  // blocks allocated (all freed within a few requests)
+  std::uint64_t bytes = 0;   // their sizes summed
+};
+
+// --transient: the RSS sawtooth.
+struct TransientStats {
+  std::uint64_t bytes = 0;       // --transient SIZE
+  std::uint64_t every_ms = 0;    // --transient PERIOD
+  std::uint64_t hold_ms = 0;     // how long each buffer is held
+  std::uint64_t cycles = 0;      // buffers taken so far
+  std::uint64_t held_bytes = 0;  // held at the moment of the snapshot (bytes or 0)
+};
+
+// --fd-leak: descriptors kept open on purpose.
+struct FdLeakStats {
+  std::uint64_t leaked_fds = 0;  // held now
+  std::uint64_t limit = 0;       // --fd-leak-limit
+  bool limit_reached = false;    // the limit or the open-file limit stopped the growth
+};
+
 // The harness shapes' counts, summed over the workers.
 struct FaultStats {
   std::uint64_t hung = 0;             // requests read in full and never answered (?hang)
@@ -114,20 +142,23 @@ struct FaultStats {
 
 // The server-wide count, as printed on exit and returned by GET /__strain/stats.
 struct StatsSnapshot {
-  std::uint64_t served = 0;                // responses fully written (stats requests excluded)
-  std::map<int, std::uint64_t> by_status;  // served, by status code; zero counts left out
-  std::uint64_t connections = 0;           // connections accepted and served (rejected excluded)
-  std::uint64_t open_connections = 0;      // connections open at the moment of the snapshot
-  std::uint64_t rejected_connections = 0;  // accepted and closed at once: over --max-connections
-  std::uint64_t uptime_ms = 0;             // since the server started listening
-  ApiStats api;                            // the demo API under /api/
-  std::optional<CapacityStats> capacity;   // set with --workers
-  std::optional<StallStats> stalls;        // set with --stall-every
-  std::optional<LeakStats> leak;           // set with --leak
-  FaultStats faults;                       // hangs, resets, garbage, injected errors, trickles
-  bool faults_enabled = false;             // a fault or trickle flag is on: the line shows them
+  std::uint64_t served = 0;                 // responses fully written (stats, metrics excluded)
+  std::map<int, std::uint64_t> by_status;   // served, by status code; zero counts left out
+  std::uint64_t connections = 0;            // connections accepted and served (rejected excluded)
+  std::uint64_t open_connections = 0;       // connections open at the moment of the snapshot
+  std::uint64_t rejected_connections = 0;   // accepted and closed at once: over --max-connections
+  std::uint64_t uptime_ms = 0;              // since the server started listening
+  ApiStats api;                             // the demo API under /api/
+  std::optional<CapacityStats> capacity;    // set with --workers
+  std::optional<StallStats> stalls;         // set with --stall-every
+  std::optional<LeakStats> leak;            // set with --leak
+  std::optional<ChurnStats> churn;          // set with --churn
+  std::optional<TransientStats> transient;  // set with --transient
+  std::optional<FdLeakStats> fd_leak;       // set with --fd-leak
+  FaultStats faults;                        // hangs, resets, garbage, injected errors, trickles
+  bool faults_enabled = false;              // a fault or trickle flag is on: the line shows them
 
-  // Adds one worker's counters.
+  // Adds one worker's counters (the churn's only when `churn` is set).
   void add(const WorkerCounters& counters);
 };
 
@@ -135,7 +166,9 @@ struct StatsSnapshot {
 // /api request was answered, " api_requests=N api_logins_ok=N ... api_item_count=N" follows;
 // then " in_service_max=N queued_max=N queue_rejected=N" with --workers and
 // " leaked_bytes=N leak_limit_reached=0|1" with --leak; then, once any was counted or with a
-// fault or trickle flag on, " hung=N reset=N garbage=N errors_injected=N trickled=N".
+// fault or trickle flag on, " hung=N reset=N garbage=N errors_injected=N trickled=N"; then
+// " churn_blocks=N churn_bytes=N" with --churn, " transient_cycles=N" with --transient and
+// " leaked_fds=N fd_leak_limit_reached=0|1" with --fd-leak.
 std::string format_stats_line(const StatsSnapshot& stats);
 
 // {"served":12345,"by_status":{"200":12340,"503":5},"connections":50,"open_connections":3,
@@ -145,6 +178,9 @@ std::string format_stats_line(const StatsSnapshot& stats);
 //  ,"capacity":{"in_service_max":N,"queued_max":N,"rejected":N}
 //  ,"stalls":{"start_epoch_ms":T,"every_ms":E,"for_ms":F,"windows":[[S,E],...]}
 //  ,"leak":{"leaked_bytes":N,"limit_reached":false}
+//  ,"churn":{"blocks":N,"bytes":N}
+//  ,"transient":{"bytes":N,"every_ms":E,"hold_ms":H,"cycles":N,"held_bytes":N}
+//  ,"fd_leak":{"leaked_fds":N,"limit":N,"limit_reached":false}
 std::string format_stats_json(const StatsSnapshot& stats);
 
 }  // namespace strain::target

@@ -6,6 +6,8 @@
 #include <ctime>
 
 #include "tools/target/connection.hpp"
+#include "tools/target/metrics.hpp"
+#include "tools/target/process_sample.hpp"
 #include "tools/target/response.hpp"
 
 namespace strain::target {
@@ -15,6 +17,9 @@ std::uint64_t ticks_for(std::chrono::nanoseconds d, std::chrono::nanoseconds per
   return std::max<std::uint64_t>(
       1, static_cast<std::uint64_t>((d + period - std::chrono::nanoseconds(1)) / period));
 }
+
+// Separates the churn's random streams from the latency and fault draws of the same seed.
+constexpr std::uint64_t kChurnSalt = 0x636875726e000000ull;  // "churn"
 
 }  // namespace
 
@@ -27,6 +32,10 @@ ServerShared::ServerShared(const TargetOptions& opts, std::size_t workers)
     rate = std::make_unique<TokenBucket>(opts.rate_limit_per_s, opts.burst, Clock::now());
   }
   if (opts.leak_bytes > 0) leak = std::make_unique<Leak>(opts.leak_bytes, opts.leak_limit_bytes);
+  if (opts.fd_leak_every > 0) {
+    fd_leak = std::make_unique<FdLeak>(opts.fd_leak_every, opts.fd_leak_limit, fd_ceiling());
+  }
+  if (opts.transient_bytes > 0) transient = std::make_unique<Transient>(opts.transient_bytes);
   mark_started();
 }
 
@@ -40,6 +49,7 @@ void ServerShared::mark_started() {
 
 StatsSnapshot ServerShared::snapshot() const {
   StatsSnapshot s;
+  if (options.churn) s.churn.emplace();
   for (std::size_t i = 0; i < worker_count; ++i)
     s.add(counters[i]);
   s.connections = accepted_connections.load(std::memory_order_relaxed);
@@ -64,6 +74,18 @@ StatsSnapshot ServerShared::snapshot() const {
     s.stalls = std::move(st);
   }
   if (leak) s.leak = LeakStats{leak->leaked_bytes(), leak->limit_reached()};
+  if (transient) {
+    const auto ms = [](std::chrono::nanoseconds d) {
+      return static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+    };
+    s.transient = TransientStats{transient->bytes(), ms(options.transient_every),
+                                 ms(transient_hold(options.transient_every)), transient->cycles(),
+                                 transient->held_bytes()};
+  }
+  if (fd_leak) {
+    s.fd_leak = FdLeakStats{fd_leak->leaked_fds(), fd_leak->limit(), fd_leak->limit_reached()};
+  }
   const auto& d = options.defaults;
   s.faults_enabled = d.hang_rate > 0 || d.reset_rate > 0 || d.garbage_rate > 0 ||
                      d.error_rates.count > 0 || d.trickle.on();
@@ -74,6 +96,10 @@ Worker::Worker(ServerShared& shared, WorkerCounters& counters, std::size_t index
     : shared_(shared),
       counters_(counters),
       rng_(shared.options.seed, index),
+      // Its own stream: turning --churn on changes no latency or fault draw.
+      churn_(shared.options.churn
+                 ? std::make_unique<Churn>(Rng(shared.options.seed ^ kChurnSalt, index))
+                 : nullptr),
       guard_(ctx_.get_executor()),
       tick_timer_(ctx_.get_executor()) {
   // One sweep per quarter of the idle timeout (10ms to 1s) finds idle connections without a
@@ -167,6 +193,19 @@ void Worker::count(int status) {
       std::fprintf(stderr, "strain-target: --leak-limit reached; the leak stops growing\n");
     }
   }
+  if (shared_.fd_leak) [[unlikely]] {
+    if (shared_.fd_leak->on_served()) {
+      std::fprintf(stderr,
+                   "strain-target: --fd-leak-limit or the open-file limit reached; the fd leak "
+                   "stops growing at %llu\n",
+                   static_cast<unsigned long long>(shared_.fd_leak->leaked_fds()));
+    }
+  }
+  if (churn_) [[unlikely]] {
+    const auto round = churn_->on_served();
+    WorkerCounters::bump_by(counters_.churn_blocks, round.blocks);
+    WorkerCounters::bump_by(counters_.churn_bytes, round.bytes);
+  }
   if (const auto& limit = shared_.options.exit_after_requests) {
     if (shared_.served_total.fetch_add(1, std::memory_order_relaxed) + 1 == *limit) {
       shared_.on_enough_requests();
@@ -176,6 +215,10 @@ void Worker::count(int status) {
 
 std::string Worker::stats_json() const {
   return format_stats_json(shared_.snapshot());
+}
+
+std::string Worker::metrics_text() const {
+  return format_metrics(read_process_sample(), shared_.snapshot());
 }
 
 }  // namespace strain::target

@@ -11,11 +11,14 @@
 
 #include "engine/core/clock.hpp"
 #include "tools/target/asio_types.hpp"
+#include "tools/target/churn.hpp"
 #include "tools/target/demo_api.hpp"
+#include "tools/target/fd_leak.hpp"
 #include "tools/target/limits.hpp"
 #include "tools/target/options.hpp"
 #include "tools/target/rng.hpp"
 #include "tools/target/stats.hpp"
+#include "tools/target/transient.hpp"
 
 namespace strain::target {
 
@@ -39,6 +42,8 @@ struct ServerShared {
   StallSchedule stalls;
   std::unique_ptr<TokenBucket> rate;
   std::unique_ptr<Leak> leak;
+  std::unique_ptr<FdLeak> fd_leak;
+  std::unique_ptr<Transient> transient;  // its schedule is the Server's timer
   // Sets `started` (and its wall-clock twin) to now: stall windows count from here.
   void mark_started();
   DemoApi api;  // the /api/ demo: its own lock, callable from every worker
@@ -87,6 +92,8 @@ class Worker {
   }
   // The body of GET /__strain/stats.
   std::string stats_json() const;
+  // The body of GET /metrics, read afresh.
+  std::string metrics_text() const;
   // Removes and deletes `connection`; its last handler has run. Call last.
   void destroy(Connection& connection);
 
@@ -100,6 +107,7 @@ class Worker {
   ServerShared& shared_;
   WorkerCounters& counters_;
   Rng rng_;
+  std::unique_ptr<Churn> churn_;  // --churn; null when off
   asio::io_context ctx_{1};
   asio::executor_work_guard<Executor> guard_;
   Timer tick_timer_;
