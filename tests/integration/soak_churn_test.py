@@ -1,0 +1,96 @@
+"""No false leaks (DESIGN §7: "a false `leak` in a nightly job costs a team's trust"):
+strain-target --churn --transient 32MiB/3s --seed S, a busy heap and an RSS sawtooth with a
+flat floor, never leaks; for 10 seeds strain must never say `leak` on (target, rss) and exits 0.
+`stable` or `inconclusive` are both fine; each is printed, with the floor slope this test fits
+itself to /proc/PID/statm (the minimum of each 3 s transient period, Theil–Sen), so a failure
+shows whether the target grew or strain misjudged it.
+
+CI: 10 seeds x 20 s (--warmup 4s) at 300/s, two seeds at a time on two targets (5 rounds of
+about 21 s). The bench variant (tests/bench/soak_churn.sh) sets CHURN_DURATION=60s,
+CHURN_WARMUP=6s, CHURN_PARALLEL=1.
+env: CHURN_SEEDS=10 CHURN_DURATION=20s CHURN_WARMUP=4s CHURN_PARALLEL=2 CHURN_RATE=300
+"""
+import os
+import tempfile
+import time
+
+from harness import check, finish, passed_or_late
+from soak_support import (ProcSampler, StrainRun, TargetProcess, describe, one_verdict,
+                          soak_argv, theil_sen_slope)
+
+SEEDS = int(os.environ.get("CHURN_SEEDS", "10"))
+DURATION = os.environ.get("CHURN_DURATION", "20s")
+WARMUP = os.environ.get("CHURN_WARMUP", "4s")
+PARALLEL = max(1, int(os.environ.get("CHURN_PARALLEL", "2")))
+RATE = int(os.environ.get("CHURN_RATE", "300"))
+PERIOD_S = 3.0
+MIB = 1024 * 1024
+
+
+def seconds(text):
+    return float(text[:-1]) * (60 if text.endswith("m") else 1) if text[-1] in "sm" else float(text)
+
+
+def floor_slope(samples, from_s, to_s):
+    """Theil–Sen slope (bytes/h) of the minimum RSS in each transient period after from_s."""
+    mins = {}
+    for ts, _, rss, _ in samples:
+        if from_s <= ts <= to_s:
+            k = int((ts - from_s) // PERIOD_S)
+            if k not in mins or rss < mins[k][1]:
+                mins[k] = (ts, rss)
+    points = sorted(mins.values())
+    return theil_sen_slope(points) * 3600 if len(points) >= 3 else None
+
+
+tally = {}
+total_s = seconds(DURATION)
+started = time.monotonic()
+for first in range(1, SEEDS + 1, PARALLEL):
+    seeds = list(range(first, min(SEEDS, first + PARALLEL - 1) + 1))
+    targets, runs, samplers, tmps = [], [], [], []
+    try:
+        for seed in seeds:
+            t = TargetProcess("--churn", "--transient", "32MiB/3s", "--seed", str(seed))
+            targets.append(t)
+            tmp = tempfile.TemporaryDirectory()
+            tmps.append(tmp)
+            out = os.path.join(tmp.name, "result.json")
+            samplers.append(ProcSampler(t.pid, time.monotonic()).start())
+            runs.append(StrainRun(soak_argv("--url", t.url, "--rate", f"{RATE}/s", "-d", DURATION,
+                                            "--warmup", WARMUP, "-t", "1",
+                                            "--watch-pid", f"target={t.pid}", out=out),
+                                  tmp.name, out))
+        for seed, t, run, sampler in zip(seeds, targets, runs, samplers):
+            code = run.wait(total_s + 60)
+            sampler.stop()
+            r = run.result()
+            v = one_verdict(r, "target", "rss", "pid") if r else None
+            verdict = v.get("verdict") if v else None
+            tally[verdict] = tally.get(verdict, 0) + 1
+            own = floor_slope(sampler.samples, seconds(WARMUP) + 1, total_s - 0.5)
+            print(f"seed {seed}: exit {code}, (target, rss) {describe(v)}; the test's own floor "
+                  f"slope {'none' if own is None else f'{own / MIB:+,.1f}'} MiB/h")
+            if code not in (0, 3, 4) or r is None:
+                print(f"  stderr: {run.stderr().strip()[-600:]!r}")
+            check(verdict is not None and verdict != "leak",
+                  f"seed {seed}: no leak on (target, rss) (got {verdict})")
+            check(passed_or_late(code, r), f"seed {seed}: exit 0 (got {code})")
+            if code == 3 and r:
+                print("  what failed: " + "; ".join(
+                    f"{x['component']}/{x['resource']} {x['verdict']}"
+                    for x in r["soak"]["verdicts"] if x["verdict"] in ("leak", "degrading")
+                    or x.get("budget_broken")))
+    finally:
+        for run in runs:
+            run.kill()
+        for s in samplers:
+            s.stop()
+        for t in targets:
+            t.kill()
+        for tmp in tmps:
+            tmp.cleanup()
+
+print(f"{SEEDS} seeds x {DURATION} ({PARALLEL} at a time) in {time.monotonic() - started:.0f} s: "
+      + ", ".join(f"{k}: {n}" for k, n in sorted(tally.items(), key=lambda kv: str(kv[0]))))
+finish()

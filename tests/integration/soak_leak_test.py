@@ -1,0 +1,170 @@
+"""Leak verdicts against the test's own truth (DESIGN §7).
+
+1. strain-target --leak 16KiB at 300 req/s for 60 s, watched twice at once: --watch-pid and
+   --watch-metrics on its /metrics. The verdict on (target, rss) is `leak` (exit 3) with a slope
+   within 25% of the one this test fits itself (Theil–Sen) to /proc/PID/statm read every 0.5 s
+   after the warm-up; the verdict from /metrics agrees (leak, slope within 15%); strain's own
+   rss is not a leak; the sidecars exist and the samples CSV has about one row per second per
+   resource.
+2. strain-target --fd-leak 10 at 300 req/s for 40 s: `leak` on (target, fds), slope within 25%
+   of 30 fds/s x 3600 = 108,000/h and of this test's own count of /proc/PID/fd.
+"""
+import os
+import tempfile
+import time
+
+from harness import check, finish
+from soak_support import (ProcSampler, StrainRun, TargetProcess, describe, least_squares_slope,
+                          one_verdict, print_verdicts, read_samples_csv, sidecar_paths, soak_argv,
+                          theil_sen_slope)
+
+RATE = 300
+LEAK_BYTES = 16 * 1024
+MIB = 1024 * 1024
+
+
+def mib(x):
+    return "none" if x is None else f"{x / MIB:,.0f}"
+
+
+def num(x):
+    return "none" if x is None else f"{round(x):,}"
+
+
+def within(a, b, tolerance):
+    return a is not None and b not in (None, 0) and abs(a - b) <= tolerance * abs(b)
+
+
+def fit_window(result, duration_s):
+    """The window the test fits: after strain's warm-up (plus a second: strain's clock starts a
+    little after the test's), to a second before the planned end (the target stops growing
+    when the traffic stops)."""
+    warmup = ((result or {}).get("soak") or {}).get("warmup_s")
+    warmup = warmup if isinstance(warmup, (int, float)) else 0.1 * duration_s
+    return warmup + 1.0, duration_s - 1.0
+
+
+# --- 1. A memory leak, watched by pid and by /metrics ---------------------------------------
+DURATION = 60
+with TargetProcess("--leak", "16KiB") as t, tempfile.TemporaryDirectory() as tmp:
+    out = os.path.join(tmp, "result.json")
+    t0 = time.monotonic()
+    sampler = ProcSampler(t.pid, t0).start()
+    # The two watchers need two component names: watch_spec refuses one name used twice.
+    argv = soak_argv("--url", t.url, "--rate", f"{RATE}/s", "-d", f"{DURATION}s",
+                     "--watch-pid", f"target={t.pid}",
+                     "--watch-metrics", f"target-metrics={t.metrics_url}", out=out)
+    with StrainRun(argv, tmp, out) as run:
+        code = run.wait(DURATION + 60)
+        sampler.stop()
+        r = run.result()
+        print(f"strain exit {code}; stderr: {run.stderr().strip()[-600:]!r}")
+        print("summary:\n" + run.stdout()[-2500:])
+    check(code == 3, f"memory leak: exit 3 (got {code})")
+    check(r is not None and "soak" in r, "result JSON written with a soak section")
+    print_verdicts(r)
+
+    lo, hi = fit_window(r, DURATION)
+    points = [(ts, rss) for ts, _, rss, _ in sampler.window(lo, hi)]
+    check(len(points) >= 0.8 * (hi - lo) / 0.5, f"the test's own samples: {len(points)} in "
+          f"[{lo:.1f}, {hi:.1f}] s")
+    truth = theil_sen_slope(points) * 3600 if len(points) > 2 else None
+    nominal = LEAK_BYTES * RATE * 3600
+    if truth:
+        ls = least_squares_slope(points) * 3600
+        print(f"truth (test's Theil–Sen on statm): {truth / MIB:,.0f} MiB/h; least squares "
+              f"{ls / MIB:,.0f} MiB/h; nominal 16 KiB x {RATE}/s = {nominal / MIB:,.0f} MiB/h")
+
+    v = one_verdict(r, "target", "rss", "pid") if r else None
+    check(v is not None and v.get("verdict") == "leak", f"(target, rss) by pid: leak ({describe(v)})")
+    check(v is not None and v.get("unit") == "bytes", f"(target, rss) unit is bytes ({v and v.get('unit')})")
+    slope_pid = v.get("slope_per_hour") if v else None
+    check(within(slope_pid, truth, 0.25),
+          f"(target, rss) slope {mib(slope_pid)} MiB/h within 25% of the "
+          f"test's own {mib(truth)} MiB/h")
+    if v:
+        check(v.get("ci_low") is not None and v.get("ci_high") is not None
+              and v["ci_low"] <= slope_pid <= v["ci_high"],
+              f"the slope lies in its own CI [{v.get('ci_low')}, {v.get('ci_high')}]")
+
+    vm = one_verdict(r, "target-metrics", "rss", "metrics") if r else None
+    check(vm is not None and vm.get("verdict") == "leak",
+          f"(target-metrics, rss) by /metrics: leak ({describe(vm)})")
+    slope_metrics = vm.get("slope_per_hour") if vm else None
+    check(within(slope_metrics, slope_pid, 0.15),
+          f"the two sources agree: /metrics {mib(slope_metrics)} MiB/h "
+          f"within 15% of pid {mib(slope_pid)} MiB/h")
+
+    vs = one_verdict(r, "strain", "rss", "self") if r else None
+    check(vs is not None and vs.get("verdict") != "leak", f"(strain, rss) is not a leak ({describe(vs)})")
+
+    # The sidecars, where the spec puts them and where the result says they are.
+    soak = (r or {}).get("soak") or {}
+    files = soak.get("files") or {}
+    expected = sidecar_paths(out)
+    for key in ("intervals", "hlog", "samples"):
+        path = files.get(key)
+        if path and not os.path.isabs(path):
+            path = os.path.join(os.path.dirname(out), path)
+        check(path is not None and os.path.exists(path), f"soak.files.{key} exists ({path})")
+        check(path is not None and os.path.realpath(path) == os.path.realpath(expected[key]),
+              f"soak.files.{key} is next to the result: {expected[key]}")
+    if os.path.exists(expected["samples"]):
+        rows = read_samples_csv(expected["samples"])
+        per = {}
+        for ts, comp, res, value, _ in rows:
+            if value is not None:
+                per.setdefault((comp, res), []).append(ts)
+        every = soak.get("sample_every_s") or 1.0
+        ran = (r or {}).get("summary", {}).get("duration_s") or DURATION
+        want = ran / every
+        for key in (("target", "rss"), ("target", "fds"), ("strain", "rss"),
+                    ("target-metrics", "rss")):
+            n = len(per.get(key, []))
+            check(0.85 * want <= n <= 1.1 * want + 3,
+                  f"samples.csv: {n} rows of {key} for a {ran:.0f} s run at {every} s "
+                  f"(about {want:.0f})")
+        resources = sorted({res for (comp, res) in per if comp == "target"})
+        print(f"samples.csv resources of target: {resources}")
+        check(set(resources) >= {"rss", "fds", "threads", "cpu", "read_bytes", "write_bytes"},
+              "pid resources: rss, fds, threads, cpu, read_bytes, write_bytes")
+
+# --- 2. A descriptor leak -------------------------------------------------------------------
+DURATION = 40
+FD_EVERY = 10
+with TargetProcess("--fd-leak", str(FD_EVERY)) as t, tempfile.TemporaryDirectory() as tmp:
+    # The target never leaks within 64 of its soft limit: the run must stay well below it.
+    with open(f"/proc/{t.pid}/limits") as f:
+        soft = next(int(l.split()[3]) for l in f if l.startswith("Max open files"))
+    check(RATE * DURATION / FD_EVERY + 200 < soft - 64,
+          f"the fd leak ({RATE * DURATION // FD_EVERY}) stays below the target's limit ({soft})")
+    out = os.path.join(tmp, "result.json")
+    t0 = time.monotonic()
+    sampler = ProcSampler(t.pid, t0).start()
+    argv = soak_argv("--url", t.url, "--rate", f"{RATE}/s", "-d", f"{DURATION}s",
+                     "--watch-pid", f"target={t.pid}", out=out)
+    with StrainRun(argv, tmp, out) as run:
+        code = run.wait(DURATION + 60)
+        sampler.stop()
+        r = run.result()
+        print(f"strain exit {code}; stderr: {run.stderr().strip()[-600:]!r}")
+    check(code == 3, f"fd leak: exit 3 (got {code})")
+    print_verdicts(r)
+    lo, hi = fit_window(r, DURATION)
+    points = [(ts, fds) for ts, _, _, fds in sampler.window(lo, hi)]
+    truth = theil_sen_slope(points) * 3600 if len(points) > 2 else None
+    nominal = RATE / FD_EVERY * 3600
+    print(f"truth: the test's count of /proc/PID/fd grows {num(truth)}/h; "
+          f"nominal {RATE}/s / {FD_EVERY} x 3600 = {nominal:,.0f}/h")
+    check(within(truth, nominal, 0.10),
+          f"the test's own count agrees with the nominal rate ({num(truth)}/h)")
+    v = one_verdict(r, "target", "fds", "pid") if r else None
+    check(v is not None and v.get("verdict") == "leak", f"(target, fds): leak ({describe(v)})")
+    slope = v.get("slope_per_hour") if v else None
+    check(within(slope, nominal, 0.25),
+          f"(target, fds) slope {num(slope)}/h within 25% of {nominal:,.0f}/h")
+    check(within(slope, truth, 0.25),
+          f"(target, fds) slope {num(slope)}/h within 25% of the test's own "
+          f"{num(truth)}/h")
+
+finish()
