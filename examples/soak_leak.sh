@@ -21,7 +21,7 @@ for _ in $(seq 50); do grep -q listening "$out/target.log" && break; sleep 0.1; 
 url=$(grep -o 'http://[^ ]*' "$out/target.log")
 
 code=0
-"$strain" soak --url "$url" --rate 300/s -d 30s --watch-pid "target=$target_pid" \
+"$strain" soak --url "$url" --rate 300/s -d 30s --sample-every 500ms --watch-pid "target=$target_pid" \
   --max-growth rss=100MiB/h --out "$out/result.json" >"$out/summary.txt" 2>&1 || code=$?
 
 echo "strain soak exited $code. The verdict lines of its summary:"

@@ -42,6 +42,8 @@ with TargetProcess() as t, tempfile.TemporaryDirectory() as tmp:
     for key, path in side.items():
         check(os.path.exists(path), f"sidecar {key} written before the kill: {os.path.basename(path)}")
     lines, torn = read_jsonl(side["intervals"]) if os.path.exists(side["intervals"]) else ([], False)
+    # The first line is the run's header (identity and soak options), not an interval.
+    lines = [l for l in lines if "header" not in l]
     if torn:
         print("note: the last line of result.intervals.jsonl was cut by the kill")
     line_responses = sum(l.get("responses", 0) for l in lines)

@@ -44,7 +44,7 @@ with tempfile.TemporaryDirectory() as tmp:
         t0 = time.monotonic()
         sampler = ProcSampler(first.pid, t0).start()
         argv = soak_argv("--url", first.url, "--rate", f"{RATE}/s", "-d", f"{DURATION}s",
-                         "--watch-process", f"target={name}", out=out)
+                         "--watch-process", f"target={name}", "--sample-every", "500ms", out=out)
         with StrainRun(argv, tmp, out) as run:
             time.sleep(max(0.0, KILL_AT - (time.monotonic() - t0)))
             killed_at = time.monotonic() - t0
