@@ -64,8 +64,18 @@ SoakOptions options_from(const json& soak, std::string& where, double& warmup_s)
 }
 
 // Feeds the samples file to a recorder, as the sampler did while the run lived.
+struct LoggedInterval {
+  double start_s = 0;
+  double length_s = 0;
+  std::uint64_t attempts = 0;
+  std::uint64_t failed = 0;
+  std::optional<double> p99_ms;  // none without responses
+  bool draining = false;
+};
+
 std::optional<SoakReport> judge_samples(const std::string& path, const SoakOptions& options,
-                                        double planned_s) {
+                                        double planned_s,
+                                        const std::vector<LoggedInterval>& intervals) {
   std::ifstream in(path);
   if (!in) return std::nullopt;
   std::vector<std::string> lines;
@@ -90,6 +100,9 @@ std::optional<SoakReport> judge_samples(const std::string& path, const SoakOptio
     }
   }
   SoakRecorder recorder(watchers, options);
+  // The run's latency and error-rate drift come from the interval log, as they did live.
+  for (const LoggedInterval& i : intervals)
+    recorder.on_interval_figures(i.start_s, i.length_s, i.attempts, i.failed, i.p99_ms, i.draining);
   // Second pass: one round of samples per distinct time, per watcher.
   std::map<std::size_t, watch::Sample> round;
   double round_t = -1;
@@ -150,6 +163,7 @@ RunResult rebuild_result(const std::string& out_path) {
   std::size_t n = 0;
   std::string text;
   std::optional<json> soak_header;
+  std::vector<LoggedInterval> logged;
   bool header = false;
   while (std::getline(in, text)) {
     ++n;
@@ -179,6 +193,14 @@ RunResult rebuild_result(const std::string& out_path) {
       const RequestMetrics total =
           result_json::metrics_from_json(line.at("total"), where + "total.");
       r.total.add(total);
+      if (soak_header) {
+        // Figures only: a long run's intervals must not each keep their histograms here.
+        std::optional<double> p99;
+        if (total.response_time_us.total_count() > 0)
+          p99 = static_cast<double>(total.response_time_us.value_at_percentile(99.0)) / 1000.0;
+        logged.push_back(LoggedInterval{point.start_s, point.length_s, total.attempts(),
+                                        total.failed(), p99, line.value("draining", false)});
+      }
       if (line.value("draining", false)) {
         r.drain_s += point.length_s;
         r.drained_responses += total.responses;
@@ -202,7 +224,7 @@ RunResult rebuild_result(const std::string& out_path) {
     std::string where = "soak.";
     double warmup_s = 0;
     const SoakOptions options = options_from(*soak_header, where, warmup_s);
-    if (auto report = judge_samples(files.samples, options, r.config.planned_duration_s)) {
+    if (auto report = judge_samples(files.samples, options, r.config.planned_duration_s, logged)) {
       report->warmup_s = warmup_s;
       report->files = files;
       r.soak = std::move(*report);

@@ -129,16 +129,21 @@ void SoakRecorder::on_round(double sampler_cpu_s) {
 
 void SoakRecorder::on_interval(double start_s, double length_s, const RequestMetrics& total,
                                bool draining) {
+  std::optional<double> p99_ms;
+  if (total.response_time_us.total_count() > 0)
+    p99_ms = static_cast<double>(total.response_time_us.value_at_percentile(99.0)) / 1000.0;
+  on_interval_figures(start_s, length_s, total.attempts(), total.failed(), p99_ms, draining);
+}
+
+void SoakRecorder::on_interval_figures(double start_s, double length_s, std::uint64_t attempts,
+                                       std::uint64_t failed, std::optional<double> p99_ms,
+                                       bool draining) {
   if (draining || length_s <= 0) return;
   const double mid_s = start_s + length_s / 2;
   last_interval_end_s_ = start_s + length_s;
-  const std::uint64_t attempts = total.attempts();
   if (attempts == 0) return;
-  error_rate_.add(mid_s, static_cast<double>(total.failed()) / static_cast<double>(attempts));
-  if (total.response_time_us.total_count() > 0) {
-    latency_p99_.add(
-        mid_s, static_cast<double>(total.response_time_us.value_at_percentile(99.0)) / 1000.0);
-  }
+  error_rate_.add(mid_s, static_cast<double>(failed) / static_cast<double>(attempts));
+  if (p99_ms) latency_p99_.add(mid_s, *p99_ms);
 }
 
 SoakVerdict SoakRecorder::judge_series(const Series& s, double warmup_s) const {

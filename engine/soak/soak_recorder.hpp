@@ -41,6 +41,9 @@ class SoakRecorder {
   void on_round(double sampler_cpu_s);
   // Session thread: one closed interval of the load (draining intervals are not judged).
   void on_interval(double start_s, double length_s, const RequestMetrics& total, bool draining);
+  // The same from an interval's figures alone (a rebuild keeps no histograms in memory).
+  void on_interval_figures(double start_s, double length_s, std::uint64_t attempts,
+                           std::uint64_t failed, std::optional<double> p99_ms, bool draining);
 
   // After the run: verdicts (when options.judged), gaps, restarts and compact timelines.
   // `planned_s`: the planned load duration (for the default warm-up).
