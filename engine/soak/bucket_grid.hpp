@@ -20,7 +20,11 @@ class BucketGrid {
   BucketGrid(std::size_t capacity, double initial_width_s)
       : capacity_(capacity < 2 ? 2 : capacity),
         width_s_(initial_width_s > 0 ? initial_width_s : 1.0) {
-    buckets_.reserve(capacity_);
+    // Made and cleared at once, not just reserved: the pages are touched now, so a soak's own
+    // RSS does not creep up over its first minutes as buckets fill (which a short run would
+    // judge as strain leaking).
+    buckets_.resize(capacity_);
+    buckets_.clear();
   }
 
   // Times must not go backwards (a late sample joins the latest bucket); a restart gives a

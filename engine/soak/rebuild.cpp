@@ -175,7 +175,7 @@ RunResult rebuild_result(const std::string& out_path) {
         continue;
       }
       const std::string where = "line " + std::to_string(n) + ": ";
-      const IntervalPoint point = result_json::point_from_json(line.at("point"), where + "point.");
+      const IntervalPoint point = result_json::point_from_json(line, where);
       const RequestMetrics total =
           result_json::metrics_from_json(line.at("total"), where + "total.");
       r.total.add(total);

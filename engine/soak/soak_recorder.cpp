@@ -48,19 +48,22 @@ SoakRecorder::SoakRecorder(std::vector<WatcherInfo> watchers, SoakOptions option
     : options_(std::move(options)) {
   watchers_.reserve(watchers.size());
   for (WatcherInfo& w : watchers)
-    watchers_.push_back(WatcherState{std::move(w), 0, std::nullopt, {}});
+    watchers_.push_back(WatcherState{std::move(w), 0, std::nullopt, {}, {}});
 }
 
 SoakRecorder::Series* SoakRecorder::series_for(std::size_t watcher, const watch::Reading& r) {
-  const auto key = std::make_pair(watcher, r.resource);
-  if (auto it = index_.find(key); it != index_.end()) return series_[it->second].get();
+  WatcherState& w = watchers_[watcher];
+  for (const auto& [resource, index] : w.series)
+    if (resource == r.resource) return series_[index].get();
   if (series_.size() >= kMaxSeries) return nullptr;  // bounded: later resources are not kept
   auto s = std::make_unique<Series>();
+  // One bucket per sample to begin with: the floor's windows are chosen from the samples.
+  s->values = FloorSeries(512, std::chrono::duration<double>(options_.sample_every).count());
   s->watcher = watcher;
   s->resource = r.resource;
   s->unit = r.unit;
   s->kind = r.kind;
-  index_.emplace(key, series_.size());
+  w.series.emplace_back(r.resource, series_.size());
   series_.push_back(std::move(s));
   return series_.back().get();
 }

@@ -63,6 +63,8 @@ class SoakRecorder {
     std::uint32_t segment = 0;         // bumped by a restart or the end of a gap
     std::optional<SoakGap> open_gap;   // a gap still going on
     std::vector<watch::Limit> limits;  // latest known
+    // Its resources' series: a few each, found by a scan that allocates nothing per sample.
+    std::vector<std::pair<std::string, std::size_t>> series;
   };
 
   Series* series_for(std::size_t watcher, const watch::Reading& r);
@@ -74,7 +76,6 @@ class SoakRecorder {
   SoakOptions options_;
   std::vector<WatcherState> watchers_;
   std::vector<std::unique_ptr<Series>> series_;
-  std::map<std::pair<std::size_t, std::string>, std::size_t> index_;
   std::vector<SoakGap> gaps_;
   std::uint64_t gaps_left_out_ = 0;
   std::vector<SoakRestart> restarts_;

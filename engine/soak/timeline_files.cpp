@@ -60,10 +60,12 @@ void IntervalLog::append(const IntervalSnapshot& snap, const RunResult& so_far) 
     good_ = good_ && std::fprintf(intervals_.get(), "%s\n", header.dump().c_str()) > 0;
     hlog_ = std::make_unique<HlogWriter>(hlog_file_.get(), so_far.started_at_unix_ms / 1000.0);
   }
-  const json line{{"sequence", snap.sequence},
-                  {"draining", snap.draining},
-                  {"point", result_json::point_json(snap.point)},
-                  {"total", result_json::metrics_json(snap.total)}};
+  // The interval's point at the top (start_s, length_s, responses, errors, ...) for readers
+  // of the log itself; the whole totals, histograms included, for a rebuild.
+  json line = result_json::point_json(snap.point);
+  line["sequence"] = snap.sequence;
+  line["draining"] = snap.draining;
+  line["total"] = result_json::metrics_json(snap.total);
   good_ = good_ && std::fprintf(intervals_.get(), "%s\n", line.dump().c_str()) > 0;
   good_ = good_ && std::fflush(intervals_.get()) == 0;
   good_ =

@@ -256,8 +256,7 @@ def read_samples_csv(path):
     rows = []
     with open(path, newline="") as f:
         for rec in csv.reader(f):
-            # The header, and "#series,COMPONENT,RESOURCE,UNIT,KIND,SOURCE" lines that strain
-            # writes before a series' first row (not in the spec: see the report).
+            # "#series,..." declares a series' unit and kind; "#restart,..." marks a restart.
             if not rec or rec[0] == "t_s" or rec[0].startswith("#"):
                 continue
             value = float(rec[3]) if len(rec) > 3 and rec[3] != "" else None
