@@ -21,6 +21,9 @@ for _ in $(seq 50); do grep -q listening "$out/target.log" && break; sleep 0.1; 
 url=$(grep -o 'http://[^ ]*' "$out/target.log")
 
 code=0
+# Sampling every 500 ms: strain judges a trend on at least 10 floor points of at least three
+# samples each, after the warm-up (10% of the run), so 30 s at the default 1 s is just too short
+# to judge. A real soak runs for hours at 1 s.
 "$strain" soak --url "$url" --rate 300/s -d 30s --sample-every 500ms --watch-pid "target=$target_pid" \
   --max-growth rss=100MiB/h --out "$out/result.json" >"$out/summary.txt" 2>&1 || code=$?
 

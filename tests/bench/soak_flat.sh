@@ -8,7 +8,8 @@
 # system, from wait4's rusage, not strain's own figure) differ by what the extra samples cost, so
 # CPU per sample = (cpu_fast - cpu_slow) / (samples_fast - samples_slow), samples counted as the
 # distinct instants of strain's own rows in result.samples.csv. Printed also as a share of one
-# core at the default 1 s period, and beside any figure the result gives for its sampler.
+# core at the default 1 s period, beside the result's own figure (soak.sampler_cpu_s over
+# soak.sample_rounds, which the sampler thread measures itself).
 # Usage: tests/bench/soak_flat.sh [BUILD_DIR]   env: DURATION=10m RATE=1000 OVERHEAD_S=60
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -87,13 +88,23 @@ try:
         show("strain fds", verdict(r, "strain", "fds"), 1, "fds")
         show("target rss", verdict(r, "target", "rss"))
         show("target fds", verdict(r, "target", "fds"), 1, "fds")
+        # strain's own floor along the run (the compact series in the result: per-bucket minima)
+        for ser in ((r or {}).get("soak") or {}).get("samples", []):
+            if ser.get("component") == "strain" and ser.get("resource") == "rss" and ser.get("t_s"):
+                ts, mins = ser["t_s"], ser["min"]
+                marks = []
+                for share in (0.1, 0.25, 0.5, 0.75, 1.0):
+                    i = min(len(ts) - 1, int(share * (len(ts) - 1)))
+                    marks.append(f"{ts[i]:.0f} s {mins[i] / MIB:.2f}")
+                print("  strain rss floor along the run (MiB): " + ", ".join(marks))
         if r and s.get("requests"):
             print(f"  strain CPU {cpu:.2f} s in all, {cpu / s['requests'] * 1e6:.1f} us per response, "
                   f"{n} samples")
-        sampler = {k: v for k, v in ((r or {}).get("soak") or {}).items()
-                   if "cpu" in k or "sampler" in k or "overhead" in k}
-        if sampler:
-            print(f"  the result's own sampler figures: {sampler}")
+        sk = (r or {}).get("soak") or {}
+        if sk.get("sampler_cpu_s") is not None and sk.get("sample_rounds"):
+            print(f"  the result's own sampler figure: {sk['sampler_cpu_s']:.3f} s of CPU over "
+                  f"{sk['sample_rounds']} rounds = "
+                  f"{sk['sampler_cpu_s'] / sk['sample_rounds'] * 1e3:.3f} ms per round")
     runs = {}
     for period in ("100ms", "10s"):
         with tempfile.TemporaryDirectory() as tmp:

@@ -5,10 +5,12 @@ flat floor, never leaks; for 10 seeds strain must never say `leak` on (target, r
 itself to /proc/PID/statm (the minimum of each 3 s transient period, Theil–Sen), so a failure
 shows whether the target grew or strain misjudged it.
 
-CI: 10 seeds x 20 s (--warmup 4s) at 300/s, two seeds at a time on two targets (5 rounds of
-about 21 s). The bench variant (tests/bench/soak_churn.sh) sets CHURN_DURATION=60s,
-CHURN_WARMUP=6s, CHURN_PARALLEL=1.
-env: CHURN_SEEDS=10 CHURN_DURATION=20s CHURN_WARMUP=4s CHURN_PARALLEL=2 CHURN_RATE=300
+CI: 10 seeds x 40 s (--warmup 4s) at 300/s, five at a time on five targets (two rounds of about
+41 s). Not 20 s: strain fits the floor on windows of at least 3 samples (1.2 transient periods
+here) and judges no fewer than 10, so a 20 s run is always "too short to judge" and would test
+nothing; the test checks that each run was judged. The bench variant
+(tests/bench/soak_churn.sh) sets CHURN_DURATION=60s, CHURN_WARMUP=6s, CHURN_PARALLEL=1.
+env: CHURN_SEEDS=10 CHURN_DURATION=40s CHURN_WARMUP=4s CHURN_PARALLEL=5 CHURN_RATE=300
 """
 import os
 import tempfile
@@ -19,9 +21,9 @@ from soak_support import (ProcSampler, StrainRun, TargetProcess, describe, one_v
                           soak_argv, theil_sen_slope)
 
 SEEDS = int(os.environ.get("CHURN_SEEDS", "10"))
-DURATION = os.environ.get("CHURN_DURATION", "20s")
+DURATION = os.environ.get("CHURN_DURATION", "40s")
 WARMUP = os.environ.get("CHURN_WARMUP", "4s")
-PARALLEL = max(1, int(os.environ.get("CHURN_PARALLEL", "2")))
+PARALLEL = max(1, int(os.environ.get("CHURN_PARALLEL", "5")))
 RATE = int(os.environ.get("CHURN_RATE", "300"))
 PERIOD_S = 3.0
 MIB = 1024 * 1024
@@ -75,6 +77,8 @@ for first in range(1, SEEDS + 1, PARALLEL):
                 print(f"  stderr: {run.stderr().strip()[-600:]!r}")
             check(verdict is not None and verdict != "leak",
                   f"seed {seed}: no leak on (target, rss) (got {verdict})")
+            check(v is not None and not str(v.get("reason", "")).startswith("too short"),
+                  f"seed {seed}: the run was long enough to be judged")
             check(passed_or_late(code, r), f"seed {seed}: exit 0 (got {code})")
             if code == 3 and r:
                 print("  what failed: " + "; ".join(

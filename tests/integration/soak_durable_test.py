@@ -42,16 +42,22 @@ with TargetProcess() as t, tempfile.TemporaryDirectory() as tmp:
     for key, path in side.items():
         check(os.path.exists(path), f"sidecar {key} written before the kill: {os.path.basename(path)}")
     lines, torn = read_jsonl(side["intervals"]) if os.path.exists(side["intervals"]) else ([], False)
-    # The first line is the run's header (identity and soak options), not an interval.
-    lines = [l for l in lines if "header" not in l]
     if torn:
         print("note: the last line of result.intervals.jsonl was cut by the kill")
-    line_responses = sum(l.get("responses", 0) for l in lines)
-    print(f"intervals.jsonl: {len(lines)} lines, {line_responses} responses; target served {served}")
-    check(all(k in l for l in lines for k in ("start_s", "length_s", "responses", "errors")),
-          "every interval line has start_s, length_s, responses, errors")
-    check(kill_at - 3 <= len(lines) <= kill_at + 1,
-          f"about one line per second before the kill ({len(lines)} lines, killed at {kill_at:.1f} s)")
+    # The spec: one JSON object per interval with at least start_s, length_s, responses, errors.
+    # strain writes one {"header": ...} line first (the run's identity and soak options, for the
+    # rebuild): accepted there and only there; every other line must be an interval.
+    header = lines[:1] if lines and "header" in lines[0] else []
+    intervals = lines[len(header):]
+    check(all(k in l for l in intervals for k in ("start_s", "length_s", "responses", "errors")),
+          "every line of intervals.jsonl after the header is an interval with start_s, length_s, "
+          f"responses and errors at its top level (keys: {[sorted(l)[:6] for l in intervals[:1]]})")
+    line_responses = sum(p.get("responses", 0) for p in intervals)
+    print(f"intervals.jsonl: {len(lines)} lines, {len(intervals)} intervals, {line_responses} "
+          f"responses; target served {served}")
+    check(kill_at - 3 <= len(intervals) <= kill_at + 1,
+          f"about one interval per second before the kill ({len(intervals)}, killed at "
+          f"{kill_at:.1f} s)")
 
     before = os.stat(out).st_mtime_ns if os.path.exists(out) else None
     p = subprocess.run([STRAIN, "report", "--rebuild", out], capture_output=True, text=True,
@@ -67,8 +73,8 @@ with TargetProcess() as t, tempfile.TemporaryDirectory() as tmp:
         print_verdicts(r)
         check(r.get("partial") is True, f"the rebuilt result is marked partial ({r.get('partial')})")
         timeline = r.get("timeline", [])
-        check(len(timeline) == len(lines),
-              f"its intervals ({len(timeline)}) = the lines of intervals.jsonl ({len(lines)})")
+        check(len(timeline) == len(intervals),
+              f"its intervals ({len(timeline)}) = the intervals in intervals.jsonl ({len(intervals)})")
         rebuilt = r["summary"]["requests"]
         check(rebuilt == line_responses,
               f"its responses ({rebuilt}) = the sum over the lines ({line_responses})")
@@ -76,11 +82,20 @@ with TargetProcess() as t, tempfile.TemporaryDirectory() as tmp:
               "its timeline's responses sum to the same")
         # One interval's worth: the rate times the longest interval, 5% for the moment between
         # an interval closing and its line reaching the disk.
-        interval_s = max([l.get("length_s", 1.0) for l in lines] or [1.0])
+        interval_s = max([p.get("length_s", 1.0) for p in intervals] or [1.0])
         allowed = math.ceil(RATE * interval_s * 1.05)
         check(rebuilt <= served <= rebuilt + allowed,
               f"target served {served}: at least the rebuilt {rebuilt}, at most one interval "
               f"({allowed}) more (lost: {served - rebuilt})")
         check("soak" in r, "the rebuilt result has its soak section")
+        # The rebuilt drift verdicts see the same intervals the run's would have: each interval
+        # is one sample of latency_p99 and error_rate.
+        for res in ("latency_p99", "error_rate"):
+            v = next((x for x in (r.get("soak") or {}).get("verdicts", [])
+                      if x.get("component") == "run" and x.get("resource") == res), None)
+            n = v.get("samples") if v else None
+            check(n is not None and n >= len(intervals) - 2,
+                  f"rebuilt (run, {res}) verdict has the intervals as samples ({n} of "
+                  f"{len(intervals)})")
 
 finish()

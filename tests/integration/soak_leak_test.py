@@ -55,8 +55,10 @@ with TargetProcess("--leak", "16KiB") as t, tempfile.TemporaryDirectory() as tmp
                      "--watch-pid", f"target={t.pid}",
                      "--watch-metrics", f"target-metrics={t.metrics_url}", out=out)
     with StrainRun(argv, tmp, out) as run:
+        self_sampler = ProcSampler(run.proc.pid, t0).start()  # strain's own RSS, for the record
         code = run.wait(DURATION + 60)
         sampler.stop()
+        self_sampler.stop()
         r = run.result()
         print(f"strain exit {code}; stderr: {run.stderr().strip()[-600:]!r}")
         print("summary:\n" + run.stdout()[-2500:])
@@ -95,6 +97,12 @@ with TargetProcess("--leak", "16KiB") as t, tempfile.TemporaryDirectory() as tmp
           f"the two sources agree: /metrics {mib(slope_metrics)} MiB/h "
           f"within 15% of pid {mib(slope_pid)} MiB/h")
 
+    lo, hi = fit_window(r, DURATION)
+    own = [(ts, rss) for ts, _, rss, _ in self_sampler.window(lo, hi)]
+    if len(own) > 2:
+        print(f"strain's own RSS as this test reads it: {own[0][1] / MIB:.2f} MiB at {own[0][0]:.0f} s, "
+              f"{own[-1][1] / MIB:.2f} MiB at {own[-1][0]:.0f} s, Theil–Sen "
+              f"{theil_sen_slope(own) * 3600 / MIB:+.2f} MiB/h")
     vs = one_verdict(r, "strain", "rss", "self") if r else None
     check(vs is not None and vs.get("verdict") != "leak", f"(strain, rss) is not a leak ({describe(vs)})")
 

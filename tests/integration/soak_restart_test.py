@@ -1,11 +1,16 @@
 """--watch-process follows a target that dies and comes back (DESIGN §7).
 
-A 30 s soak at 300 req/s of strain-target --leak 16KiB, watched by process name. Halfway the
-test SIGKILLs the target, leaves it down 2.5 s (longer than a sample period, so at least one
-sample finds no process), and starts it again on the same port. The run goes on to its end:
-exit 3 for the leak (not a crash), one entry in soak.restarts with the new pid, the gap in
-soak.gaps with a reason, and the rss verdict still `leak`, its slope within 25% of the growth
-this test fits itself to both segments of /proc/PID/statm (one slope, an intercept per segment).
+A 30 s soak at 300 req/s of strain-target --leak 16KiB, watched by process name and sampled
+every 500 ms. Halfway the test SIGKILLs the target, leaves it down 2.5 s (longer than a sample
+period, so several samples find no process), and starts it again on the same port. The run
+goes on to its end: exit 3 for the leak (not a crash), one entry in soak.restarts with the new
+pid, the gap in soak.gaps with a reason, and the rss verdict still `leak`, its slope within 25%
+of the growth this test fits itself to both segments of /proc/PID/statm (one slope, an
+intercept per segment).
+
+500 ms: strain fits the floor on windows of at least three samples and judges no fewer than 10
+windows; at 1 s, 30 s less the 3 s warm-up and the gap leaves 8, and every verdict is "too
+short to judge" (SOAK_RESTART_SAMPLE=1s shows it; SOAK_RESTART_DURATION=45 judges at 1 s).
 
 The name: strain-target's comm is "strain-target" (checked below). --watch-process takes the
 oldest process of a name, and on a CI machine other strain-target processes may be running (the
@@ -21,7 +26,10 @@ from harness import TARGET, check, finish
 from soak_support import (ProcSampler, StrainRun, TargetProcess, describe, one_verdict,
                           pooled_slope, print_verdicts, soak_argv, start_target_on)
 
-RATE, DURATION, KILL_AT, DOWN_S = 300, 30, 15.0, 2.5
+RATE, DOWN_S = 300, 2.5
+DURATION = int(os.environ.get("SOAK_RESTART_DURATION", "30"))
+SAMPLE = os.environ.get("SOAK_RESTART_SAMPLE", "500ms")
+KILL_AT = DURATION / 2
 MIB = 1024 * 1024
 
 
@@ -44,7 +52,7 @@ with tempfile.TemporaryDirectory() as tmp:
         t0 = time.monotonic()
         sampler = ProcSampler(first.pid, t0).start()
         argv = soak_argv("--url", first.url, "--rate", f"{RATE}/s", "-d", f"{DURATION}s",
-                         "--watch-process", f"target={name}", "--sample-every", "500ms", out=out)
+                         "--watch-process", f"target={name}", "--sample-every", SAMPLE, out=out)
         with StrainRun(argv, tmp, out) as run:
             time.sleep(max(0.0, KILL_AT - (time.monotonic() - t0)))
             killed_at = time.monotonic() - t0
@@ -94,7 +102,7 @@ with tempfile.TemporaryDirectory() as tmp:
 
     v = one_verdict(r, "target", "rss", "process") if r else None
     check(v is not None and v.get("verdict") == "leak", f"(target, rss): still leak ({describe(v)})")
-    warmup = soak.get("warmup_s") if isinstance(soak.get("warmup_s"), (int, float)) else 3.0
+    warmup = soak.get("warmup_s") if isinstance(soak.get("warmup_s"), (int, float)) else 0.1 * DURATION
     segments = [[(ts, rss) for ts, seg, rss, _ in sampler.samples
                  if seg == k and lo <= ts <= hi]
                 for k, (lo, hi) in enumerate([(warmup + 1, killed_at - 0.2),
