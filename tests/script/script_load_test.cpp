@@ -1423,7 +1423,7 @@ TEST_CASE("setup(), the data it returns, and teardown() through run_once") {
   FakeServer server;
   ScriptPlan plan = make_plan(R"lua(
 function setup()
-  local r = http.post("http://aut127.0.0.1/login", nil, { json = { user = "u" } })
+  local r = http.post("http://127.0.0.1/login", nil, { json = { user = "u" } })
   check(r, { ["logged in"] = function(r) return r.status == 200 end })
   return { token = "tok-" .. r.status, list = { 1, 2 } }
 end
@@ -1442,7 +1442,7 @@ end
   CHECK(setup.value_json == R"({"list":[1,2],"token":"tok-200"})");
   CHECK(setup.total.responses == 1);
   REQUIRE(setup.series.size() == 1);
-  CHECK(setup.series[0].name == "http://aut127.0.0.1/login");
+  CHECK(setup.series[0].name == "http://127.0.0.1/login");
   REQUIRE(setup.stats.checks.size() == 1);
   CHECK(setup.stats.checks[0].passes == 1);
   REQUIRE(server.requests.size() == 1);
