@@ -55,9 +55,8 @@ void Sampler::run() {
     if (due < now) due = now + every_.count() - (now - due) % every_.count();
     std::unique_lock lock(mutex_);
     const auto deadline = TimePoint(Nanos(due));
-    if (wake_.wait_until(lock, deadline, [this] { return stopping_; })) break;
+    if (wake_.wait_until(lock, deadline, [this] { return stopping_; })) return;
   }
-  round(now_ns());  // the level at the end
 }
 
 void Sampler::round(std::int64_t now_ns) {

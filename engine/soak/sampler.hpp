@@ -29,7 +29,8 @@ class Sampler {
   // Starts the thread; sample times count from `origin_ns` (now_ns() clock). The first round
   // is taken at once, so a run has its starting level.
   void start(std::int64_t origin_ns);
-  // Takes one last round (the end level), stops the thread and joins it.
+  // Stops the thread and joins it. No last round: the session stops the sampler after the
+  // workers are gone, and a sample of strain then (its load freed) would bias its own floor down.
   void stop();
 
  private:

@@ -33,7 +33,7 @@ class SoakSession {
 
   void on_load_start();  // the sampler starts: sample times count from now
   void on_interval(const IntervalSnapshot& snap, const RunResult& so_far);
-  // Stops the sampler (one last round) and puts the soak's report into `result`.
+  // Stops the sampler and puts the soak's report into `result`.
   void on_result(RunResult& result);
 
  private:
