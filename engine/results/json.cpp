@@ -40,16 +40,7 @@ std::string to_json(const RunResult& r, int indent) {
       {"partial", r.partial},
       {"started_at", r.started_at},
       {"started_at_unix_ms", r.started_at_unix_ms},
-      {"config",
-       {{"command", r.config.command},
-        {"executor", r.config.executor},
-        {"url", r.config.url},
-        {"script", r.config.script},
-        {"scenarios", r.config.scenarios},
-        {"method", r.config.method},
-        {"vus", r.config.vus},
-        {"threads", r.config.threads},
-        {"planned_duration_s", r.config.planned_duration_s}}},
+      {"config", config_json(r.config)},
       {"summary",
        {{"requests", r.total.responses},
         {"errors", r.total.failed()},
@@ -123,16 +114,7 @@ RunResult parse_run_result(const std::string& text) {
   r.partial = get_as<bool>(doc, "partial", "");
   r.started_at = get_as<std::string>(doc, "started_at", "");
   r.started_at_unix_ms = get_or<double>(doc, "started_at_unix_ms", "", 0.0);
-  const json& cfg = need(doc, "config", "");
-  r.config.command = get_as<std::string>(cfg, "command", "config.");
-  r.config.executor = get_as<std::string>(cfg, "executor", "config.");
-  r.config.url = get_as<std::string>(cfg, "url", "config.");
-  r.config.script = get_or<std::string>(cfg, "script", "config.", {});
-  r.config.scenarios = get_or<std::vector<std::string>>(cfg, "scenarios", "config.", {});
-  r.config.method = get_as<std::string>(cfg, "method", "config.");
-  r.config.vus = get_as<std::uint32_t>(cfg, "vus", "config.");
-  r.config.threads = get_as<std::uint32_t>(cfg, "threads", "config.");
-  r.config.planned_duration_s = get_as<double>(cfg, "planned_duration_s", "config.");
+  r.config = config_from_json(need(doc, "config", ""), "config.");
   const json& summary = need(doc, "summary", "");
   r.duration_s = get_as<double>(summary, "duration_s", "summary.");
   r.drain_s = get_as<double>(summary, "drain_s", "summary.");

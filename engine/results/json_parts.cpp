@@ -286,6 +286,32 @@ ScenarioResult scenario_from_json(const json& j, const std::string& where) {
   return s;
 }
 
+json config_json(const RunConfig& c) {
+  return {{"command", c.command},
+          {"executor", c.executor},
+          {"url", c.url},
+          {"script", c.script},
+          {"scenarios", c.scenarios},
+          {"method", c.method},
+          {"vus", c.vus},
+          {"threads", c.threads},
+          {"planned_duration_s", c.planned_duration_s}};
+}
+
+RunConfig config_from_json(const json& cfg, const std::string& where) {
+  RunConfig c;
+  c.command = get_as<std::string>(cfg, "command", where);
+  c.executor = get_as<std::string>(cfg, "executor", where);
+  c.url = get_as<std::string>(cfg, "url", where);
+  c.script = get_or<std::string>(cfg, "script", where, {});
+  c.scenarios = get_or<std::vector<std::string>>(cfg, "scenarios", where, {});
+  c.method = get_as<std::string>(cfg, "method", where);
+  c.vus = get_as<std::uint32_t>(cfg, "vus", where);
+  c.threads = get_as<std::uint32_t>(cfg, "threads", where);
+  c.planned_duration_s = get_as<double>(cfg, "planned_duration_s", where);
+  return c;
+}
+
 json point_json(const IntervalPoint& p) {
   return {{"start_s", p.start_s},
           {"length_s", p.length_s},

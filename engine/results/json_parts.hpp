@@ -40,6 +40,8 @@ T get_or(const json& j, const char* key, const std::string& where, T fallback) {
 }
 
 json latency_json(const Histogram& h);
+json config_json(const RunConfig& c);
+RunConfig config_from_json(const json& j, const std::string& where);
 json point_json(const IntervalPoint& p);
 IntervalPoint point_from_json(const json& j, const std::string& where);
 json metrics_json(const RequestMetrics& m);

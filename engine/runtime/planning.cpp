@@ -254,6 +254,7 @@ LoadPlan make_script_plan(const RunRequest& f) {
   // Load once here: a syntax error, a bad option or a missing function stops before traffic.
   const InspectedScript inspected = inspect_script(*script);
   script->settings = inspected.options.settings;
+  script->soak = inspected.options.soak;
   script->scenarios = choose_scenarios(f, inspected.options);
   script->has_setup = inspected.has_setup;
   script->has_teardown = inspected.has_teardown;

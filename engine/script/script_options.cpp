@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <initializer_list>
 #include <lua.hpp>
+#include <map>
 #include <set>
 
 #include "engine/core/error.hpp"
@@ -303,6 +305,21 @@ class Reader {
     return s;
   }
 
+  // options.soak = { max_growth = ..., limit = ..., warmup = "5m", sample_every = "1s" }.
+  // max_growth and limit: "rss=20MiB/h,fds=10/h" or { rss = "20MiB/h", fds = "10/h" }.
+  ScriptSoak soak(const std::string& path) {
+    require_table(path);
+    ScriptSoak out;
+    each_field(path, {"max_growth", "limit", "warmup", "sample_every"},
+               [&](const std::string& key, const std::string& kp) {
+                 if (key == "max_growth") out.max_growth = pairs(kp);
+                 if (key == "limit") out.limit = pairs(kp);
+                 if (key == "warmup") out.warmup = text_or_number(kp, "like \"10%\" or \"5m\"");
+                 if (key == "sample_every") out.sample_every = text_or_number(kp, "like \"1s\"");
+               });
+    return out;
+  }
+
   void threshold(const std::string& key, const std::string& path, ScriptOptions& out) {
     auto add = [&](const std::string& condition, bool abort, std::chrono::nanoseconds delay) {
       try {
@@ -343,6 +360,34 @@ class Reader {
   }
 
  private:
+  // A string, or a table of name = string joined as "name=value,..." in name order.
+  std::string pairs(const std::string& path) {
+    if (lua_type(L_, -1) == LUA_TSTRING) return lua_tostring(L_, -1);
+    if (!is_table()) bad(path, "must be a string like \"rss=20MiB/h\" or a table { rss = ... }");
+    std::map<std::string, std::string> sorted;
+    each_field(path, {},
+               [&](const std::string& k, const std::string& kp) { sorted[k] = string(kp); });
+    std::string joined;
+    for (const auto& [k, v] : sorted)
+      joined += (joined.empty() ? "" : ",") + k + "=" + v;
+    if (joined.empty()) bad(path, "is empty");
+    return joined;
+  }
+
+  // A string as written, or a number of seconds ("30" reads as 30 s).
+  std::string text_or_number(const std::string& path, const char* like) const {
+    if (lua_type(L_, -1) == LUA_TSTRING) return lua_tostring(L_, -1);
+    if (lua_type(L_, -1) == LUA_TNUMBER) {
+      const double v = lua_tonumber(L_, -1);
+      if (std::isfinite(v) && v > 0) {
+        char text[32];
+        std::snprintf(text, sizeof text, "%gs", v);
+        return text;
+      }
+    }
+    bad(path, std::string("must be a string ") + like);
+  }
+
   lua_State* L_;
   std::string script_;
 };
@@ -363,7 +408,7 @@ ScriptOptions read_options(lua_State* L, const std::string& script_path) {
   r.each_field("options",
                {"scenarios", "thresholds", "vus", "duration", "iterations", "stages", "max_names",
                 "discard_response_bodies", "max_body_size", "timeout", "max_run_without_yield",
-                "setup_timeout"},
+                "setup_timeout", "soak"},
                [&](const std::string& key, const std::string& path) {
                  if (key == "scenarios") {
                    r.require_table(path);
@@ -397,6 +442,8 @@ ScriptOptions read_options(lua_State* L, const std::string& script_path) {
                    out.settings.max_run_without_yield = r.duration(path, false);
                  } else if (key == "setup_timeout") {
                    out.settings.setup_timeout = r.duration(path, false);
+                 } else if (key == "soak") {
+                   out.soak = r.soak(path);
                  }
                });
   // Scenario order follows the table's iteration order, which Lua leaves unspecified: sort by

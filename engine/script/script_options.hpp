@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/schedule/scenario.hpp"
 #include "engine/results/thresholds.hpp"
+#include "engine/schedule/scenario.hpp"
 #include "engine/script/script_plan.hpp"
 
 struct lua_State;
@@ -19,6 +19,7 @@ struct ScriptOptions {
   std::vector<Scenario> scenarios;        // options.scenarios; empty when not declared
   std::vector<ThresholdSpec> thresholds;  // options.thresholds
   ScriptSettings settings;                // the rest of options
+  ScriptSoak soak;                        // options.soak, as written
   // k6-style shortcuts for a single default scenario.
   std::optional<std::uint32_t> vus;                  // options.vus
   std::optional<std::chrono::nanoseconds> duration;  // options.duration

@@ -21,6 +21,15 @@ struct ScriptSettings {
   std::chrono::nanoseconds setup_timeout{std::chrono::seconds(60)};  // setup() and teardown()
 };
 
+// options.soak as written: judged by `strain soak` (and `strain run` when it watches), checked
+// then with the script's name in the message. A flag given on the command line wins.
+struct ScriptSoak {
+  std::string max_growth;    // "rss=20MiB/h,fds=10/h" (a table { rss = "20MiB/h" } is joined)
+  std::string limit;         // "rss=2GiB,fds=1024", likewise
+  std::string warmup;        // "10%" or a duration
+  std::string sample_every;  // a duration
+};
+
 struct ScriptPlan {
   std::string path;                        // as the user gave it, for messages
   std::string chunk_name;                  // "@file.lua": how Lua names it in errors
@@ -29,6 +38,7 @@ struct ScriptPlan {
   std::map<std::string, std::string> env;  // the `env` table: environment plus -e overrides
   std::vector<Scenario> scenarios;         // at least one
   ScriptSettings settings;                 // from options
+  ScriptSoak soak;                         // options.soak
   bool has_setup = false;                  // the script defines setup()
   bool has_teardown = false;               // the script defines teardown()
   std::string setup_data_json = "null";    // setup()'s return value, as JSON, for every VU

@@ -178,13 +178,8 @@ RunResult rebuild_result(const std::string& out_path) {
         r.schema = h->value("schema", r.schema);
         r.started_at = h->value("started_at", "");
         r.started_at_unix_ms = h->value("started_at_unix_ms", 0.0);
-        r.config.command = h->value("command", "");
-        r.config.executor = h->value("executor", "");
-        r.config.url = h->value("url", "");
-        r.config.script = h->value("script", "");
-        r.config.vus = h->value("vus", 0u);
-        r.config.threads = h->value("threads", 0u);
-        r.config.planned_duration_s = h->value("planned_duration_s", 0.0);
+        r.config = result_json::config_from_json(result_json::need(*h, "config", "header."),
+                                                 "header.config.");
         if (auto s = h->find("soak"); s != h->end()) soak_header = *s;
         continue;
       }
@@ -207,7 +202,7 @@ RunResult rebuild_result(const std::string& out_path) {
       } else {
         r.duration_s += point.length_s;
       }
-      r.timeline.push_back(point);
+      append_point(r.timeline, point);  // bounded as the live run's is
     } catch (const json::exception& e) {
       bad(files.intervals, n, e.what());
     } catch (const Error& e) {

@@ -49,13 +49,7 @@ void IntervalLog::append(const IntervalSnapshot& snap, const RunResult& so_far) 
                  {{"schema", so_far.schema},
                   {"started_at", so_far.started_at},
                   {"started_at_unix_ms", so_far.started_at_unix_ms},
-                  {"command", so_far.config.command},
-                  {"executor", so_far.config.executor},
-                  {"url", so_far.config.url},
-                  {"script", so_far.config.script},
-                  {"vus", so_far.config.vus},
-                  {"threads", so_far.config.threads},
-                  {"planned_duration_s", so_far.config.planned_duration_s}}}};
+                  {"config", result_json::config_json(so_far.config)}}}};
     header["header"].update(json::parse(header_extra_json_, nullptr, false), true);
     good_ = good_ && std::fprintf(intervals_.get(), "%s\n", header.dump().c_str()) > 0;
     hlog_ = std::make_unique<HlogWriter>(hlog_file_.get(), so_far.started_at_unix_ms / 1000.0);

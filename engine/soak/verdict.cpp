@@ -290,7 +290,11 @@ TrendVerdict judge(const Reduced& r, std::size_t samples, const TrendOptions& o)
                figure(relevant, u) + "/h that matters" + tail;
   } else if (!significant && judged.size() >= o.stable_min_points && v.slope_per_hour <= relevant) {
     v.verdict = Verdict::stable;
-    v.reason = "no significant trend in the " + std::string(what) + ": " + fig +
+    // Mann–Kendall may see an order (p small) in a floor of ties and page-sized steps whose
+    // slope interval still reaches zero: say so rather than "no significant trend, p=0.0005".
+    const std::string none = v.p_value < o.alpha ? " shows no slope distinct from zero: "
+                                                 : " shows no significant trend: ";
+    v.reason = "the " + std::string(what) + none + fig +
                "; a rise up to the interval's top is not ruled out" + tail;
   } else if (significant) {
     v.reason = "the " + std::string(what) + " rises " + fig + ", below the " + figure(relevant, u) +

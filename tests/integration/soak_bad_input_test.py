@@ -45,6 +45,19 @@ with TargetProcess() as t, tempfile.TemporaryDirectory() as tmp:
         check(not os.path.exists(out), f"{label!r}: no result written")
         if os.path.exists(out):
             os.remove(out)
+    # The same budgets from a script's options.soak: the message names the script and the field.
+    script = os.path.join(tmp, "budget.lua")
+    with open(script, "w") as f:
+        f.write('options = { vus = 1, duration = "5s", soak = { max_growth = { rss = "lots" } } }\n'
+                f'function default() http.get("{t.url}") end\n')
+    for command in ("soak", "run"):
+        p = subprocess.run([STRAIN, command, script, "--out", out], capture_output=True, text=True,
+                           timeout=30)
+        print(f"{command} budget.lua: exit {p.returncode}: {p.stderr.strip()[:200]!r}")
+        check(p.returncode == 2, f"{command} with options.soak.max_growth 'lots': exit 2")
+        check("budget.lua: options.soak.max_growth" in p.stderr and "lots" in p.stderr,
+              f"{command}: the message names budget.lua, options.soak.max_growth and 'lots'")
+        check(not os.path.exists(out), f"{command} budget.lua: no result written")
     served = t.stats()["served"]
     check(served == 0, f"no traffic reached the target (served {served})")
 

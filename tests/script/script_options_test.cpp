@@ -228,6 +228,29 @@ options = {
   CHECK(o.scenarios.empty());
 }
 
+TEST_CASE("soak: budgets and limits as a string or a table, warm-up and sampling period") {
+  ScriptOptions o = options_of(R"lua(
+options = { soak = { max_growth = { rss = "20MiB/h", fds = "10/h" }, limit = "rss=2GiB",
+                     warmup = "5m", sample_every = 0.5 } }
+)lua");
+  CHECK(o.soak.max_growth == "fds=10/h,rss=20MiB/h");  // joined in name order
+  CHECK(o.soak.limit == "rss=2GiB");
+  CHECK(o.soak.warmup == "5m");
+  CHECK(o.soak.sample_every == "0.5s");
+  CHECK(options_of("options = { vus = 1 }").soak.max_growth.empty());
+
+  CHECK(contains(error_of(R"(options = { soak = { max_grow = "rss=1MiB/h" } })"),
+                 "options.soak.max_grow: unknown option"));
+  CHECK(contains(error_of(R"(options = { soak = { max_growth = 5 } })"),
+                 "options.soak.max_growth: must be a string"));
+  CHECK(contains(error_of(R"(options = { soak = { max_growth = { rss = 5 } } })"),
+                 "options.soak.max_growth.rss: must be a string"));
+  CHECK(contains(error_of(R"(options = { soak = { warmup = true } })"),
+                 "options.soak.warmup: must be a string"));
+  CHECK(
+      contains(error_of(R"(options = { soak = "rss=1MiB/h" })"), "options.soak: must be a table"));
+}
+
 TEST_CASE("k6 shortcuts: vus, duration, iterations, stages") {
   ScriptOptions o = options_of(R"(options = { vus = 10, duration = "1m" })");
   CHECK(o.vus == 10u);

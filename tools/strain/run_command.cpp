@@ -22,8 +22,8 @@ CLI::App* add_run_command(CLI::App& app, CommandAction& action) {
     const LoadPlan plan = make_plan(flags->request);
     // Watchers on a run give samples and timelines; verdicts only when a budget asks for them.
     std::unique_ptr<soak::SoakSession> soak;
-    if (watching(flags->watch))
-      soak = make_soak_session(flags->watch, !flags->watch.max_growth.empty(), flags->output, plan);
+    if (watching(flags->watch, plan))
+      soak = make_soak_session(flags->watch, false, flags->output, plan);
     return run_and_report(plan, flags->output, nullptr, soak.get());
   };
   return cmd;
