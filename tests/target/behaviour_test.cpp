@@ -126,6 +126,25 @@ TEST_CASE("?service= overrides --service") {
   CHECK_FALSE(strain::target::resolve_behaviour(d, "service=x").ok());
 }
 
+TEST_CASE("?cpu_work= overrides --cpu-work, up to 1s") {
+  strain::target::Behaviour d;
+  d.cpu_work = 1ms;
+  CHECK(resolve_behaviour(d, "").behaviour.cpu_work == 1ms);
+  CHECK(resolve_behaviour(d, "cpu_work=2ms").behaviour.cpu_work == 2ms);
+  CHECK(resolve_behaviour(d, "cpu_work=0").behaviour.cpu_work == 0ns);
+  CHECK(resolve_behaviour(d, "cpu_work=1s").behaviour.cpu_work == 1s);
+  CHECK(resolve_behaviour(d, "cpu_work=500%75s").behaviour.cpu_work == 500us);  // %75: 'u'
+  for (const char* query : {"cpu_work=1001ms", "cpu_work=x", "cpu_work=-1ms", "cpu_work"}) {
+    CAPTURE(query);
+    const auto r = resolve_behaviour(d, query);
+    CHECK_FALSE(r.ok());
+    CHECK(r.error.rfind("cpu_work: ", 0) == 0);
+  }
+  CHECK(resolve_behaviour(d, "cpu_work=2s").error.find("longer than 1s") != std::string::npos);
+  CHECK(strain::target::parse_cpu_work("3ms", "--cpu-work") == 3ms);
+  CHECK_THROWS_AS(strain::target::parse_cpu_work("1h", "--cpu-work"), strain::UsageError);
+}
+
 TEST_CASE("?close_every=N") {
   const strain::target::Behaviour d;
   CHECK(strain::target::resolve_behaviour(d, "close_every=3").behaviour.close_every == 3);

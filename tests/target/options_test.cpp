@@ -175,6 +175,29 @@ TEST_CASE("bad shapes name their flag") {
   CHECK(failure({"--leak", "2GiB"}).find("--leak") != std::string::npos);
 }
 
+TEST_CASE("--cpu-work: thread CPU time per served request, off by default, up to 1s") {
+  const auto o = parse({"--cpu-work", "2ms"});
+  REQUIRE(o);
+  CHECK(o->defaults.cpu_work == 2ms);
+  CHECK(parse({})->defaults.cpu_work == 0ns);
+  CHECK(parse({"--cpu-work", "0"})->defaults.cpu_work == 0ns);
+  CHECK(parse({"--cpu-work", "250us"})->defaults.cpu_work == 250us);
+  CHECK(parse({"--cpu-work", "1s"})->defaults.cpu_work == 1s);
+  CHECK(parse({"--cpu-work", "1ms", "--cpu-work", "3ms"})->defaults.cpu_work == 3ms);
+  for (const char* text : {"x", "1.5s", "2", "1ms5", "2ms/s", ""}) {
+    CAPTURE(text);
+    const auto message = failure({"--cpu-work", text});
+    CHECK(message.rfind("--cpu-work", 0) == 0);
+    CHECK(message.find("'" + std::string(text) + "'") != std::string::npos);
+    CHECK(message.find('\n') == std::string::npos);
+  }
+  CHECK(failure({"--cpu-work", "2s"}).find("longer than 1s") != std::string::npos);
+  std::string help;
+  CHECK_FALSE(parse({"--help"}, &help));
+  CHECK(help.find("--cpu-work") != std::string::npos);
+  CHECK(help.find("?cpu_work=") != std::string::npos);
+}
+
 TEST_CASE("the soak shapes: churn, transient, fd leak") {
   const auto o = parse({"--churn", "--transient", "64MiB/5s", "--fd-leak", "10", "--fd-leak-limit",
                         "500", "--seed", "9"});

@@ -162,3 +162,38 @@ TEST_CASE("the soak shapes: churn summed when on, appended to the line, in the J
                   "\"fd_leak\":{\"leaked_fds\":12,\"limit\":100,\"limit_reached\":true}}") !=
         std::string::npos);
 }
+
+TEST_CASE("cpu work: summed once on or once burnt, appended last to the line, in the JSON") {
+  WorkerCounters a;
+  WorkerCounters b;
+  a.count(200);
+  StatsSnapshot off;
+  off.add(a);
+  CHECK_FALSE(off.cpu_work);
+  CHECK(format_stats_line(off).find("cpu_work") == std::string::npos);
+  CHECK(format_stats_json(off).find("cpu_work") == std::string::npos);
+  // --cpu-work on: shown even before any request burnt.
+  StatsSnapshot on;
+  on.cpu_work.emplace();
+  on.add(a);
+  REQUIRE(on.cpu_work);
+  CHECK(on.cpu_work->requests == 0);
+  // Only ?cpu_work=: shown once a worker burnt some.
+  b.cpu_work_requests.store(3);
+  b.cpu_work_ns.store(6'100'000);
+  a.cpu_work_requests.store(1);
+  a.cpu_work_ns.store(2'000'000);
+  StatsSnapshot s;
+  s.add(a);
+  s.add(b);
+  REQUIRE(s.cpu_work);
+  CHECK(s.cpu_work->requests == 4);
+  CHECK(s.cpu_work->cpu_ns == 8'100'000);
+  s.fd_leak = FdLeakStats{1, 100, false};
+  CHECK(format_stats_line(s) ==
+        "strain-target served=1 by_status=200:1 connections=0 leaked_fds=1 "
+        "fd_leak_limit_reached=0 cpu_work_requests=4 cpu_work_ns=8100000");
+  const auto json = format_stats_json(s);
+  CHECK(json.find("\"limit_reached\":false},\"cpu_work\":{\"requests\":4,\"cpu_ns\":8100000}}") !=
+        std::string::npos);
+}

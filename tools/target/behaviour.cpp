@@ -61,6 +61,12 @@ std::chrono::nanoseconds parse_delay(std::string_view text, std::string_view wha
   return delay;
 }
 
+std::chrono::nanoseconds parse_cpu_work(std::string_view text, std::string_view what) {
+  const auto work = parse_duration(text, what);
+  if (work > kMaxCpuWork) bad(what, text, "is longer than 1s");
+  return work;
+}
+
 std::uint64_t parse_body_size(std::string_view text, std::string_view what) {
   const auto bytes = parse_size_bytes(text, what);
   if (bytes > kMaxBodyBytes) bad(what, text, "is larger than 1GiB");
@@ -246,6 +252,8 @@ Resolved resolve_behaviour(const Behaviour& defaults, std::string_view query) {
         b.status = parse_status(value, "status");
       } else if (name == "service") {
         b.service = parse_delay(value, "service");
+      } else if (name == "cpu_work") {
+        b.cpu_work = parse_cpu_work(value, "cpu_work");
       } else if (name == "close_every") {
         b.close_every = parse_close_every(value, "close_every");
       } else if (name == "error_rate") {

@@ -25,6 +25,8 @@ inline constexpr std::chrono::nanoseconds kMaxTrickle = std::chrono::minutes(10)
 inline constexpr std::uint64_t kMaxTrickleBytes = 64 * 1024;
 // ?header_bytes= at most.
 inline constexpr std::uint64_t kMaxHeaderBytes = 1 << 20;
+// --cpu-work and ?cpu_work= at most: one request holds its worker thread no longer than this.
+inline constexpr std::chrono::nanoseconds kMaxCpuWork = std::chrono::seconds(1);
 // --error-rate entries at most.
 inline constexpr std::size_t kMaxErrorRates = 8;
 
@@ -67,6 +69,8 @@ struct Behaviour {
   // Time a --workers server is busy with the request (queued first if all are busy); unused
   // without --workers.
   std::chrono::nanoseconds service{0};
+  // Thread CPU time burnt once the request is read, before any delay (cpu_work.hpp); 0: none.
+  std::chrono::nanoseconds cpu_work{0};
   // Connection: close on every Nth such response of a connection; 0: never.
   std::uint32_t close_every = 0;
   ErrorRates error_rates;  // statuses injected at random instead of `status`
@@ -90,7 +94,7 @@ struct Resolved {
 };
 
 // Applies the query parameters (any order, last one wins) over `defaults`:
-//   delay=D latency=SPEC size=N status=N service=D close_every=N error_rate=S:P%,...
+//   delay=D latency=SPEC size=N status=N service=D cpu_work=D close_every=N error_rate=S:P%,...
 //   trickle=B/D hang[=D|1|0] hang_rate=P% hang_for=D reset=1|0 reset_rate=P% garbage=1|0
 //   garbage_rate=P% header_bytes=N
 // `query` is the text after '?', without it; values may be percent-encoded. Unknown parameters
@@ -116,6 +120,8 @@ Outcome decide(const Behaviour& b, Rng& rng) noexcept;
 std::chrono::nanoseconds parse_delay(std::string_view text, std::string_view what);
 std::uint64_t parse_body_size(std::string_view text, std::string_view what);
 int parse_status(std::string_view text, std::string_view what);
+// A duration from 0 (none) to kMaxCpuWork.
+std::chrono::nanoseconds parse_cpu_work(std::string_view text, std::string_view what);
 std::uint32_t parse_close_every(std::string_view text, std::string_view what);
 // "5%", "0.5%", "100%", or a bare "0": a fraction 0..1.
 double parse_percent(std::string_view text, std::string_view what);

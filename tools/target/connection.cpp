@@ -6,6 +6,7 @@
 
 #include "engine/core/assert.hpp"
 #include "tools/target/behaviour.hpp"
+#include "tools/target/cpu_work.hpp"
 #include "tools/target/demo_api.hpp"
 #include "tools/target/metrics.hpp"
 #include "tools/target/response.hpp"
@@ -227,6 +228,9 @@ void Connection::on_head(const RequestHead& head) {
   if (outcome.fault != Fault::none) [[unlikely]]
     return on_fault_head(s, b, outcome.fault);
   s.gated = worker_.shared().capacity != nullptr;
+  // From here on the request reaches its handler (an injected error too); refusals and faults
+  // above never do, so they cost no CPU.
+  s.cpu_work = b.cpu_work;
   if (outcome.injected_status != 0) [[unlikely]]
     return on_injected(s, api, outcome.injected_status, b);
   if (api) return on_api_head(head, s, sample(b.latency, worker_.rng()));
@@ -292,6 +296,7 @@ void Connection::on_admit(Slot& s) {
   if (!admission.admitted) {
     s.status = 503;
     s.delay = std::chrono::nanoseconds(0);
+    s.cpu_work = std::chrono::nanoseconds(0);
     if (s.api) {
       s.api.reset();  // the body is complete: the parser holds no pointer into it any more
       s.body = Body::json;
@@ -347,12 +352,20 @@ void Connection::on_complete() {
   STRAIN_ASSERT(count_ > 0);
   Slot& s = slot(count_ - 1);
   s.complete = true;
-  // The delay runs from the end of the request, as a slow handler's would. Admission comes
-  // before the API acts, so a request turned away by a full queue changes nothing.
+  // Admission comes before the API acts (and before any CPU work), so a request turned away by
+  // a full queue changes nothing and costs nothing.
   if (s.gated) [[unlikely]]
     on_admit(s);
-  else if (s.delay.count() > 0)
-    s.ready_at = Clock::now() + s.delay;
+  // The handler's own work, here on the worker thread, so --threads bounds the cores it can
+  // use. Under --workers it overlaps the service time already scheduled.
+  if (s.cpu_work.count() > 0) [[unlikely]] {
+    const auto used = burn_cpu(s.cpu_work);
+    WorkerCounters::bump(worker_.counters().cpu_work_requests);
+    WorkerCounters::bump_by(worker_.counters().cpu_work_ns,
+                            static_cast<std::uint64_t>(used.count()));
+  }
+  // The delay runs from the end of the request and its CPU work, as a slow handler's would.
+  if (!s.gated && s.delay.count() > 0) s.ready_at = Clock::now() + s.delay;
   if (s.api) [[unlikely]]
     on_api_complete(s);
   if (s.stats) {

@@ -50,11 +50,12 @@ class Connection {
   // One response to write, in request order. message, json and metrics send `message`.
   enum class Body : std::uint8_t { pattern, message, json, metrics, none };
   struct Slot {
-    TimePoint ready_at{};                 // not before; TimePoint{} for no delay
-    std::chrono::nanoseconds delay{0};    // applied once the request has been read
-    std::chrono::nanoseconds service{0};  // under --workers: time in service, before the delay
-    std::uint64_t body_bytes = 0;         // advertised body size (sent unless head_only)
-    std::uint32_t head_bytes = 0;         // formatted head, known once writing has begun
+    TimePoint ready_at{};                  // not before; TimePoint{} for no delay
+    std::chrono::nanoseconds delay{0};     // applied once the request has been read
+    std::chrono::nanoseconds service{0};   // under --workers: time in service, before the delay
+    std::chrono::nanoseconds cpu_work{0};  // thread CPU time burnt once read (--cpu-work)
+    std::uint64_t body_bytes = 0;          // advertised body size (sent unless head_only)
+    std::uint32_t head_bytes = 0;          // formatted head, known once writing has begun
     int status = 200;
     Body body = Body::pattern;
     bool complete = false;         // the request has been read to its end

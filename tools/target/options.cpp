@@ -53,6 +53,12 @@ std::optional<TargetOptions> parse_options(int argc, const char* const* argv, st
       "  --rate-limit 500/s [--burst N]: token bucket (burst: 1 s worth); beyond it 429 with\n"
       "    Retry-After: 1.\n"
       "  --leak 16KiB [--leak-limit 1GiB]: keep that much memory per served request.\n"
+      "  --cpu-work 1ms: per served request, once it is read, its worker thread hashes for that\n"
+      "    much of its own CPU time (CLOCK_THREAD_CPUTIME_ID), then answers; up to 1s.\n"
+      "    ?cpu_work= overrides per request. Capacity is about --threads/cpu-work and CPU use\n"
+      "    nears --threads cores. None for a refusal (400, 413, 429, 503) or a fault; under\n"
+      "    --workers it runs once admitted, within the service time. Counts: \"cpu_work\" in\n"
+      "    /__strain/stats.\n"
       "\n"
       "Soak shapes (a known truth for leak judges; off by default):\n"
       "  --churn: per served request, allocate and free 1-64 blocks of 16B-64KiB (sizes from\n"
@@ -64,7 +70,8 @@ std::optional<TargetOptions> parse_options(int argc, const char* const* argv, st
       "  GET /metrics answers on any target, Prometheus text 0.0.4: process_* from /proc/self,\n"
       "  strain_target_requests_total, strain_target_leaked_bytes, strain_target_leaked_fds,\n"
       "  strain_target_transient_bytes. Like /__strain/stats it is not served: not in the counts,\n"
-      "  and no latency, fault, rate limit, leak or churn for it (a stall holds it back).\n"
+      "  and no latency, fault, rate limit, leak, churn or CPU work for it (a stall holds\n"
+      "  it back).\n"
       "\n"
       "Harness shapes (each also a query parameter, which overrides the flag for that request):\n"
       "  --latency 2ms | fixed:2ms | uniform:1ms..5ms | lognormal:10ms,p99=80ms |\n"
@@ -95,6 +102,7 @@ std::optional<TargetOptions> parse_options(int argc, const char* const* argv, st
   std::string workers = "0";
   std::string service = "0";
   std::string queue_limit = "10000";
+  std::string cpu_work = "0";
   std::string stall_every;
   std::string stall_for;
   std::string rate_limit;
@@ -152,6 +160,9 @@ std::optional<TargetOptions> parse_options(int argc, const char* const* argv, st
   app.add_option("--service", service, "Service time per request under --workers (?service=)")
       ->capture_default_str();
   app.add_option("--queue-limit", queue_limit, "Requests waiting for --workers; beyond: 503")
+      ->capture_default_str();
+  app.add_option("--cpu-work", cpu_work,
+                 "Thread CPU time burnt per served request, up to 1s, e.g. 1ms (?cpu_work=)")
       ->capture_default_str();
   app.add_option("--stall-every", stall_every, "Freeze all responses once per period, e.g. 5s");
   app.add_option("--stall-for", stall_for, "Length of each freeze, e.g. 1s (< --stall-every)");
@@ -214,6 +225,7 @@ std::optional<TargetOptions> parse_options(int argc, const char* const* argv, st
   o.workers = static_cast<std::uint32_t>(parse_count(workers, "--workers", 0, 100'000));
   o.defaults.service = parse_delay(service, "--service");
   o.queue_limit = parse_count(queue_limit, "--queue-limit", 0, 10'000'000);
+  o.defaults.cpu_work = parse_cpu_work(cpu_work, "--cpu-work");
   if (stall_every.empty() != stall_for.empty()) {
     throw UsageError("--stall-every and --stall-for go together");
   }

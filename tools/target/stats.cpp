@@ -63,6 +63,13 @@ void StatsSnapshot::add(const WorkerCounters& counters) {
     churn->blocks += counters.churn_blocks.load(relaxed);
     churn->bytes += counters.churn_bytes.load(relaxed);
   }
+  // Also without the flag: a ?cpu_work= alone should still show what it cost.
+  const auto burns = counters.cpu_work_requests.load(relaxed);
+  if (burns > 0 && !cpu_work) cpu_work.emplace();
+  if (cpu_work) {
+    cpu_work->requests += burns;
+    cpu_work->cpu_ns += counters.cpu_work_ns.load(relaxed);
+  }
 }
 
 std::string format_stats_line(const StatsSnapshot& stats) {
@@ -106,6 +113,10 @@ std::string format_stats_line(const StatsSnapshot& stats) {
   if (const auto& f = stats.fd_leak) {
     out += " leaked_fds=" + std::to_string(f->leaked_fds);
     out += " fd_leak_limit_reached=" + std::to_string(f->limit_reached ? 1 : 0);
+  }
+  if (const auto& c = stats.cpu_work) {
+    out += " cpu_work_requests=" + std::to_string(c->requests);
+    out += " cpu_work_ns=" + std::to_string(c->cpu_ns);
   }
   return out;
 }
@@ -179,6 +190,10 @@ std::string format_stats_json(const StatsSnapshot& stats) {
     out += ",\"limit\":" + std::to_string(f->limit);
     out += ",\"limit_reached\":";
     out += f->limit_reached ? "true}" : "false}";
+  }
+  if (const auto& c = stats.cpu_work) {
+    out += ",\"cpu_work\":{\"requests\":" + std::to_string(c->requests);
+    out += ",\"cpu_ns\":" + std::to_string(c->cpu_ns) + '}';
   }
   out += '}';
   return out;

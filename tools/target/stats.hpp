@@ -45,10 +45,12 @@ struct alignas(64) WorkerCounters {
   std::atomic<std::uint64_t> hung{0};     // requests read in full that were never to be answered
   std::atomic<std::uint64_t> reset{0};    // part of a head written, then a TCP reset (not served)
   std::atomic<std::uint64_t> garbage{0};  // non-HTTP answers written whole (not served)
-  std::atomic<std::uint64_t> errors_injected{0};  // served with a status from the error rates
-  std::atomic<std::uint64_t> trickled{0};         // served with a trickled body
-  std::atomic<std::uint64_t> churn_blocks{0};     // --churn: allocated (all freed soon after)
-  std::atomic<std::uint64_t> churn_bytes{0};      // --churn: their sizes summed
+  std::atomic<std::uint64_t> errors_injected{0};    // served with a status from the error rates
+  std::atomic<std::uint64_t> trickled{0};           // served with a trickled body
+  std::atomic<std::uint64_t> churn_blocks{0};       // --churn: allocated (all freed soon after)
+  std::atomic<std::uint64_t> churn_bytes{0};        // --churn: their sizes summed
+  std::atomic<std::uint64_t> cpu_work_requests{0};  // requests that burnt CPU (--cpu-work)
+  std::atomic<std::uint64_t> cpu_work_ns{0};        // their thread CPU time burnt, measured
 
   // Owner thread only: a plain load and store, no locked instruction on the hot path.
   static void bump(std::atomic<std::uint64_t>& counter) noexcept {
@@ -113,6 +115,12 @@ struct ChurnStats {
   std::uint64_t bytes = 0;   // their sizes summed
 };
 
+// --cpu-work, ?cpu_work=: CPU time burnt on purpose, summed over the workers.
+struct CpuWorkStats {
+  std::uint64_t requests = 0;  // requests that burnt CPU time
+  std::uint64_t cpu_ns = 0;    // thread CPU time they burnt, as measured (a little over asked)
+};
+
 // --transient: the RSS sawtooth.
 struct TransientStats {
   std::uint64_t bytes = 0;       // --transient SIZE
@@ -155,10 +163,12 @@ struct StatsSnapshot {
   std::optional<ChurnStats> churn;          // set with --churn
   std::optional<TransientStats> transient;  // set with --transient
   std::optional<FdLeakStats> fd_leak;       // set with --fd-leak
+  std::optional<CpuWorkStats> cpu_work;     // set with --cpu-work or once a ?cpu_work= burnt
   FaultStats faults;                        // hangs, resets, garbage, injected errors, trickles
   bool faults_enabled = false;              // a fault or trickle flag is on: the line shows them
 
-  // Adds one worker's counters (the churn's only when `churn` is set).
+  // Adds one worker's counters (the churn's only when `churn` is set; the CPU work's when
+  // `cpu_work` is set or this worker burnt some, which sets it).
   void add(const WorkerCounters& counters);
 };
 
@@ -168,7 +178,8 @@ struct StatsSnapshot {
 // " leaked_bytes=N leak_limit_reached=0|1" with --leak; then, once any was counted or with a
 // fault or trickle flag on, " hung=N reset=N garbage=N errors_injected=N trickled=N"; then
 // " churn_blocks=N churn_bytes=N" with --churn, " transient_cycles=N" with --transient and
-// " leaked_fds=N fd_leak_limit_reached=0|1" with --fd-leak.
+// " leaked_fds=N fd_leak_limit_reached=0|1" with --fd-leak; last, with --cpu-work or once a
+// ?cpu_work= burnt, " cpu_work_requests=N cpu_work_ns=N".
 std::string format_stats_line(const StatsSnapshot& stats);
 
 // {"served":12345,"by_status":{"200":12340,"503":5},"connections":50,"open_connections":3,
@@ -181,6 +192,7 @@ std::string format_stats_line(const StatsSnapshot& stats);
 //  ,"churn":{"blocks":N,"bytes":N}
 //  ,"transient":{"bytes":N,"every_ms":E,"hold_ms":H,"cycles":N,"held_bytes":N}
 //  ,"fd_leak":{"leaked_fds":N,"limit":N,"limit_reached":false}
+//  ,"cpu_work":{"requests":N,"cpu_ns":N}
 std::string format_stats_json(const StatsSnapshot& stats);
 
 }  // namespace strain::target

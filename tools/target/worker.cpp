@@ -50,6 +50,7 @@ void ServerShared::mark_started() {
 StatsSnapshot ServerShared::snapshot() const {
   StatsSnapshot s;
   if (options.churn) s.churn.emplace();
+  if (options.defaults.cpu_work.count() > 0) s.cpu_work.emplace();
   for (std::size_t i = 0; i < worker_count; ++i)
     s.add(counters[i]);
   s.connections = accepted_connections.load(std::memory_order_relaxed);
