@@ -10,6 +10,7 @@
 
 #include "engine/core/units.hpp"
 #include "reporters/soak_summary.hpp"
+#include "reporters/stress_summary.hpp"
 
 namespace strain {
 namespace {
@@ -364,6 +365,7 @@ std::string render_summary(const RunResult& r) {
     }
   }
   if (r.soak) out += render_soak(*r.soak);
+  if (r.stress) out += render_stress(*r.stress);
   const auto& g = r.generator;
   const double cpu = g.cpu_user_s + g.cpu_system_s;
   out += fmt::format(

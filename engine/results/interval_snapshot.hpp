@@ -23,12 +23,12 @@ struct IntervalSnapshot {
   ScriptStats script;                   // checks, custom metrics, iterations, script errors
   // By scenario, in the plan's order; empty when no scenario is arrival-rate.
   std::vector<ScheduleStats> schedules;
-  ScheduleStats schedule;                // every scenario's together
-  Histogram loop_lag_us;                 // the workers' event-loop lag in the interval, µs
-  double busy_fraction = 0;              // the workers' mean CPU busy fraction in the interval
-  std::uint32_t active_vus = 0;          // VUs in an iteration when the interval ended
-  std::uint64_t in_flight = 0;           // requests in flight when the interval ended
-  IntervalPoint point;                   // the timeline's point for this interval
+  ScheduleStats schedule;        // every scenario's together
+  Histogram loop_lag_us;         // the workers' event-loop lag in the interval, µs
+  double busy_fraction = 0;      // the workers' mean CPU busy fraction in the interval
+  std::uint32_t active_vus = 0;  // VUs in an iteration when the interval ended
+  std::uint64_t in_flight = 0;   // requests in flight when the interval ended
+  IntervalPoint point;           // the timeline's point for this interval
 };
 
 // What an interval observer asks of the controller.

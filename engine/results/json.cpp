@@ -8,6 +8,7 @@
 #include "engine/metrics/hdr_codec.hpp"
 #include "engine/results/json_parts.hpp"
 #include "engine/results/soak_json.hpp"
+#include "engine/results/stress_json.hpp"
 
 namespace strain {
 using nlohmann::json;
@@ -81,6 +82,7 @@ std::string to_json(const RunResult& r, int indent) {
         {"notes", g.notes}}},
   };
   if (r.soak) doc["soak"] = soak_json(*r.soak);
+  if (r.stress) doc["stress"] = stress_json(*r.stress);
   return doc.dump(indent);
 }
 
@@ -162,6 +164,8 @@ RunResult parse_run_result(const std::string& text) {
     r.schedule = schedule_from_json(*it, "schedule.");
   if (auto it = doc.find("soak"); it != doc.end() && !it->is_null())
     r.soak = soak_from_json(*it, "soak.");
+  if (auto it = doc.find("stress"); it != doc.end() && !it->is_null())
+    r.stress = stress_from_json(*it, "stress.");
   if (auto it = doc.find("scenarios"); it != doc.end()) {
     if (!it->is_array()) bad_field("scenarios", "not an array");
     for (const auto& sc : *it)

@@ -11,6 +11,7 @@
 #include "engine/core/outcome.hpp"
 #include "engine/metrics/histogram.hpp"
 #include "engine/results/soak_report.hpp"
+#include "engine/results/stress_report.hpp"
 
 namespace strain {
 
@@ -233,6 +234,7 @@ struct RunResult {
   std::vector<ThresholdVerdict> thresholds;  // judged at the end; any failure exits 3
   GeneratorStats generator;                  // strain's own costs and health
   std::optional<SoakReport> soak;            // watchers' samples and verdicts, when any ran
+  std::optional<StressReport> stress;        // strain stress: the search's steps and verdict
 
   // Responses per second of the load phase; those that completed in the drain are left out.
   double throughput_rps() const {

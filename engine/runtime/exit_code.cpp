@@ -8,6 +8,13 @@ ExitCode exit_code_for(const RunResult& r) {
   if (!r.aborted_reason.empty()) return ExitCode::run_failed;
   if (!r.threshold_abort.empty()) return ExitCode::thresholds_failed;
   if (r.partial) return ExitCode::interrupted;
+  if (r.stress) {
+    // A search drives the target past what it holds on purpose: a late arrival at a broken
+    // step is the target's doing, and the search itself says when strain was the limit.
+    if (r.stress->generator_limited()) return ExitCode::generator_bound;
+    if (r.stress->failed()) return ExitCode::thresholds_failed;
+    return ExitCode::passed;
+  }
   if (r.generator.generator_bound) return ExitCode::generator_bound;
   const bool threshold_failed = std::any_of(r.thresholds.begin(), r.thresholds.end(),
                                             [](const ThresholdVerdict& v) { return !v.passed; });

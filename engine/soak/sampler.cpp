@@ -63,9 +63,15 @@ void Sampler::round(std::int64_t now_ns) {
   const double t_s = static_cast<double>(now_ns - origin_ns_) / 1e9;
   for (std::size_t i = 0; i < watchers_.size(); ++i) {
     watch::Watcher& w = *watchers_[i];
-    if (rounds_ % kLimitsEvery == 0) recorder_.on_limits(i, w.limits());
+    std::vector<watch::Limit> limits;
+    const bool limits_round = rounds_ % kLimitsEvery == 0;
+    if (limits_round) {
+      limits = w.limits();
+      recorder_.on_limits(i, limits);
+    }
     const watch::Sample sample = w.sample();
     recorder_.on_sample(t_s, i, sample);
+    if (tap_) tap_(t_s, i, w, sample, limits_round ? &limits : nullptr);
     if (log_ != nullptr) log_->write(t_s, w.component(), w.source(), sample);
   }
   if (log_ != nullptr) log_->flush();

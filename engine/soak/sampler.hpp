@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -15,6 +16,13 @@
 #include "engine/watch/watcher.hpp"
 
 namespace strain::soak {
+
+// Another reader of every sample (the stress session's per-step resources), on the sampler's
+// thread: it must be quick and guard its own state. `limits` is non-null on the rounds that
+// read them (the first, then every minute or so).
+using SampleTap =
+    std::function<void(double t_s, std::size_t watcher, const watch::Watcher& w,
+                       const watch::Sample& sample, const std::vector<watch::Limit>* limits)>;
 
 // Lifecycle: construct, start(origin) when the load starts, stop() (also the destructor).
 class Sampler {
@@ -29,6 +37,8 @@ class Sampler {
   // Starts the thread; sample times count from `origin_ns` (now_ns() clock). The first round
   // is taken at once, so a run has its starting level.
   void start(std::int64_t origin_ns);
+  // Before start(): every sample also goes to `tap`.
+  void set_tap(SampleTap tap) { tap_ = std::move(tap); }
   // Stops the thread and joins it. No last round: the session stops the sampler after the
   // workers are gone, and a sample of strain then (its load freed) would bias its own floor down.
   void stop();
@@ -41,6 +51,7 @@ class Sampler {
   std::chrono::nanoseconds every_;
   SoakRecorder& recorder_;
   SampleLog* log_;
+  SampleTap tap_;
   std::int64_t origin_ns_ = 0;
   std::uint64_t rounds_ = 0;
   std::mutex mutex_;

@@ -115,8 +115,16 @@ IntervalAction Search::on_step(const StepJudgement& j) {
   }
 
   if (!step.ok && j.generator_bound) {
-    // Strain could not offer this rate: whatever broke may be strain's own doing.
-    return finish(SearchEnd::generator_bound);
+    // Strain could not offer this rate: whatever broke may be strain's own doing. Once may be
+    // a noisy moment (another process on the machine): the same rate again, after a cool-down.
+    // Twice is strain's limit.
+    if (generator_retries_ >= options_.generator_retries) return finish(SearchEnd::generator_bound);
+    ++generator_retries_;
+    retry_rps_ = step.rate_rps;
+    phase_ = Phase::cooling;
+    cooldown_elapsed_s_ = 0;
+    rate_ = std::max(kLowestRps, options_.cooldown_share * good_rps_.value_or(step.rate_rps));
+    return IntervalAction::set_rate;
   }
   if (step.ok) {
     good_rps_ = std::max(good_rps_.value_or(0.0), step.rate_rps);
@@ -141,6 +149,12 @@ IntervalAction Search::next_step() {
   // start one the clock will cut short.
   if (elapsed_s_ + options_.step_s > options_.max_time_s + 1e-9) return finish(SearchEnd::max_time);
 
+  if (retry_rps_) {
+    const double again = *retry_rps_;
+    retry_rps_.reset();
+    begin_step(again, steps_.back().bisecting);
+    return IntervalAction::set_rate;
+  }
   if (good_rps_ && bad_rps_) {
     if ((*bad_rps_ - *good_rps_) / *good_rps_ <= options_.precision + 1e-12)
       return finish(SearchEnd::precise);

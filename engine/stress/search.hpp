@@ -32,6 +32,7 @@ struct SearchOptions {
   std::size_t governor_intervals = 2;  // clearly broken this many intervals in a row: end the step
   double cooldown_s = 5;               // after a broken step, at most this long …
   double cooldown_share = 0.1;         // … at this share of the last good rate (at least 1/s)
+  std::size_t generator_retries = 1;   // a broken step strain could not offer is tried again
 };
 
 // One interval of the load, as the session measured it.
@@ -139,6 +140,8 @@ class Search {
   std::optional<double> good_rps_;
   std::optional<double> bad_rps_;
   std::optional<std::size_t> first_broken_;
+  std::size_t generator_retries_ = 0;
+  std::optional<double> retry_rps_;  // the rate to try again after the cool-down
   SearchEnd end_ = SearchEnd::running;
 };
 

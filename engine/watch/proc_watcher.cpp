@@ -142,13 +142,43 @@ Sample ProcWatcher::sample() {
 }
 
 std::vector<Limit> ProcWatcher::limits() {
+  std::vector<Limit> out;
   const FileText f = read_small_file(path("limits"));
-  if (f.error != 0) return {};
-  const auto line = find_keyed_line(f.text, "Max open files");
-  if (!line) return {};
-  const auto soft = parse_u64(*line);  // "unlimited" does not parse: no limit
-  if (!soft) return {};
-  return {Limit{"fds", static_cast<double>(*soft), "RLIMIT_NOFILE"}};
+  if (f.error == 0) {
+    const auto line = find_keyed_line(f.text, "Max open files");
+    const auto soft = line ? parse_u64(*line) : std::nullopt;  // "unlimited": no limit
+    if (soft) out.push_back(Limit{"fds", static_cast<double>(*soft), "RLIMIT_NOFILE"});
+  }
+  // The cores its CPU time can come from (taskset, cpusets): what "CPU-bound" is measured
+  // against. A cgroup's cpu.max quota may be lower; --watch-cgroup reads that.
+  const FileText status = read_small_file(path("status"));
+  if (status.error == 0) {
+    if (const auto list = find_keyed_line(status.text, "Cpus_allowed_list")) {
+      if (const auto n = count_cpu_list(*list); n > 0)
+        out.push_back(Limit{"cpu", static_cast<double>(n), "Cpus_allowed_list"});
+    }
+  }
+  return out;
+}
+
+std::size_t count_cpu_list(std::string_view list) {
+  std::size_t n = 0;
+  while (!list.empty()) {
+    const std::size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+      item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\n'))
+      item.remove_suffix(1);
+    if (item.empty()) continue;
+    const std::size_t dash = item.find('-');
+    const auto lo = parse_u64(item.substr(0, dash));
+    const auto hi = dash == std::string_view::npos ? lo : parse_u64(item.substr(dash + 1));
+    if (!lo || !hi || *hi < *lo) return 0;  // not a list we understand: no limit
+    n += static_cast<std::size_t>(*hi - *lo + 1);
+  }
+  return n;
 }
 
 }  // namespace strain::watch

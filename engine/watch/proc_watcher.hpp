@@ -64,4 +64,7 @@ class ProcWatcher final : public Watcher {
   bool counts_itself_ = false;  // watching strain: the fd/ listing sees its own descriptor
 };
 
+// "0-3,6,8-9" (a /proc Cpus_allowed_list) -> 7; 0 when it does not parse.
+std::size_t count_cpu_list(std::string_view list);
+
 }  // namespace strain::watch

@@ -24,10 +24,11 @@ class TargetProcess:
     """strain-target on 127.0.0.1. `binary` may be a symlink with another name (its comm);
     `port` 0 picks a free one. stats() reads GET /__strain/stats while it runs."""
 
-    def __init__(self, *args, binary=TARGET, port=0):
+    def __init__(self, *args, binary=TARGET, port=0, prefix=()):
         self.args = list(args)
         self.binary = binary
-        self.proc = subprocess.Popen([binary, "--host", "127.0.0.1", "--port", str(port),
+        # `prefix`: a launcher such as taskset; it execs the target, so the pid stays its own.
+        self.proc = subprocess.Popen([*prefix, binary, "--host", "127.0.0.1", "--port", str(port),
                                       *self.args], stdout=subprocess.PIPE, text=True)
         ready, _, _ = select.select([self.proc.stdout], [], [], 10)
         line = self.proc.stdout.readline() if ready else ""

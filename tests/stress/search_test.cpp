@@ -171,6 +171,13 @@ TEST_CASE("a target far above the generator: the search ends generator-bound, no
   REQUIRE(run.outcome.max_sustainable_rps);
   CHECK(*run.outcome.max_sustainable_rps <= 3000);
   CHECK_FALSE(run.outcome.first_bad_rps);  // never blamed on the target
+  // The first generator-bound step is tried once more (a noisy moment), then the search ends.
+  REQUIRE(run.steps.size() >= 2);
+  const StepRecord& last = run.steps.back();
+  const StepRecord& before = run.steps[run.steps.size() - 2];
+  CHECK(last.rate_rps == before.rate_rps);
+  CHECK_FALSE(last.ok);
+  CHECK_FALSE(before.ok);
 }
 
 TEST_CASE(

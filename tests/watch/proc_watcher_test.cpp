@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -213,18 +214,54 @@ TEST_CASE("proc watcher on the real self: a new thread is one more thread") {
   release.set_value();
   t.join();
   CHECK(during == before + 1);
-  CHECK(value(w.sample(), "threads") == before);
+  // join() returns when the thread has cleared its tid, a moment before the kernel takes it
+  // out of the count /proc shows: wait for that (bounded), as a sampler would see it next.
+  double after = value(w.sample(), "threads");
+  for (int i = 0; i < 200 && after != before; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    after = value(w.sample(), "threads");
+  }
+  CHECK(after == before);
 }
 
-TEST_CASE("proc watcher on the real self: limits give the soft RLIMIT_NOFILE") {
+TEST_CASE("proc watcher on the real self: limits give the soft RLIMIT_NOFILE and the cores") {
   rlimit rl{};
   REQUIRE(::getrlimit(RLIMIT_NOFILE, &rl) == 0);
   ProcWatcher w(::getpid(), "strain", "self");
   const auto limits = w.limits();
+  const auto of = [&](const char* resource) -> const Limit* {
+    for (const Limit& l : limits)
+      if (l.resource == resource) return &l;
+    return nullptr;
+  };
   if (rl.rlim_cur == RLIM_INFINITY) {
-    CHECK(limits.empty());
+    CHECK(of("fds") == nullptr);
   } else {
-    REQUIRE(limits.size() == 1);
-    CHECK(limits[0].value == static_cast<double>(rl.rlim_cur));
+    REQUIRE(of("fds") != nullptr);
+    CHECK(of("fds")->value == static_cast<double>(rl.rlim_cur));
   }
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  REQUIRE(::sched_getaffinity(0, sizeof set, &set) == 0);
+  REQUIRE(of("cpu") != nullptr);
+  CHECK(of("cpu")->value == CPU_COUNT(&set));
+  CHECK(of("cpu")->source == "Cpus_allowed_list");
+}
+
+TEST_CASE("proc watcher: the cores a process may use, from Cpus_allowed_list") {
+  CHECK(count_cpu_list("0-3") == 4);
+  CHECK(count_cpu_list("0-1,3,8-9\n") == 5);
+  CHECK(count_cpu_list(" 5") == 1);
+  CHECK(count_cpu_list("") == 0);
+  CHECK(count_cpu_list("3-1") == 0);
+  CHECK(count_cpu_list("a-b") == 0);
+  TempTree root;
+  FakeProcess p;
+  test::write_fake_process(root, p);
+  root.write("1234/status", "Name:\tx\nVmRSS:\t 12000 kB\nCpus_allowed_list:\t0-1,3\n");
+  ProcWatcher w(1234, "x", "pid", root.str());
+  const auto limits = w.limits();
+  REQUIRE(limits.size() == 2);
+  CHECK(limits[1].resource == "cpu");
+  CHECK(limits[1].value == 3);
 }

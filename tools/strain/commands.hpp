@@ -13,6 +13,7 @@ using CommandAction = std::function<int()>;
 CLI::App* add_run_command(CLI::App& app, CommandAction& action);
 CLI::App* add_demo_command(CLI::App& app, CommandAction& action);
 CLI::App* add_soak_command(CLI::App& app, CommandAction& action);
+CLI::App* add_stress_command(CLI::App& app, CommandAction& action);
 CLI::App* add_report_command(CLI::App& app, CommandAction& action);
 
 }  // namespace strain

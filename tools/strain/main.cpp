@@ -17,11 +17,12 @@ int main(int argc, char** argv) {
     CLI::App* command;
     CommandAction action;
   };
-  std::vector<Entry> commands(4);
+  std::vector<Entry> commands(5);
   commands[0].command = add_run_command(app, commands[0].action);
   commands[1].command = add_demo_command(app, commands[1].action);
   commands[2].command = add_soak_command(app, commands[2].action);
   commands[3].command = add_report_command(app, commands[3].action);
+  commands[4].command = add_stress_command(app, commands[4].action);
 
   try {
     app.parse(argc, argv);

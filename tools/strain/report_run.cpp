@@ -11,11 +11,12 @@
 #include "engine/results/json.hpp"
 #include "engine/runtime/session.hpp"
 #include "reporters/console.hpp"
+#include "reporters/stress_summary.hpp"
 
 namespace strain {
 
 int run_and_report(const LoadPlan& plan, const OutputFlags& output, RunResult* result_out,
-                   soak::SoakSession* soak) {
+                   soak::SoakSession* soak, stress::StressSession* stress) {
   const bool tty = ::isatty(STDERR_FILENO) != 0;
   SessionHooks hooks;
   hooks.on_note = [&output](std::string_view text) {
@@ -24,11 +25,12 @@ int run_and_report(const LoadPlan& plan, const OutputFlags& output, RunResult* r
   };
   if (!output.quiet) {
     // A terminal gets one line rewritten in place; a log gets a line every 5 intervals.
-    hooks.on_interval = [tty, n = 0](const IntervalSnapshot& snap,
-                                     const RunResult& so_far) mutable {
+    hooks.on_interval = [tty, stress, n = 0](const IntervalSnapshot& snap,
+                                             const RunResult& so_far) mutable {
       ++n;
       if (tty || n % 5 == 0 || snap.draining) {
-        const std::string line = render_progress(snap, so_far);
+        std::string line = render_progress(snap, so_far);
+        if (stress != nullptr) line += "  " + stress->state();
         std::fprintf(stderr, tty ? "\r%s\033[K" : "%s\n", line.c_str());
         std::fflush(stderr);
       }
@@ -43,6 +45,29 @@ int run_and_report(const LoadPlan& plan, const OutputFlags& output, RunResult* r
                             const IntervalSnapshot& snap, const RunResult& so_far) {
       soak->on_interval(snap, so_far);
       return progress ? progress(snap, so_far) : IntervalVerdict::go_on;
+    };
+  }
+  if (stress != nullptr) {
+    if (!output.quiet) {
+      stress->on_step_done([tty](const StressStep& step) {
+        std::fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "", render_stress_step(step).c_str());
+      });
+    }
+    hooks.on_start = [stress, start = std::move(hooks.on_start)](Controller& c) {
+      if (start) start(c);
+      stress->on_start(c);
+    };
+    hooks.on_result = [stress, result = std::move(hooks.on_result)](RunResult& r) {
+      if (result) result(r);
+      stress->on_result(r);
+    };
+    // The search decides first; the soak's timeline and the console see the same interval.
+    hooks.on_interval = [stress, rest = std::move(hooks.on_interval)](const IntervalSnapshot& snap,
+                                                                      const RunResult& so_far) {
+      const IntervalVerdict v = stress->on_interval(snap, so_far);
+      const IntervalVerdict w = rest ? rest(snap, so_far) : IntervalVerdict::go_on;
+      return v == IntervalVerdict::stop || w == IntervalVerdict::stop ? IntervalVerdict::stop
+                                                                      : IntervalVerdict::go_on;
     };
   }
   // Opened before any traffic: a result that cannot be saved is found out now, not after an

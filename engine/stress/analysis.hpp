@@ -1,0 +1,21 @@
+// What the steps say once the search is over: the knee, what saturated, how the target fails,
+// the USL fit, the headroom, and the paragraph a manager reads. Pure: steps in, report out.
+#pragma once
+
+#include <optional>
+
+#include "engine/results/stress_report.hpp"
+
+namespace strain::stress {
+
+// Fills knee_rps, saturated, failure_mode (+ reason), usl (or usl_note), headroom and verdict
+// from report.steps, max_sustainable_rps, first_bad_rps, first_failure and end.
+void analyse(StressReport& report, std::optional<double> expected_peak_rps);
+
+// How the target fails past its breaking point, in Release It!'s terms, from the steps above
+// the sustainable rate: "sheds" (fast refusals, successes hold), "queues" (latency climbs, few
+// errors) or "collapses" (timeouts and connection errors, successes fall). Empty when no step
+// broke; `reason` says what the figures were.
+const char* failure_mode(const StressReport& report, std::string& reason);
+
+}  // namespace strain::stress

@@ -1,0 +1,178 @@
+// strain stress: find the breaking point (an open-model search on the arrival rate), say what
+// broke first and how, and model capacity.
+#include <cmath>
+#include <memory>
+
+#include "engine/core/error.hpp"
+#include "engine/core/units.hpp"
+#include "engine/runtime/planning.hpp"
+#include "engine/stress/stress_session.hpp"
+#include "tools/strain/commands.hpp"
+#include "tools/strain/report_run.hpp"
+#include "tools/strain/watch_flags.hpp"
+
+namespace strain {
+
+namespace {
+
+struct StressFlags {
+  RunRequest request;
+  OutputFlags output;
+  WatchFlags watch;
+  std::string slo;
+  std::string start_rate = "50/s";
+  double growth = 2;
+  std::string precision = "5%";
+  std::string step = "20s";
+  std::string max_rate;
+  std::string max_time = "10m";
+  std::string expected_peak;
+  std::string cooldown = "5s";
+};
+
+double seconds_of(const std::string& text, const char* flag) {
+  return std::chrono::duration<double>(parse_duration(text, flag)).count();
+}
+
+double share_of(const std::string& text, const char* flag) {
+  std::string t = text;
+  const bool percent = !t.empty() && t.back() == '%';
+  if (percent) t.pop_back();
+  char* end = nullptr;
+  const double v = std::strtod(t.c_str(), &end);
+  if (t.empty() || end == nullptr || *end != '\0' || !std::isfinite(v)) {
+    throw UsageError(std::string(flag) + " '" + text + "': not a share like 5% or 0.05");
+  }
+  const double share = percent ? v / 100 : v;
+  if (!(share > 0 && share < 1)) {
+    throw UsageError(std::string(flag) + " '" + text + "': must be between 0% and 100%");
+  }
+  return share;
+}
+
+stress::StressSetup setup_from(const StressFlags& f) {
+  stress::StressSetup s;
+  if (f.slo.empty()) throw UsageError("--slo is required, e.g. --slo 'p99<250ms,errors<1%'");
+  s.slo = stress::parse_slo(f.slo, "--slo");
+  stress::SearchOptions& o = s.search;
+  o.start_rps = parse_rate(f.start_rate, "--start-rate").per_second;
+  if (!(o.start_rps >= 1)) throw UsageError("--start-rate '" + f.start_rate + "': at least 1/s");
+  if (!(f.growth > 1 && f.growth <= 10))
+    throw UsageError("--growth " + std::to_string(f.growth) + ": must be above 1 and at most 10");
+  o.growth = f.growth;
+  o.precision = share_of(f.precision, "--precision");
+  o.step_s = seconds_of(f.step, "--step");
+  if (o.step_s < 3) throw UsageError("--step '" + f.step + "': at least 3s (warm-up, then judged)");
+  o.max_time_s = seconds_of(f.max_time, "--max-time");
+  if (o.max_time_s < o.step_s)
+    throw UsageError("--max-time '" + f.max_time + "': shorter than one --step");
+  o.cooldown_s = seconds_of(f.cooldown, "--cooldown");
+  if (!f.max_rate.empty()) {
+    o.max_rps = parse_rate(f.max_rate, "--max-rate").per_second;
+    if (*o.max_rps < o.start_rps)
+      throw UsageError("--max-rate '" + f.max_rate + "': below --start-rate");
+  }
+  if (!f.expected_peak.empty())
+    s.expected_peak_rps = parse_rate(f.expected_peak, "--expected-peak").per_second;
+  return s;
+}
+
+// The load the search steers: one constant-arrival-rate scenario at the start rate, as long as
+// the search may last; the rate changes under it without restarting VUs.
+LoadPlan stress_plan(StressFlags& f, const stress::StressSetup& s) {
+  RunRequest& r = f.request;
+  r.command = "stress";
+  const std::uint32_t max_vus = r.max_vus != 0 ? r.max_vus : std::max<std::uint32_t>(r.vus, 1000);
+  r.duration = std::to_string(static_cast<long long>(std::ceil(s.search.max_time_s))) + "s";
+  r.duration_given = true;
+  // The backlog holds ten seconds of the highest rate the search may ask for.
+  const double top = s.search.max_rps.value_or(1e5);
+  const auto backlog = static_cast<std::uint64_t>(std::min(1e7, std::max(1000.0, 10 * top)));
+  if (!r.script.empty()) {
+    // The script's own scenarios give way to the search's one (planned closed here, then
+    // turned into the arrival-rate scenario the search steers).
+    r.vus_given = true;
+    r.max_vus = 0;
+    LoadPlan plan = make_plan(r);
+    auto script = std::make_shared<ScriptPlan>(*plan.script);
+    Scenario sc = script->scenarios.front();
+    sc.name = "default";
+    sc.executor = ExecutorKind::constant_arrival_rate;
+    sc.rate_per_s = s.search.start_rps;
+    sc.preallocated_vus = r.vus;
+    sc.max_vus = max_vus;
+    sc.backlog_limit = backlog;
+    script->scenarios = {sc};
+    plan.script = std::move(script);
+    return plan;
+  }
+  r.rate = std::to_string(s.search.start_rps) + "/s";
+  r.max_vus = max_vus;
+  if (r.backlog == 0) r.backlog = backlog;
+  return make_plan(r);
+}
+
+}  // namespace
+
+CLI::App* add_stress_command(CLI::App& app, CommandAction& action) {
+  auto f = std::make_shared<StressFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "stress",
+      "Find the breaking point: open-model steps that grow while the SLO holds, then bisect; "
+      "say what broke first, what saturated, how the target fails, and fit its scalability");
+  RunRequest& r = f->request;
+  cmd->add_option("script", r.script, "Lua script whose default() each arrival runs");
+  cmd->add_option("-e,--env", r.env, "KEY=VALUE for the script's env table (repeatable)");
+  cmd->add_option("-u,--url", r.url, "Target URL, e.g. http://127.0.0.1:8080/");
+  cmd->add_option("-m,--method", r.method, "HTTP method");
+  cmd->add_option("-H,--header", r.headers, "Request header \"Name: value\" (repeatable)");
+  cmd->add_option("--body", r.body, "Request body, or @file");
+  cmd->add_option("-c,--vus,--connections", r.vus, "VUs made at the start")
+      ->check(CLI::Range(1u, 1'000'000u));
+  cmd->add_option("--max-vus", r.max_vus, "Most VUs busy at once (default 1000)")
+      ->check(CLI::Range(1u, 1'000'000u));
+  cmd->add_option("-t,--threads", r.threads, "Worker threads (default: number of cores)")
+      ->check(CLI::Range(0u, 1024u));
+  cmd->add_option("--timeout", r.timeout, "Request timeout");
+  cmd->add_option("--connect-timeout", r.connect_timeout, "Connect timeout");
+  cmd->add_option("-o,--out", f->output.out, "Write the full result as JSON to this file");
+  cmd->add_flag("-q,--quiet", f->output.quiet, "No live progress");
+  auto* g = cmd->add_option_group("The search");
+  g->add_option("--slo", f->slo,
+                "What a step must hold, e.g. 'p99<250ms,errors<1%' (any threshold, comma "
+                "separated; 429s count as errors)");
+  g->add_option("--start-rate", f->start_rate, "First step's rate")->capture_default_str();
+  g->add_option("--growth", f->growth, "Factor between growth steps")->capture_default_str();
+  g->add_option("--precision", f->precision, "Bisect until good and bad are this close")
+      ->capture_default_str();
+  g->add_option("--step", f->step, "A step's length (warm-up to steady state, then judged)")
+      ->capture_default_str();
+  g->add_option("--max-rate", f->max_rate, "No step above this rate");
+  g->add_option("--max-time", f->max_time, "The whole search, cool-downs included")
+      ->capture_default_str();
+  g->add_option("--cooldown", f->cooldown, "After a broken step, at most this long at a low rate")
+      ->capture_default_str();
+  g->add_option("--expected-peak", f->expected_peak,
+                "The rate you expect in production: the headroom is judged against it (exit 3 "
+                "when it is above the sustainable rate)");
+  add_watch_flags(*cmd, f->watch);
+  action = [cmd, f] {
+    f->request.vus_given = cmd->count("--vus") > 0;
+    f->request.timeout_given = cmd->count("--timeout") > 0;
+    const stress::StressSetup setup = setup_from(*f);
+    const LoadPlan plan = stress_plan(*f, setup);
+    stress::StressSession stress(setup);
+    std::unique_ptr<soak::SoakSession> soak;
+    if (watching(f->watch, plan)) {
+      soak = make_soak_session(f->watch, false, f->output, plan);
+      soak->set_tap([&stress](double t_s, std::size_t i, const watch::Watcher& w,
+                              const watch::Sample& sample, const std::vector<watch::Limit>* l) {
+        stress.tap().on_sample(t_s, i, w, sample, l);
+      });
+    }
+    return run_and_report(plan, f->output, nullptr, soak.get(), &stress);
+  };
+  return cmd;
+}
+
+}  // namespace strain
