@@ -149,22 +149,6 @@ void parse_condition(ThresholdSpec& t, std::string_view key, std::string_view co
   }
 }
 
-bool holds(Comparison c, double observed, double limit) {
-  switch (c) {
-    case Comparison::less:
-      return observed < limit;
-    case Comparison::less_equal:
-      return observed <= limit;
-    case Comparison::greater:
-      return observed > limit;
-    case Comparison::greater_equal:
-      return observed >= limit;
-    case Comparison::equal:
-      return observed == limit;
-  }
-  return false;
-}
-
 // "{name:login,scenario:browse}", for notes.
 std::string tags_text(const std::map<std::string, std::string>& tags) {
   std::string s = "{";
@@ -461,6 +445,22 @@ std::optional<std::string> first_abort(const std::vector<ThresholdSpec>& specs,
     if (v.observed.has_value() && !v.passed) return spec.expression + " " + spec.condition;
   }
   return std::nullopt;
+}
+
+bool holds(Comparison c, double observed, double limit) {
+  switch (c) {
+    case Comparison::less:
+      return observed < limit;
+    case Comparison::less_equal:
+      return observed <= limit;
+    case Comparison::greater:
+      return observed > limit;
+    case Comparison::greater_equal:
+      return observed >= limit;
+    case Comparison::equal:
+      return observed == limit;
+  }
+  return false;
 }
 
 }  // namespace strain

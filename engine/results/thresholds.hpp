@@ -34,6 +34,9 @@ struct ThresholdSpec {
       0};  // abort_on_fail is not judged before this much of the run
 };
 
+// Whether `observed` satisfies `comparison` against `limit`.
+bool holds(Comparison comparison, double observed, double limit);
+
 // Parses `key` and `condition`. Built-in metrics are validated strictly; any other name is
 // taken as a custom metric the script declares at run time. Throws UsageError naming the
 // expression and what is wrong.

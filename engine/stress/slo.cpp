@@ -100,21 +100,7 @@ SloJudgement judge_slo(const Slo& slo, const RunResult& window) {
       continue;
     }
     const double rate = stress_error_rate(window.total);
-    const bool passed = [&] {
-      switch (s.comparison) {
-        case Comparison::less:
-          return rate < s.limit;
-        case Comparison::less_equal:
-          return rate <= s.limit;
-        case Comparison::greater:
-          return rate > s.limit;
-        case Comparison::greater_equal:
-          return rate >= s.limit;
-        case Comparison::equal:
-          return rate == s.limit;
-      }
-      return false;
-    }();
+    const bool passed = holds(s.comparison, rate, s.limit);
     if (!passed && !j.failure) {
       StressFailure f;
       f.signal = s.expression;
