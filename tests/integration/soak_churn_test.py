@@ -5,12 +5,13 @@ flat floor, never leaks; for 10 seeds strain must never say `leak` on (target, r
 itself to /proc/PID/statm (the minimum of each 3 s transient period, Theil–Sen), so a failure
 shows whether the target grew or strain misjudged it.
 
-CI: 10 seeds x 40 s (--warmup 4s) at 300/s, five at a time on five targets (two rounds of about
-41 s). Not 20 s: strain fits the floor on windows of at least 3 samples (1.2 transient periods
-here) and judges no fewer than 10, so a 20 s run is always "too short to judge" and would test
-nothing; the test checks that each run was judged. The bench variant
+CI: 10 seeds x 50 s (--warmup 4s) at 300/s, five at a time on five targets (two rounds of about
+51 s). Not 20 s: strain fits the floor on windows of at least 3 samples (1.2 transient periods
+here), widened when it sees a sawtooth, and judges no fewer than 10, so a 20 s run is always
+"too short to judge" and would test nothing (40 s gave 9 to 12 windows); the test checks that
+each run was judged. The bench variant
 (tests/bench/soak_churn.sh) sets CHURN_DURATION=60s, CHURN_WARMUP=6s, CHURN_PARALLEL=1.
-env: CHURN_SEEDS=10 CHURN_DURATION=40s CHURN_WARMUP=4s CHURN_PARALLEL=5 CHURN_RATE=300
+env: CHURN_SEEDS=10 CHURN_DURATION=50s CHURN_WARMUP=4s CHURN_PARALLEL=5 CHURN_RATE=300
 """
 import os
 import tempfile
@@ -21,7 +22,7 @@ from soak_support import (ProcSampler, StrainRun, TargetProcess, describe, one_v
                           soak_argv, theil_sen_slope)
 
 SEEDS = int(os.environ.get("CHURN_SEEDS", "10"))
-DURATION = os.environ.get("CHURN_DURATION", "40s")
+DURATION = os.environ.get("CHURN_DURATION", "50s")
 WARMUP = os.environ.get("CHURN_WARMUP", "4s")
 PARALLEL = max(1, int(os.environ.get("CHURN_PARALLEL", "5")))
 RATE = int(os.environ.get("CHURN_RATE", "300"))
