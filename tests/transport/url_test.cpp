@@ -28,14 +28,15 @@ TEST_CASE("good URLs split into scheme, host, port, target and Host header") {
       {"https://example.com/", "https", "example.com", 443, "/", "example.com", false},
       {"https://example.com:8443/p", "https", "example.com", 8443, "/p", "example.com:8443", false},
       {"HTTP://Example.COM:80/Path", "http", "example.com", 80, "/Path", "example.com", false},
-      {"http://h:80/", "http", "h", 80, "/", "h", false},
-      {"https://h:80/", "https", "h", 80, "/", "h:80", false},
-      {"http://h?q=1", "http", "h", 80, "/?q=1", "h", false},
-      {"http://h/p#frag", "http", "h", 80, "/p", "h", false},
-      {"http://h#frag", "http", "h", 80, "/", "h", false},
-      {"http://h/a/b?c=d&e=%20f#g", "http", "h", 80, "/a/b?c=d&e=%20f", "h", false},
-      {"http://h:65535/", "http", "h", 65535, "/", "h:65535", false},
-      {"http://h:1", "http", "h", 1, "/", "h:1", false},
+      {"http://localhost:80/", "http", "localhost", 80, "/", "localhost", false},
+      {"https://localhost:80/", "https", "localhost", 80, "/", "localhost:80", false},
+      {"http://localhost?q=1", "http", "localhost", 80, "/?q=1", "localhost", false},
+      {"http://localhost/p#frag", "http", "localhost", 80, "/p", "localhost", false},
+      {"http://localhost#frag", "http", "localhost", 80, "/", "localhost", false},
+      {"http://localhost/a/b?c=d&e=%20f#g", "http", "localhost", 80, "/a/b?c=d&e=%20f", "localhost",
+       false},
+      {"http://localhost:65535/", "http", "localhost", 65535, "/", "localhost:65535", false},
+      {"http://localhost:1", "http", "localhost", 1, "/", "localhost:1", false},
       {"http://my_host-1.local~x/", "http", "my_host-1.local~x", 80, "/", "my_host-1.local~x",
        false},
   };
@@ -60,28 +61,28 @@ TEST_CASE("bad URLs throw a UsageError that names the problem and the text") {
       {"", "empty"},
       {"localhost:8080/", "missing scheme"},
       {"127.0.0.1/x", "missing scheme"},
-      {"://h/", "missing scheme"},
+      {"://localhost/", "missing scheme"},
       {"http:/h/", "missing scheme"},
-      {"1http://h/", "missing scheme"},
-      {"ftp://h/", "unsupported scheme 'ftp'"},
-      {"ws://h/", "unsupported scheme 'ws'"},
+      {"1http://localhost/", "missing scheme"},
+      {"ftp://localhost/", "unsupported scheme 'ftp'"},
+      {"ws://localhost/", "unsupported scheme 'ws'"},
       {"http:///x", "empty host"},
       {"http://", "empty host"},
       {"http://:8080/", "empty host"},
       {"http://[]/", "empty host"},
-      {"http://h:0/", "bad port '0'"},
-      {"http://h:65536/", "bad port '65536'"},
-      {"http://h:99999999999999999999/", "bad port"},
-      {"http://h:80a/", "bad port '80a'"},
-      {"http://h:-1/", "bad port '-1'"},
-      {"http://h:/", "empty port"},
-      {"http://h/a b", "space at offset 10"},
-      {"http://h /", "space at offset 8"},
-      {"http://h/\r\nX: y", "control character at offset 9"},
-      {std::string("http://h/\0", 10), "control character at offset 9"},
-      {"http://h/\x7f", "control character"},
-      {"http://h/caf\xc3\xa9", "non-ASCII byte at offset 12"},
-      {"http://user:pw@h/", "user:password@ is not supported"},
+      {"http://localhost:0/", "bad port '0'"},
+      {"http://localhost:65536/", "bad port '65536'"},
+      {"http://localhost:99999999999999999999/", "bad port"},
+      {"http://localhost:80a/", "bad port '80a'"},
+      {"http://localhost:-1/", "bad port '-1'"},
+      {"http://localhost:/", "empty port"},
+      {"http://localhost/a b", "space at offset 18"},
+      {"http://localhost /", "space at offset 16"},
+      {"http://localhost/\r\nX: y", "control character at offset 17"},
+      {std::string("http://localhost/\0", 18), "control character at offset 17"},
+      {"http://localhost/\x7f", "control character"},
+      {"http://localhost/caf\xc3\xa9", "non-ASCII byte at offset 20"},
+      {"http://user:pw@localhost/", "user:password@ is not supported"},
       {"http://user@h/", "user:password@ is not supported"},
       {"http://::1:80/", "IPv6 address must be in brackets"},
       {"http://[::1/", "without closing ']'"},
@@ -109,18 +110,18 @@ TEST_CASE("bad URLs throw a UsageError that names the problem and the text") {
 
 TEST_CASE("the message quotes the URL with control bytes escaped") {
   try {
-    (void)parse_url("http://h/\r\nX: y");
+    (void)parse_url("http://localhost/\r\nX: y");
     FAIL("accepted");
   } catch (const UsageError& e) {
     CHECK(std::string(e.what()) ==
-          "bad URL 'http://h/\\x0d\\x0aX: y': control character at offset 9");
+          "bad URL 'http://localhost/\\x0d\\x0aX: y': control character at offset 17");
   }
   try {
-    (void)parse_url("gopher://h/");
+    (void)parse_url("gopher://localhost/");
     FAIL("accepted");
   } catch (const UsageError& e) {
     CHECK(std::string(e.what()) ==
-          "bad URL 'gopher://h/': unsupported scheme 'gopher' (expected http or https)");
+          "bad URL 'gopher://localhost/': unsupported scheme 'gopher' (expected http or https)");
   }
 }
 
