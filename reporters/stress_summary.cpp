@@ -27,8 +27,11 @@ std::string render_stress_step(const StressStep& s) {
   if (s.ended_by_governor) verdict += " (cut short)";
   const std::string errors = top_errors(s);
   if (!errors.empty()) verdict += " [" + errors + "]";
-  return fmt::format("  {:>4} {:>8.1f}/s {:>8.1f}/s {:>7.2f}ms {:>7.2f}ms {:>6.2f}% {:>6.1f}s  {}",
-                     s.index, s.offered_rps, s.achieved_rps, s.p50_ms, s.p99_ms, s.error_rate * 100,
+  // A --vus-search step offers VUs, not a rate.
+  const std::string offered =
+      s.vus > 0 ? fmt::format("{:>6} VUs", s.vus) : fmt::format("{:>8.1f}/s", s.offered_rps);
+  return fmt::format("  {:>4} {:>10} {:>8.1f}/s {:>7.2f}ms {:>7.2f}ms {:>6.2f}% {:>6.1f}s  {}",
+                     s.index, offered, s.achieved_rps, s.p50_ms, s.p99_ms, s.error_rate * 100,
                      s.steady_after_s, verdict);
 }
 
@@ -37,7 +40,12 @@ std::string render_stress(const StressReport& r) {
   out += render_stress_header() + "\n";
   for (const StressStep& s : r.steps)
     out += render_stress_step(s) + "\n";
-  if (r.max_sustainable_rps) {
+  if (r.vus_search && r.max_sustainable_vus) {
+    out += fmt::format("  sustainable    {} VUs ({:.1f}/s)", *r.max_sustainable_vus,
+                       r.max_sustainable_rps.value_or(0));
+    if (r.first_bad_vus) out += fmt::format(" (broke at {} VUs)", *r.first_bad_vus);
+    out += "\n";
+  } else if (r.max_sustainable_rps) {
     out += fmt::format("  sustainable    {:.1f}/s", *r.max_sustainable_rps);
     if (r.precision)
       out +=

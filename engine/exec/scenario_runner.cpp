@@ -17,7 +17,9 @@ ScenarioRunner::ScenarioRunner(boost::asio::io_context& io, const Scenario& scen
       bodies_(bodies),
       on_done_(std::move(on_done)),
       policy_(make_policy(scenario, share)),
+      share_(share),
       first_vu_id_(first_vu_id) {
+  if (scenario.vus_cap != 0) set_vus(scenario.vus_cap);
   const std::uint32_t initial = policy_->initial_vus();
   slots_.reserve(initial);
   for (std::uint32_t i = 0; i < initial; ++i)
@@ -69,8 +71,8 @@ void ScenarioRunner::tick(std::int64_t now) {
       // Arrivals begin iterations; a worker without a share of them has nothing to do.
       if (!pacer_) end_phase(now);
     } else {
-      const auto target = std::min(policy_->vus_at(Nanos(now - start_ns_)),
-                                   static_cast<std::uint32_t>(slots_.size()));
+      const auto target = std::min({policy_->vus_at(Nanos(now - start_ns_)), vus_cap_,
+                                    static_cast<std::uint32_t>(slots_.size())});
       const std::uint32_t before = target_;
       target_ = target;
       for (std::uint32_t i = before; i < target; ++i) {
@@ -262,6 +264,11 @@ void ScenarioRunner::abandon(std::int64_t now) {
 
 void ScenarioRunner::set_rate(double per_s, std::int64_t at_ns) {
   if (pacer_) pacer_->set_rate(per_s, at_ns);
+}
+
+void ScenarioRunner::set_vus(std::uint32_t vus) {
+  if (policy_->arrivals() != nullptr) return;
+  vus_cap_ = static_cast<std::uint32_t>(share_.of(vus));
 }
 
 void ScenarioRunner::take_interval(ScenarioInterval& out, HistogramStock& stock) {

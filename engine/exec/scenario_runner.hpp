@@ -44,6 +44,10 @@ class ScenarioRunner final : private IterationSink {
   void abandon(std::int64_t now_ns);
   // Arrival-rate: the rate becomes `per_s` from `at_ns` to the scenario's end. Else a no-op.
   void set_rate(double per_s, std::int64_t at_ns);
+  // Closed model: at most `vus` of the scenario's VUs (this worker's share of them) may run
+  // from the next tick, below what the executor allows; VUs above it finish their iteration
+  // and rest. Arrival-rate: a no-op.
+  void set_vus(std::uint32_t vus);
 
   bool done() const noexcept { return phase_ == Phase::done; }
   std::uint32_t busy() const noexcept { return busy_; }
@@ -80,6 +84,8 @@ class ScenarioRunner final : private IterationSink {
   BodyFactory& bodies_;
   std::function<void()> on_done_;
   std::unique_ptr<ExecutorPolicy> policy_;
+  Share share_;                          // this worker's part of the scenario
+  std::uint32_t vus_cap_ = UINT32_MAX;   // set_vus: this worker's share of the cap
   std::unique_ptr<ArrivalPacer> pacer_;  // arrival-rate scenarios with arrivals on this worker
   std::uint32_t first_vu_id_;
   std::vector<Slot> slots_;

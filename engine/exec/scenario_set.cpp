@@ -80,6 +80,10 @@ void ScenarioSet::set_rate(std::size_t scenario, double per_s, std::int64_t at_n
   if (scenario < runners_.size()) runners_[scenario]->set_rate(per_s, at_ns);
 }
 
+void ScenarioSet::set_vus(std::size_t scenario, std::uint32_t vus) {
+  if (scenario < runners_.size()) runners_[scenario]->set_vus(vus);
+}
+
 std::uint32_t ScenarioSet::busy() const noexcept {
   std::uint32_t n = 0;
   for (const auto& r : runners_)

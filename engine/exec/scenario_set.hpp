@@ -34,6 +34,7 @@ class ScenarioSet {
   // Cancels the clock (after abandon()).
   void shutdown();
   void set_rate(std::size_t scenario, double per_s, std::int64_t at_ns);
+  void set_vus(std::size_t scenario, std::uint32_t vus);
   bool done() const noexcept { return done_ == runners_.size(); }
   // VUs in an iteration, all scenarios.
   std::uint32_t busy() const noexcept;

@@ -31,6 +31,7 @@ class UrlLoad final : public WorkerLoad, private BodyFactory {
   void set_rate(std::size_t scenario, double per_s, std::int64_t at_ns) override {
     set_.set_rate(scenario, per_s, at_ns);
   }
+  void set_vus(std::size_t scenario, std::uint32_t vus) override { set_.set_vus(scenario, vus); }
   bool done() const override { return set_.done(); }
   std::uint64_t in_flight() const override { return client_->in_flight(); }
   void take_interval(WorkerInterval& out, HistogramStock& stock) override;

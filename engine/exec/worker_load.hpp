@@ -65,6 +65,9 @@ class WorkerLoad {
   // An arrival-rate scenario's rate becomes `per_s` from `at_ns` (the same instant on every
   // worker). Others ignore it (the controller has checked the scenario).
   virtual void set_rate(std::size_t scenario, double per_s, std::int64_t at_ns) = 0;
+  // A closed-model scenario runs at most `vus` VUs (scenario-wide; this worker takes its share)
+  // from now; VUs above the line finish their iteration and rest. Others ignore it.
+  virtual void set_vus(std::size_t scenario, std::uint32_t vus) = 0;
   // Every scenario has finished on this worker.
   virtual bool done() const = 0;
   virtual std::uint64_t in_flight() const = 0;

@@ -11,6 +11,18 @@ json optional_json(const std::optional<double>& v) {
   return v ? json(*v) : json(nullptr);
 }
 
+json optional_json(const std::optional<std::uint32_t>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+std::optional<std::uint32_t> optional_count_from(const json& j, const char* key,
+                                                 const std::string& where) {
+  const auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number_unsigned()) bad_field(where + key, "must be a whole number or null");
+  return it->get<std::uint32_t>();
+}
+
 std::optional<double> optional_from(const json& j, const char* key, const std::string& where) {
   const auto it = j.find(key);
   if (it == j.end() || it->is_null()) return std::nullopt;
@@ -50,6 +62,7 @@ json step_json(const StressStep& s) {
   return {{"index", s.index},
           {"start_s", s.start_s},
           {"offered_rps", s.offered_rps},
+          {"vus", s.vus},
           {"achieved_rps", s.achieved_rps},
           {"ok_rps", s.ok_rps},
           {"p50_ms", s.p50_ms},
@@ -73,6 +86,7 @@ StressStep step_from(const json& j, const std::string& where) {
   s.index = get_as<std::uint32_t>(j, "index", where);
   s.start_s = get_as<double>(j, "start_s", where);
   s.offered_rps = get_as<double>(j, "offered_rps", where);
+  s.vus = get_or<std::uint32_t>(j, "vus", where, 0);
   s.achieved_rps = get_as<double>(j, "achieved_rps", where);
   s.ok_rps = get_or<double>(j, "ok_rps", where, 0.0);
   s.p50_ms = get_as<double>(j, "p50_ms", where);
@@ -133,6 +147,7 @@ json stress_json(const StressReport& s) {
   json headroom = nullptr;
   if (s.headroom) {
     headroom = {{"expected_peak_rps", s.headroom->expected_peak_rps},
+                {"expected_peak_vus", optional_json(s.headroom->expected_peak_vus)},
                 {"share_of_sustainable", s.headroom->share_of_sustainable},
                 {"exceeds", s.headroom->exceeds}};
   }
@@ -141,6 +156,8 @@ json stress_json(const StressReport& s) {
           {"vus_search", s.vus_search},
           {"max_sustainable_rps", optional_json(s.max_sustainable_rps)},
           {"first_bad_rps", optional_json(s.first_bad_rps)},
+          {"max_sustainable_vus", optional_json(s.max_sustainable_vus)},
+          {"first_bad_vus", optional_json(s.first_bad_vus)},
           {"precision", optional_json(s.precision)},
           {"knee_rps", optional_json(s.knee_rps)},
           {"first_failure", failure},
@@ -161,6 +178,8 @@ StressReport stress_from_json(const json& j, const std::string& where) {
   s.vus_search = get_or<bool>(j, "vus_search", where, false);
   s.max_sustainable_rps = optional_from(j, "max_sustainable_rps", where);
   s.first_bad_rps = optional_from(j, "first_bad_rps", where);
+  s.max_sustainable_vus = optional_count_from(j, "max_sustainable_vus", where);
+  s.first_bad_vus = optional_count_from(j, "first_bad_vus", where);
   s.precision = optional_from(j, "precision", where);
   s.knee_rps = optional_from(j, "knee_rps", where);
   if (auto it = j.find("first_failure"); it != j.end() && !it->is_null()) {
@@ -202,6 +221,7 @@ StressReport stress_from_json(const json& j, const std::string& where) {
     const std::string w = where + "headroom.";
     StressHeadroom h;
     h.expected_peak_rps = get_as<double>(*it, "expected_peak_rps", w);
+    h.expected_peak_vus = optional_count_from(*it, "expected_peak_vus", w);
     h.share_of_sustainable = get_as<double>(*it, "share_of_sustainable", w);
     h.exceeds = get_as<bool>(*it, "exceeds", w);
     s.headroom = h;

@@ -22,7 +22,8 @@ struct StressResource {
 struct StressStep {
   std::uint32_t index = 0;
   double start_s = 0;       // from the load's start
-  double offered_rps = 0;   // the rate asked for
+  double offered_rps = 0;   // the rate asked for (--vus-search: none, 0)
+  std::uint32_t vus = 0;    // --vus-search: the VUs asked for (a rate search: 0)
   double achieved_rps = 0;  // responses per second over the judged window (any status)
   double ok_rps = 0;        // successful responses per second over the window
   double p50_ms = 0;        // over the window
@@ -69,9 +70,10 @@ struct StressUsl {
 };
 
 struct StressHeadroom {
-  double expected_peak_rps = 0;
-  double share_of_sustainable = 0;  // expected / max sustainable (1.2: 20% over)
-  bool exceeds = false;             // the expected peak is above what was sustained
+  double expected_peak_rps = 0;                    // a rate search's --expected-peak (else 0)
+  std::optional<std::uint32_t> expected_peak_vus;  // --vus-search's, in VUs
+  double share_of_sustainable = 0;                 // expected / max sustainable (1.2: 20% over)
+  bool exceeds = false;                            // the expected peak is above what was sustained
 };
 
 struct StressReport {
@@ -79,10 +81,13 @@ struct StressReport {
   std::string end;                            // precise, max_rate, max_time, generator_bound,
                                               // below_start, interrupted
   bool vus_search = false;                    // --vus-search: steps are VUs, not rates
-  std::optional<double> max_sustainable_rps;  // the highest step that held
-  std::optional<double> first_bad_rps;        // the lowest step that broke
-  std::optional<double> precision;            // (bad - good) / good
-  std::optional<double> knee_rps;             // where latency turns upward
+  std::optional<double> max_sustainable_rps;  // the highest step that held (--vus-search: its
+                                              // achieved throughput)
+  std::optional<double> first_bad_rps;        // the lowest step that broke (rate search)
+  std::optional<std::uint32_t> max_sustainable_vus;  // --vus-search: the most VUs that held
+  std::optional<std::uint32_t> first_bad_vus;        // … and the fewest that broke
+  std::optional<double> precision;                   // (bad - good) / good
+  std::optional<double> knee_rps;                    // where latency turns upward
   std::optional<StressFailure> first_failure;
   std::optional<StressSaturation> saturated;
   std::string failure_mode;  // "sheds", "queues", "collapses" or "" when nothing broke

@@ -149,6 +149,28 @@ class Controller::Run {
     return fail("no scenario named '" + std::string(name) + "'");
   }
 
+  bool set_vus(std::string_view name, std::uint32_t vus, std::string* why) {
+    auto fail = [&](std::string text) {
+      if (why != nullptr) *why = std::move(text);
+      return false;
+    };
+    if (stopping_ || finished_) return fail("the load phase is over");
+    const auto scenarios = plan_.scenarios();
+    for (std::size_t i = 0; i < scenarios.size(); ++i) {
+      if (scenarios[i].name != name) continue;
+      const ExecutorKind kind = scenarios[i].executor;
+      if (kind != ExecutorKind::constant_vus && kind != ExecutorKind::ramping_vus) {
+        return fail("scenario '" + std::string(name) + "' is " + to_string(kind) +
+                    ", not a constant-vus or ramping-vus scenario");
+      }
+      // Unlike a rate change, a cap is one number per worker: nothing accumulates.
+      for (auto& w : workers_)
+        w->set_vus(i, vus);
+      return true;
+    }
+    return fail("no scenario named '" + std::string(name) + "'");
+  }
+
   bool stopping() const noexcept { return stopping_; }
   bool finished() const noexcept { return finished_; }
   RunResult take_result() { return std::move(result_); }
@@ -446,6 +468,10 @@ void Controller::stop(bool abort) {
 
 bool Controller::set_rate(std::string_view scenario, Rate rate, std::string* why) {
   return run_->set_rate(scenario, rate, why);
+}
+
+bool Controller::set_vus(std::string_view scenario, std::uint32_t vus, std::string* why) {
+  return run_->set_vus(scenario, vus, why);
 }
 
 bool Controller::stopping() const noexcept {

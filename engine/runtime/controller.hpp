@@ -47,6 +47,10 @@ class Controller {
   // end, on every worker at the same instant, keeping its VUs and connections. False with
   // `why` set when there is no such scenario, it is not arrival-rate, or the run is ending.
   bool set_rate(std::string_view scenario, Rate rate, std::string* why = nullptr);
+  // The closed-model scenario `scenario` (constant-vus or ramping-vus) runs at most `vus` VUs
+  // from now, at most as many as it made; VUs above the line finish their iteration and rest,
+  // keeping their connections. False with `why` set otherwise, or when the run is ending.
+  bool set_vus(std::string_view scenario, std::uint32_t vus, std::string* why = nullptr);
   // The load phase is over (draining or finished).
   bool stopping() const noexcept;
   bool finished() const noexcept;

@@ -151,6 +151,12 @@ void Worker::set_rate(std::size_t scenario, double per_s, std::int64_t at_ns) {
   });
 }
 
+void Worker::set_vus(std::size_t scenario, std::uint32_t vus) {
+  boost::asio::post(io_, [this, scenario, vus] {
+    if (!finished_ && !stopping_) state_->load->set_vus(scenario, vus);
+  });
+}
+
 void Worker::recycle(WorkerReport&& spent) {
   WorkerInterval& w = spent.interval;
   stock_.give(std::move(w.total.response_time_us));

@@ -63,6 +63,8 @@ class Worker {
   void stop(std::uint64_t sequence, bool abort, std::int64_t end_ns);
   // An arrival-rate scenario's rate becomes `per_s` from `at_ns` (the same on every worker).
   void set_rate(std::size_t scenario, double per_s, std::int64_t at_ns);
+  // A closed-model scenario runs at most `vus` VUs (scenario-wide) from now.
+  void set_vus(std::size_t scenario, std::uint32_t vus);
   void join();
   // Watchdog (controller thread): stops a script that has run `limit` without yielding.
   void check_script(std::chrono::nanoseconds limit);

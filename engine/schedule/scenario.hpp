@@ -50,6 +50,10 @@ struct Scenario {
   std::chrono::nanoseconds start_time{0};  // offset from the start of the run
   std::chrono::nanoseconds graceful_stop{std::chrono::seconds(30)};  // to finish iterations
   std::map<std::string, std::string> tags;  // on every request of the scenario
+  // Closed executors, when steered (strain stress --vus-search): at most this many of the VUs
+  // run from the start, until Controller::set_vus moves the line; 0 = no line. Every VU is
+  // still made at the start, so the line can rise without making any.
+  std::uint32_t vus_cap = 0;
 
   // Arrival-rate executors. Rates are per second (time_unit is applied when options are read).
   double rate_per_s = 0;               // constant-arrival-rate

@@ -79,6 +79,10 @@ void ScriptLoad::set_rate(std::size_t scenario, double per_s, std::int64_t at_ns
   set_->set_rate(scenario, per_s, at_ns);
 }
 
+void ScriptLoad::set_vus(std::size_t scenario, std::uint32_t vus) {
+  set_->set_vus(scenario, vus);
+}
+
 bool ScriptLoad::done() const {
   return set_->done();
 }

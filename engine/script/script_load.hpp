@@ -59,6 +59,7 @@ class ScriptLoad final : public WorkerLoad {
   void abandon(std::int64_t now_ns) override;
   void shutdown() override;
   void set_rate(std::size_t scenario, double per_s, std::int64_t at_ns) override;
+  void set_vus(std::size_t scenario, std::uint32_t vus) override;
   bool done() const override;
   std::uint64_t in_flight() const override;
   // Checks, metrics, script errors and iterations go into out.script; requests into total and

@@ -33,6 +33,8 @@ class SoakSession {
 
   // Before on_load_start(): every sample also goes to `tap` (see SampleTap).
   void set_tap(SampleTap tap) { sampler_->set_tap(std::move(tap)); }
+  // Sampling, warm-up, budgets and the known limits (--limit) this session was set up with.
+  const SoakOptions& options() const noexcept { return setup_.options; }
   void on_load_start();  // the sampler starts: sample times count from now
   void on_interval(const IntervalSnapshot& snap, const RunResult& so_far);
   // Stops the sampler and puts the soak's report into `result`.

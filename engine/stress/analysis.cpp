@@ -23,11 +23,28 @@ bool is_transport_error(const std::string& kind) {
          kind == "reset" || kind == "timeout" || kind == "closed" || kind == "abandoned";
 }
 
+// A step's level: the rate offered, or the VUs in a --vus-search.
+double level(const StressReport& r, const StressStep& s) {
+  return r.vus_search ? static_cast<double>(s.vus) : s.offered_rps;
+}
+
+std::optional<double> sustainable_level(const StressReport& r) {
+  if (!r.vus_search) return r.max_sustainable_rps;
+  if (!r.max_sustainable_vus) return std::nullopt;
+  return static_cast<double>(*r.max_sustainable_vus);
+}
+
 const StressStep* best_good_step(const StressReport& r) {
   const StressStep* best = nullptr;
   for (const StressStep& s : r.steps)
-    if (s.ok && (best == nullptr || s.offered_rps > best->offered_rps)) best = &s;
+    if (s.ok && (best == nullptr || level(r, s) > level(r, *best))) best = &s;
   return best;
+}
+
+std::string vus(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.0f VUs", v);
+  return text;
 }
 
 std::string rps(double v) {
@@ -81,7 +98,14 @@ void find_knee_rps(StressReport& r) {
 std::string compose_verdict(const StressReport& r) {
   std::string v;
   char line[400];
-  if (r.max_sustainable_rps) {
+  if (r.vus_search && r.max_sustainable_vus) {
+    std::snprintf(line, sizeof line, "The target sustains %s within the SLO (%s), serving %s",
+                  vus(*r.max_sustainable_vus).c_str(), r.slo.c_str(),
+                  rps(r.max_sustainable_rps.value_or(0)).c_str());
+    v = line;
+    if (r.first_bad_vus) v += "; it broke at " + vus(*r.first_bad_vus);
+    v += ".";
+  } else if (r.max_sustainable_rps) {
     std::snprintf(line, sizeof line, "The target sustains %s within the SLO (%s)",
                   rps(*r.max_sustainable_rps).c_str(), r.slo.c_str());
     v = line;
@@ -92,11 +116,15 @@ std::string compose_verdict(const StressReport& r) {
     }
     v += ".";
   } else if (r.end == "below_start") {
-    v = "The target broke the SLO (" + r.slo + ") even at the lowest rate tried.";
+    v = "The target broke the SLO (" + r.slo + ") even at the lowest " +
+        (r.vus_search ? "VU count" : "rate") + " tried.";
   } else {
     v = "No step held the SLO (" + r.slo + ").";
   }
-  if (r.end == "max_rate") v += " Every step held up to --max-rate: the breaking point is above.";
+  if (r.end == "max_rate") {
+    v += r.vus_search ? " Every step held up to --max-vus: the breaking point is above."
+                      : " Every step held up to --max-rate: the breaking point is above.";
+  }
   if (r.end == "max_time") v += " The search ran out of time (--max-time) before it was precise.";
   if (r.end == "interrupted") v += " The search was interrupted: these are the bounds so far.";
   if (r.end == "generator_bound") {
@@ -120,9 +148,11 @@ std::string compose_verdict(const StressReport& r) {
     v += line;
   }
   if (r.headroom) {
-    std::snprintf(line, sizeof line, " The expected %s is %.0f%% of the sustainable rate%s.",
-                  rps(r.headroom->expected_peak_rps).c_str(),
-                  r.headroom->share_of_sustainable * 100,
+    const bool in_vus = r.headroom->expected_peak_vus.has_value();
+    std::snprintf(line, sizeof line, " The expected %s is %.0f%% of the sustainable %s%s.",
+                  in_vus ? vus(*r.headroom->expected_peak_vus).c_str()
+                         : rps(r.headroom->expected_peak_rps).c_str(),
+                  r.headroom->share_of_sustainable * 100, in_vus ? "count" : "rate",
                   r.headroom->exceeds ? ": NOT enough headroom" : "");
     v += line;
   }
@@ -139,7 +169,8 @@ const char* failure_mode(const StressReport& r, std::string& reason) {
   bool any = false;
   for (const StressStep& s : r.steps) {
     if (s.ok || s.generator_bound) continue;
-    if (r.max_sustainable_rps && s.offered_rps <= *r.max_sustainable_rps) continue;
+    if (const auto good_level = sustainable_level(r); good_level && level(r, s) <= *good_level)
+      continue;
     any = true;
     for (const auto& [kind, n] : s.errors) {
       const double count = static_cast<double>(n);
@@ -187,18 +218,21 @@ const char* failure_mode(const StressReport& r, std::string& reason) {
   return "queues";
 }
 
-void analyse(StressReport& r, std::optional<double> expected_peak_rps) {
+void analyse(StressReport& r, std::optional<double> expected_peak) {
   find_knee_rps(r);
   find_saturation(r);
   r.failure_mode = failure_mode(r, r.failure_mode_reason);
   fit_scalability(r);
-  if (expected_peak_rps) {
+  if (expected_peak) {
     StressHeadroom h;
-    h.expected_peak_rps = *expected_peak_rps;
-    const double sustainable = r.max_sustainable_rps.value_or(0);
+    if (r.vus_search)
+      h.expected_peak_vus = static_cast<std::uint32_t>(*expected_peak);
+    else
+      h.expected_peak_rps = *expected_peak;
+    const double sustainable = sustainable_level(r).value_or(0);
     // Nothing held: no share to give (0), and the expected peak is past it.
-    h.share_of_sustainable = sustainable > 0 ? *expected_peak_rps / sustainable : 0;
-    h.exceeds = *expected_peak_rps > sustainable;
+    h.share_of_sustainable = sustainable > 0 ? *expected_peak / sustainable : 0;
+    h.exceeds = *expected_peak > sustainable;
     r.headroom = h;
   }
   r.verdict = compose_verdict(r);

@@ -1,5 +1,7 @@
 #include "engine/stress/resource_tap.hpp"
 
+#include <algorithm>
+
 namespace strain::stress {
 
 namespace {
@@ -32,6 +34,24 @@ void ResourceTap::on_sample(double t_s, std::size_t watcher, const watch::Watche
   c.t_s = t_s;
   c.readings = sample.readings;
   if (limits != nullptr) c.limits = *limits;
+  apply_known(c);
+}
+
+void ResourceTap::apply_known(ComponentReadings& c) const {
+  if (known_.empty() || !matches_) return;
+  for (const watch::Reading& r : c.readings) {
+    for (const KnownLimit& k : known_) {
+      if (!matches_(k.key, r.resource)) continue;
+      // One limit per resource (bounded by the readings): the user's replaces the system's.
+      auto it = std::find_if(c.limits.begin(), c.limits.end(),
+                             [&](const watch::Limit& l) { return l.resource == r.resource; });
+      if (it == c.limits.end())
+        it = c.limits.insert(c.limits.end(), watch::Limit{r.resource, 0, {}});
+      it->value = k.value;
+      it->source = "--limit";
+      break;
+    }
+  }
 }
 
 std::vector<ComponentReadings> ResourceTap::snapshot() const {

@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/results/stress_report.hpp"
@@ -20,8 +22,22 @@ struct ComponentReadings {
   std::vector<watch::Limit> limits;      // the latest known
 };
 
+// A limit the user knows (--limit rss=64MiB): it bounds every reading whose resource `matches`
+// its key, in every watched component, and wins over a limit the system reports for the same
+// resource (a JVM's heap is tighter than its cgroup).
+struct KnownLimit {
+  std::string key;  // as typed: "rss", "memory", "fds", ...
+  double value = 0;
+};
+using KeyMatches = std::function<bool(std::string_view key, std::string_view resource)>;
+
 class ResourceTap {
  public:
+  // Before the sampler starts.
+  void set_known_limits(std::vector<KnownLimit> limits, KeyMatches matches) {
+    known_ = std::move(limits);
+    matches_ = std::move(matches);
+  }
   // Sampler thread.
   void on_sample(double t_s, std::size_t watcher, const watch::Watcher& w,
                  const watch::Sample& sample, const std::vector<watch::Limit>* limits);
@@ -29,8 +45,12 @@ class ResourceTap {
   std::vector<ComponentReadings> snapshot() const;
 
  private:
+  void apply_known(ComponentReadings& c) const;
+
   mutable std::mutex mutex_;
   std::vector<ComponentReadings> latest_;  // by watcher index
+  std::vector<KnownLimit> known_;
+  KeyMatches matches_;
 };
 
 // Each component's resources between two snapshots: counters as rates (cpu as cores in use),

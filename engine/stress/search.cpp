@@ -21,7 +21,17 @@ Search::Search(SearchOptions options) : options_(options) {
   begin_step(first, false);
 }
 
+double Search::level(double x) const noexcept {
+  return options_.closed_model ? std::max(1.0, std::round(x)) : x;
+}
+
+double Search::cooldown_level(double from) const noexcept {
+  const double x = std::max(kLowestRps, options_.cooldown_share * from);
+  return options_.closed_model ? std::floor(x) : x;
+}
+
 void Search::begin_step(double rate, bool bisecting) {
+  rate = level(rate);
   rate_ = rate;
   phase_ = Phase::warming;
   step_elapsed_s_ = 0;
@@ -59,7 +69,10 @@ IntervalAction Search::on_interval(const IntervalFigures& f) {
   if (phase_ == Phase::cooling) {
     cooldown_elapsed_s_ += f.length_s;
     // Drained: nothing left in flight and the low rate answered in full. Or out of patience.
-    const bool drained = f.in_flight <= 1 && f.achieved_rps >= f.offered_rps * 0.9 &&
+    // A closed model has its cool-down VUs' requests out all the time, and nothing more.
+    const double idle_in_flight = options_.closed_model ? rate_ : 1;
+    const bool drained = static_cast<double>(f.in_flight) <= idle_in_flight &&
+                         f.achieved_rps >= f.offered_rps * 0.9 &&
                          cooldown_elapsed_s_ >= std::min(1.0, options_.cooldown_s);
     if (drained || cooldown_elapsed_s_ >= options_.cooldown_s) return next_step();
     return IntervalAction::go_on;
@@ -98,8 +111,9 @@ IntervalAction Search::on_step(const StepJudgement& j) {
   StepRecord& step = steps_.back();
   step.judgement = j;
   step.judged = true;
-  const bool throughput_ok =
-      j.achieved_rps >= step.rate_rps * options_.min_throughput_share || step.judged_s <= 0;
+  const bool throughput_ok = options_.closed_model ||
+                             j.achieved_rps >= step.rate_rps * options_.min_throughput_share ||
+                             step.judged_s <= 0;
   step.ok = j.slo_held && throughput_ok && !step.ended_by_governor;
   if (!step.ok) {
     if (!j.slo_held) {
@@ -123,7 +137,7 @@ IntervalAction Search::on_step(const StepJudgement& j) {
     retry_rps_ = step.rate_rps;
     phase_ = Phase::cooling;
     cooldown_elapsed_s_ = 0;
-    rate_ = std::max(kLowestRps, options_.cooldown_share * good_rps_.value_or(step.rate_rps));
+    rate_ = cooldown_level(good_rps_.value_or(step.rate_rps));
     return IntervalAction::set_rate;
   }
   if (step.ok) {
@@ -137,7 +151,7 @@ IntervalAction Search::on_step(const StepJudgement& j) {
     // Let the queues this step built drain before anything else is measured.
     phase_ = Phase::cooling;
     cooldown_elapsed_s_ = 0;
-    rate_ = std::max(kLowestRps, options_.cooldown_share * good_rps_.value_or(step.rate_rps));
+    rate_ = cooldown_level(good_rps_.value_or(step.rate_rps));
     return IntervalAction::set_rate;
   }
   return next_step();
@@ -158,18 +172,27 @@ IntervalAction Search::next_step() {
   if (good_rps_ && bad_rps_) {
     if ((*bad_rps_ - *good_rps_) / *good_rps_ <= options_.precision + 1e-12)
       return finish(SearchEnd::precise);
+    if (options_.closed_model) {
+      // No count lies between adjacent ones; otherwise the midpoint rounded down lies strictly
+      // between them.
+      if (*bad_rps_ - *good_rps_ <= 1) return finish(SearchEnd::precise);
+      begin_step(std::floor((*good_rps_ + *bad_rps_) / 2), true);
+      return IntervalAction::set_rate;
+    }
     begin_step((*good_rps_ + *bad_rps_) / 2, true);
     return IntervalAction::set_rate;
   }
   if (bad_rps_) {
     // Broken at every rate tried so far: go down.
-    const double lower = *bad_rps_ / options_.growth;
+    double lower = *bad_rps_ / options_.growth;
+    if (options_.closed_model) lower = std::floor(lower);
     if (lower < kLowestRps) return finish(SearchEnd::below_start);
     begin_step(lower, false);
     return IntervalAction::set_rate;
   }
-  // Every step held: grow.
+  // Every step held: grow (a VU count by at least one).
   double higher = *good_rps_ * options_.growth;
+  if (options_.closed_model) higher = std::max(*good_rps_ + 1, std::round(higher));
   if (options_.max_rps) {
     if (*good_rps_ >= *options_.max_rps * (1 - 1e-12)) return finish(SearchEnd::max_rate);
     higher = std::min(higher, *options_.max_rps);

@@ -33,7 +33,13 @@ struct SearchOptions {
   double cooldown_s = 5;               // after a broken step, at most this long …
   double cooldown_share = 0.1;         // … at this share of the last good rate (at least 1/s)
   std::size_t generator_retries = 1;   // a broken step strain could not offer is tried again
+  // --vus-search: the levels are VU counts (whole numbers, at least 1), not rates. There is no
+  // offered rate to fall short of, so throughput never fails a step; bisection also ends once
+  // good and bad are adjacent counts.
+  bool closed_model = false;
 };
+
+// "Rate" below is a step's level: arrivals per second, or VUs in a closed-model search.
 
 // One interval of the load, as the session measured it.
 struct IntervalFigures {
@@ -123,6 +129,10 @@ class Search {
   const SearchOptions& options() const noexcept { return options_; }
 
  private:
+  // A level as offered: a whole VU count in a closed-model search.
+  double level(double x) const noexcept;
+  // The cool-down's level after a broken step, from the last good level.
+  double cooldown_level(double from) const noexcept;
   void begin_step(double rate, bool bisecting);
   IntervalAction next_step();
   IntervalAction finish(SearchEnd end);

@@ -11,12 +11,13 @@ namespace strain::stress {
 
 namespace {
 
-IntervalFigures figures_of(const IntervalSnapshot& snap, const Slo& slo) {
+IntervalFigures figures_of(const IntervalSnapshot& snap, const Slo& slo, bool closed) {
   IntervalFigures f;
   f.length_s = snap.length_s;
   const double len = snap.length_s > 0 ? snap.length_s : 1;
-  f.offered_rps = static_cast<double>(snap.schedule.due) / len;
   f.achieved_rps = static_cast<double>(snap.total.responses) / len;
+  // A closed model offers what its VUs get through: nothing is due that was not sent.
+  f.offered_rps = closed ? f.achieved_rps : static_cast<double>(snap.schedule.due) / len;
   f.p99_ms = snap.total.response_time_us.total_count() > 0
                  ? static_cast<double>(snap.total.response_time_us.value_at_percentile(99)) / 1000
                  : 0;
@@ -60,10 +61,7 @@ void StressSession::on_start(Controller& controller) {
 IntervalVerdict StressSession::apply(IntervalAction action) {
   switch (action) {
     case IntervalAction::set_rate:
-      if (controller_ != nullptr &&
-          !controller_->set_rate(setup_.scenario, Rate{search_.rate()}, &rate_error_)) {
-        return IntervalVerdict::stop;
-      }
+      if (controller_ != nullptr && !steer(search_.rate())) return IntervalVerdict::stop;
       warm_.clear();
       window_.clear();
       step_from_ = tap_.snapshot();
@@ -75,12 +73,18 @@ IntervalVerdict StressSession::apply(IntervalAction action) {
   }
 }
 
+bool StressSession::steer(double level) {
+  if (!setup_.vus_search) return controller_->set_rate(setup_.scenario, Rate{level}, &rate_error_);
+  return controller_->set_vus(setup_.scenario, static_cast<std::uint32_t>(level), &rate_error_);
+}
+
 IntervalVerdict StressSession::on_interval(const IntervalSnapshot& snap, const RunResult&) {
   if (snap.draining || search_.done()) return IntervalVerdict::go_on;
   const Phase phase = search_.phase();
   if (phase == Phase::warming) warm_.add(snap);
   if (phase == Phase::judging) window_.add(snap);
-  const IntervalAction action = search_.on_interval(figures_of(snap, setup_.slo));
+  const IntervalAction action =
+      search_.on_interval(figures_of(snap, setup_.slo, setup_.vus_search));
   if (action == IntervalAction::start_judging) {
     window_.clear();
     window_from_ = tap_.snapshot();
@@ -100,7 +104,10 @@ IntervalVerdict StressSession::end_step() {
 
   StressStep step;
   step.index = static_cast<std::uint32_t>(steps_.size());
-  step.offered_rps = record.rate_rps;
+  if (setup_.vus_search)
+    step.vus = static_cast<std::uint32_t>(record.rate_rps);
+  else
+    step.offered_rps = record.rate_rps;
   step.start_s = record.start_s;
   step.steady = record.steady;
   step.steady_after_s = record.steady_after_s;
@@ -130,9 +137,11 @@ IntervalVerdict StressSession::end_step() {
       failure = slo.failure;
     } else {
       StressFailure f;
-      f.signal = "throughput";
+      // A closed model has no offered rate to fall short of: only the governor ends its steps
+      // without a broken SLO condition.
+      f.signal = setup_.vus_search ? "governor" : "throughput";
       f.value = step.achieved_rps;
-      f.limit = record.rate_rps * setup_.search.min_throughput_share;
+      f.limit = setup_.vus_search ? 0 : record.rate_rps * setup_.search.min_throughput_share;
       f.detail = step.broke;
       failure = f;
     }
@@ -151,10 +160,25 @@ void StressSession::on_result(RunResult& result) {
   report.slo = setup_.slo.text;
   const SearchOutcome o = search_.outcome();
   report.end = to_string(o.end);
-  report.max_sustainable_rps = o.max_sustainable_rps;
-  report.first_bad_rps = o.first_bad_rps;
   report.precision = o.precision;
   report.steps = steps_;
+  report.vus_search = setup_.vus_search;
+  if (setup_.vus_search) {
+    const auto count = [](std::optional<double> v) -> std::optional<std::uint32_t> {
+      if (!v) return std::nullopt;
+      return static_cast<std::uint32_t>(*v);
+    };
+    report.max_sustainable_vus = count(o.max_sustainable_rps);
+    report.first_bad_vus = count(o.first_bad_rps);
+    // What the most VUs that held got through: the throughput a manager plans with.
+    for (const StressStep& s : steps_) {
+      if (s.ok && report.max_sustainable_vus && s.vus == *report.max_sustainable_vus)
+        report.max_sustainable_rps = s.achieved_rps;
+    }
+  } else {
+    report.max_sustainable_rps = o.max_sustainable_rps;
+    report.first_bad_rps = o.first_bad_rps;
+  }
   for (const auto& f : failures_) {
     if (f) {
       report.first_failure = f;
@@ -168,8 +192,13 @@ void StressSession::on_result(RunResult& result) {
 std::string StressSession::state() const {
   char line[160];
   const auto& steps = search_.steps();
-  std::snprintf(line, sizeof line, "step %zu at %.1f/s: %s", steps.size(), search_.rate(),
-                to_string(search_.phase()));
+  if (setup_.vus_search) {
+    std::snprintf(line, sizeof line, "step %zu at %.0f VUs: %s", steps.size(), search_.rate(),
+                  to_string(search_.phase()));
+  } else {
+    std::snprintf(line, sizeof line, "step %zu at %.1f/s: %s", steps.size(), search_.rate(),
+                  to_string(search_.phase()));
+  }
   return line;
 }
 

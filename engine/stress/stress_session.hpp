@@ -23,7 +23,9 @@ struct StressSetup {
   SearchOptions search;
   Slo slo;
   std::optional<double> expected_peak_rps;  // --expected-peak
-  std::string scenario = "default";         // the arrival-rate scenario the search steers
+  std::string scenario = "default";         // the scenario the search steers: arrival-rate,
+                                            // or constant-vus with vus_search
+  bool vus_search = false;                  // levels are VUs (search.closed_model too)
 };
 
 // Calls come from the session's thread, except the tap's (the sampler's).
@@ -46,6 +48,8 @@ class StressSession {
 
  private:
   IntervalVerdict apply(IntervalAction action);
+  // Offers `level` (a rate, or VUs in a --vus-search); false when the controller refused.
+  bool steer(double level);
   IntervalVerdict end_step();
 
   StressSetup setup_;

@@ -4,6 +4,7 @@
 
 #include "engine/core/error.hpp"
 #include "engine/watch/file_read.hpp"
+#include "engine/watch/proc_watcher.hpp"
 
 namespace strain::watch {
 namespace {
@@ -31,6 +32,28 @@ std::optional<std::uint64_t> read_u64(const std::string& file) {
 void add_limit(std::vector<Limit>& out, const std::string& file, const char* resource,
                const char* source) {
   if (const auto v = read_u64(file)) out.push_back({resource, static_cast<double>(*v), source});
+}
+
+// The cores the cgroup's processes may use at once: cpu.max's quota over its period ("200000
+// 100000" is 2 cores), else (quota "max", or no cpu controller) the CPUs of its cpuset.
+void add_cpu_limit(std::vector<Limit>& out, const std::string& dir) {
+  const FileText max = read_small_file(dir + "/cpu.max", 256);
+  if (max.error == 0) {
+    std::optional<std::uint64_t> quota, period;
+    int field = 0;
+    for_each_field(max.text, [&](std::string_view f) {
+      (field == 0 ? quota : period) = parse_u64(f);  // "max" does not parse: no quota
+      return ++field < 2;
+    });
+    if (quota && period && *period > 0) {
+      out.push_back({"cpu", static_cast<double>(*quota) / static_cast<double>(*period), "cpu.max"});
+      return;
+    }
+  }
+  const FileText cpus = read_small_file(dir + "/cpuset.cpus.effective", 4096);
+  if (cpus.error != 0) return;
+  if (const std::size_t n = count_cpu_list(cpus.text); n > 0)
+    out.push_back({"cpu", static_cast<double>(n), "cpuset.cpus.effective"});
 }
 
 // io.stat: one line per device, "8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=5 dios=6".
@@ -93,6 +116,7 @@ std::vector<Limit> CgroupWatcher::limits() {
   std::vector<Limit> out;
   add_limit(out, dir_ + "/memory.max", "memory.current", "memory.max");
   add_limit(out, dir_ + "/pids.max", "pids.current", "pids.max");
+  add_cpu_limit(out, dir_);
   return out;
 }
 

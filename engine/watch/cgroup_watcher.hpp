@@ -11,7 +11,8 @@ namespace strain::watch {
 // usage_usec as seconds, counter), "read_bytes" and "write_bytes" (io.stat rbytes and wbytes
 // summed over devices, counters). A file missing because its controller is not enabled leaves
 // its reading out; the directory gone is a gap. Limits: "memory.current" by memory.max and
-// "pids.current" by pids.max, unless they say "max".
+// "pids.current" by pids.max, unless they say "max"; "cpu" (cores) by cpu.max's quota over its
+// period, or when there is no quota by the count of cpuset.cpus.effective.
 class CgroupWatcher final : public Watcher {
  public:
   // `path` is absolute, or relative to `cgroup_root`; an absolute path that is not a directory is

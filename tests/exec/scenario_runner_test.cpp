@@ -350,6 +350,59 @@ TEST_CASE("ramping-vus: a VU resting above the line begins again when the line c
   CHECK(f.interrupts() == 0);
 }
 
+TEST_CASE("a steered line (vus_cap, set_vus): every VU made, only the line's run") {
+  boost::asio::io_context io;
+  FakeBodies f;
+  Scenario s = constant_vus(10, 60s);
+  s.vus_cap = 2;  // strain stress --vus-search starts low
+  ScenarioRunner r(io, s, Share::whole(), 1, f, [] {});
+  REQUIRE(f.bodies.size() == 10);  // all made: the line rises without making any
+  const std::int64_t t0 = origin();
+  r.start(t0);
+  r.tick(t0);
+  CHECK(r.busy() == 2);
+  r.set_vus(7);  // up: the next tick starts five more
+  CHECK(r.busy() == 2);
+  r.tick(t0 + kSecond);
+  CHECK(r.busy() == 7);
+  r.set_vus(3);  // down: those above finish their iteration, then rest; none is cut short
+  r.tick(t0 + 2 * kSecond);
+  CHECK(r.busy() == 7);
+  f.end_busy(t0 + 2 * kSecond);
+  CHECK(r.busy() == 3);
+  for (std::uint32_t i = 3; i < 10; ++i)
+    CHECK_FALSE(f.bodies[i]->busy);
+  CHECK(f.interrupts() == 0);
+  r.set_vus(50);  // above what was made: every VU, no more
+  r.tick(t0 + 3 * kSecond);
+  CHECK(r.busy() == 10);
+}
+
+TEST_CASE("a steered line over three workers: each runs its share of the count") {
+  boost::asio::io_context io;
+  std::array<FakeBodies, 3> f;
+  Scenario s = constant_vus(9, 60s);
+  s.vus_cap = 4;
+  std::vector<std::unique_ptr<ScenarioRunner>> runners;
+  for (std::uint32_t w = 0; w < 3; ++w)
+    runners.push_back(std::make_unique<ScenarioRunner>(io, s, Share{w, 3}, 1 + 3 * w, f[w], [] {}));
+  const std::int64_t t0 = origin();
+  std::uint32_t busy = 0;
+  for (auto& r : runners) {
+    r->start(t0);
+    r->tick(t0);
+    busy += r->busy();
+  }
+  CHECK(busy == 4);  // 2 + 1 + 1: the shares of 4 sum to it
+  busy = 0;
+  for (auto& r : runners) {
+    r->set_vus(8);
+    r->tick(t0 + kSecond);
+    busy += r->busy();
+  }
+  CHECK(busy == 8);
+}
+
 TEST_CASE("per-vu-iterations: every VU runs exactly its iterations, then on_done") {
   for (const bool end_in_begin : {false, true}) {
     CAPTURE(end_in_begin);

@@ -6,13 +6,19 @@
 2. A CPU-bound target: strain-target --threads 1 --cpu-work 2ms on one core (taskset) serves
    about 500/s, its one core full. With --watch-pid on it, the saturated resource at the
    breaking step is the target's cpu, near 100% of the one core it may use.
+3. A target approaching a memory limit: strain-target --workers 8 --service 10ms --leak 8KiB
+   keeps 8 KiB per request, so its RSS climbs with every step; with --limit rss=96MiB the
+   saturated resource at the breaking step is the target's rss, judged against the 96 MiB
+   (source --limit), and its value is the RSS this test read itself from /proc around the end
+   of that step's window.
 """
 import os
 import shutil
 import tempfile
+import time
 
 from harness import STRAIN, TARGET, check, finish
-from soak_support import StrainRun, TargetProcess
+from soak_support import ProcSampler, StrainRun, TargetProcess
 
 STEP = os.environ.get("STRESS_STEP", "6s")
 
@@ -58,5 +64,42 @@ with tempfile.TemporaryDirectory() as tmp:
         if pin:
             check((sat.get("utilisation") or 0) >= 0.8,
                   f"cpu: at {sat.get('utilisation')} of the one core it may use (>= 80%)")
+
+    # 3. Memory near a limit: the leak, not the CPU, is what is closest to giving out.
+    limit_mib = 96
+    with TargetProcess("--workers", "8", "--service", "10ms", "--threads", "1", "--leak", "8KiB",
+                       "--leak-limit", "512MiB", binary=TARGET, prefix=pin) as t:
+        sampler = ProcSampler(t.pid, time.monotonic(), every_s=0.25).start()
+        code, s = stress(tmp, t.url, "--slo", "p99<100ms", "--watch-pid", f"target={t.pid}",
+                         "--limit", f"rss={limit_mib}MiB", label="memory")
+        sampler.stop()
+        sat = s.get("saturated") or {}
+        print(f"memory: saturated {sat}")
+        check(sat.get("component") == "target" and sat.get("resource") == "rss",
+              f"memory: the saturated resource is the target's rss ({sat})")
+        check(sat.get("limit") == limit_mib * 1024 * 1024,
+              f"memory: judged against the {limit_mib} MiB of --limit ({sat.get('limit')})")
+        value = sat.get("value") or 0
+        check(abs((sat.get("utilisation") or 0) - value / (limit_mib * 1024 * 1024)) < 1e-9,
+              "memory: utilisation is the value over the limit")
+        ff = s.get("first_failure") or {}
+        steps = s.get("steps", [])
+        at = steps[ff["step"]] if "step" in ff and ff["step"] < len(steps) else None
+        res = [x for x in (at or {}).get("resources", [])
+               if x["component"] == "target" and x["resource"] == "rss"]
+        check(bool(res) and res[0].get("limit_source") == "--limit",
+              f"memory: the breaking step's rss limit comes from --limit ({res[:1]})")
+        if at:
+            # The test's own /proc readings around the end of the step's window: strain's
+            # reading is its watcher's latest, up to one sampling period (1 s) old, and strain's
+            # clock starts a moment after this test's; the leak only grows, so the window
+            # [end - 2.5 s, end + 1 s] holds it.
+            end_s = at["start_s"] + at["steady_after_s"] + at["judged_s"]
+            near = [rss for ts, _, rss, _ in sampler.samples if end_s - 2.5 <= ts <= end_s + 1.0]
+            print(f"memory: step {at['index']} ends at {end_s:.1f}s; strain says {value / 2**20:.1f}"
+                  f" MiB; this test read {min(near, default=0) / 2**20:.1f}.."
+                  f"{max(near, default=0) / 2**20:.1f} MiB around then")
+            check(bool(near) and min(near) <= value <= max(near),
+                  "memory: strain's rss at the breaking step is the RSS this test read then")
 
 finish()

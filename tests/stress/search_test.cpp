@@ -50,6 +50,26 @@ struct QueueTarget {
   }
 };
 
+// A closed system (--vus-search): N VUs against `servers` that each take `service_ms`. Up to
+// `servers` VUs every request is served at once; beyond, requests queue and the response time
+// is N x service / servers (the interactive response time law with no think time). The p99 is
+// 5% above the mean. It offers what it serves, as a closed model does.
+struct ClosedTarget {
+  double servers = 8;
+  double service_ms = 10;
+
+  IntervalFigures serve(double vus) {
+    IntervalFigures f;
+    f.length_s = 1;
+    const double response_ms = service_ms * std::max(1.0, vus / servers);
+    f.achieved_rps = vus / response_ms * 1000.0;
+    f.offered_rps = f.achieved_rps;
+    f.p99_ms = response_ms * 1.05;
+    f.in_flight = static_cast<std::uint64_t>(vus);
+    return f;
+  }
+};
+
 struct Slo {
   double p99_ms = 100;
   double error_rate = 0.01;
@@ -64,7 +84,8 @@ struct Run {
 
 // Drives the search as the stress session does: one interval at a time, judging each step's
 // window (its worst p99 and its error share) when the search ends it.
-Run drive(Search& search, QueueTarget& target, Slo slo, std::size_t max_intervals = 100000) {
+template <class Target>
+Run drive(Search& search, Target& target, Slo slo, std::size_t max_intervals = 100000) {
   Run run;
   bool judging = false;
   double sum_x = 0, sum_err = 0, worst_p99 = 0, window_s = 0;
@@ -257,4 +278,63 @@ TEST_CASE("steady state: a step is judged only once its intervals stop moving") 
   CHECK(search.steps()[0].steady);
   CHECK(search.steps()[0].steady_after_s >= 8);   // three settled intervals after the sixth
   CHECK(search.steps()[0].steady_after_s <= 10);  // and no later than the half-step cap
+}
+
+TEST_CASE("--vus-search: whole VU counts, growth then bisection to the most VUs that hold") {
+  ClosedTarget target;  // p99 = 10 ms x N / 8 x 1.05 < 100 ms: at most 76 VUs
+  const double truth = std::floor(100.0 / 1.05 * 8 / 10);
+  REQUIRE(truth == 76);
+  SearchOptions o;
+  o.closed_model = true;
+  o.start_rps = 10;
+  o.max_rps = 1000;
+  Search search(o);
+  const Run run = drive(search, target, Slo{});
+  REQUIRE(run.outcome.end == SearchEnd::precise);
+  REQUIRE(run.outcome.max_sustainable_rps);
+  REQUIRE(run.outcome.first_bad_rps);
+  MESSAGE("truth " << truth << " VUs, held " << *run.outcome.max_sustainable_rps << ", broke "
+                   << *run.outcome.first_bad_rps << " after " << run.steps.size() << " steps");
+  CHECK(*run.outcome.max_sustainable_rps <= truth);
+  CHECK(*run.outcome.first_bad_rps > truth);
+  CHECK(*run.outcome.precision <= 0.05 + 1e-9);
+  for (const StepRecord& s : run.steps) {
+    CHECK(s.rate_rps == std::round(s.rate_rps));
+    CHECK(s.rate_rps >= 1);
+    // Throughput never fails a closed-model step: only the SLO does.
+    if (!s.ok) CHECK(s.why_not == "p99");
+  }
+  CHECK(run.steps[0].rate_rps == 10);
+  CHECK(run.steps[3].rate_rps == 80);
+  CHECK_FALSE(run.steps[3].ok);
+}
+
+TEST_CASE("--vus-search with a fine precision ends at adjacent counts, the truth between") {
+  ClosedTarget target;
+  SearchOptions o;
+  o.closed_model = true;
+  o.start_rps = 3;
+  o.precision = 0.001;  // finer than one VU in 76: adjacency ends it
+  o.max_time_s = 3600;
+  Search search(o);
+  const Run run = drive(search, target, Slo{});
+  REQUIRE(run.outcome.end == SearchEnd::precise);
+  CHECK(*run.outcome.max_sustainable_rps == 76);
+  CHECK(*run.outcome.first_bad_rps == 77);
+}
+
+TEST_CASE("--vus-search below one VU: broke at the start, never a fraction of a VU") {
+  ClosedTarget target;
+  target.service_ms = 200;  // even one VU waits 210 ms at the p99
+  SearchOptions o;
+  o.closed_model = true;
+  o.start_rps = 4;
+  Search search(o);
+  const Run run = drive(search, target, Slo{});
+  CHECK(run.outcome.end == SearchEnd::below_start);
+  CHECK_FALSE(run.outcome.max_sustainable_rps);
+  for (const StepRecord& s : run.steps)
+    CHECK(s.rate_rps == std::round(s.rate_rps));
+  // 4, 2, 1, then nothing lower.
+  CHECK(run.steps.back().rate_rps == 1);
 }

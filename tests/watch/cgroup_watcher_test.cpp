@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <optional>
+
 #include "engine/core/error.hpp"
 #include "tests/watch/temp_tree.hpp"
 
@@ -71,6 +73,27 @@ TEST_CASE("cgroup watcher: exact values from the interface files, io summed over
   CHECK(again[0].resource == "pids.current");
   CHECK(again[0].value == 512);
   CHECK(again[0].source == "pids.max");
+}
+
+TEST_CASE("cgroup watcher: the cpu limit is cpu.max's quota, else the cpuset's CPUs") {
+  TempTree root;
+  write_cgroup(root, "db");
+  CgroupWatcher w("db", "db", root.str());
+  const auto cpu_limit = [&]() -> std::optional<Limit> {
+    for (const Limit& l : w.limits())
+      if (l.resource == "cpu") return l;
+    return std::nullopt;
+  };
+  CHECK_FALSE(cpu_limit());  // neither file: no limit
+  root.write("db/cpuset.cpus.effective", "0-3,6\n");
+  REQUIRE(cpu_limit());
+  CHECK(cpu_limit()->value == 5);
+  CHECK(cpu_limit()->source == "cpuset.cpus.effective");
+  root.write("db/cpu.max", "max 100000\n");  // no quota: still the cpuset
+  CHECK(cpu_limit()->value == 5);
+  root.write("db/cpu.max", "150000 100000\n");  // a quota of 1.5 cores wins
+  CHECK(cpu_limit()->value == doctest::Approx(1.5));
+  CHECK(cpu_limit()->source == "cpu.max");
 }
 
 TEST_CASE("cgroup watcher: controllers not enabled leave their readings out") {

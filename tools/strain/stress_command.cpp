@@ -6,6 +6,7 @@
 #include "engine/core/error.hpp"
 #include "engine/core/units.hpp"
 #include "engine/runtime/planning.hpp"
+#include "engine/soak/soak_options.hpp"
 #include "engine/stress/stress_session.hpp"
 #include "tools/strain/commands.hpp"
 #include "tools/strain/report_run.hpp"
@@ -28,6 +29,10 @@ struct StressFlags {
   std::string max_time = "10m";
   std::string expected_peak;
   std::string cooldown = "5s";
+  bool vus_search = false;
+  std::uint32_t start_vus = 10;
+  bool start_rate_given = false;
+  bool start_vus_given = false;
 };
 
 double seconds_of(const std::string& text, const char* flag) {
@@ -55,8 +60,26 @@ stress::StressSetup setup_from(const StressFlags& f) {
   if (f.slo.empty()) throw UsageError("--slo is required, e.g. --slo 'p99<250ms,errors<1%'");
   s.slo = stress::parse_slo(f.slo, "--slo");
   stress::SearchOptions& o = s.search;
-  o.start_rps = parse_rate(f.start_rate, "--start-rate").per_second;
-  if (!(o.start_rps >= 1)) throw UsageError("--start-rate '" + f.start_rate + "': at least 1/s");
+  if (f.vus_search) {
+    // The closed model's levels are VU counts, from --start-vus up to --max-vus.
+    if (f.start_rate_given)
+      throw UsageError("--start-rate: a rate search's; --vus-search starts at --start-vus");
+    if (!f.max_rate.empty())
+      throw UsageError("--max-rate: a rate search's; --vus-search stops at --max-vus");
+    s.vus_search = true;
+    o.closed_model = true;
+    o.start_rps = f.start_vus;
+    o.max_rps =
+        f.request.max_vus != 0 ? f.request.max_vus : std::max<std::uint32_t>(f.request.vus, 1000);
+    if (*o.max_rps < o.start_rps) {
+      throw UsageError("--start-vus " + std::to_string(f.start_vus) + ": above --max-vus " +
+                       std::to_string(static_cast<std::uint32_t>(*o.max_rps)));
+    }
+  } else {
+    if (f.start_vus_given) throw UsageError("--start-vus: only with --vus-search");
+    o.start_rps = parse_rate(f.start_rate, "--start-rate").per_second;
+    if (!(o.start_rps >= 1)) throw UsageError("--start-rate '" + f.start_rate + "': at least 1/s");
+  }
   if (!(f.growth > 1 && f.growth <= 10))
     throw UsageError("--growth " + std::to_string(f.growth) + ": must be above 1 and at most 10");
   o.growth = f.growth;
@@ -67,14 +90,39 @@ stress::StressSetup setup_from(const StressFlags& f) {
   if (o.max_time_s < o.step_s)
     throw UsageError("--max-time '" + f.max_time + "': shorter than one --step");
   o.cooldown_s = seconds_of(f.cooldown, "--cooldown");
-  if (!f.max_rate.empty()) {
+  if (!f.vus_search && !f.max_rate.empty()) {
     o.max_rps = parse_rate(f.max_rate, "--max-rate").per_second;
     if (*o.max_rps < o.start_rps)
       throw UsageError("--max-rate '" + f.max_rate + "': below --start-rate");
   }
-  if (!f.expected_peak.empty())
+  if (!f.expected_peak.empty() && f.vus_search) {
+    // VUs: a whole number.
+    char* end = nullptr;
+    const unsigned long long n = std::strtoull(f.expected_peak.c_str(), &end, 10);
+    if (f.expected_peak.empty() || f.expected_peak[0] == '-' || *end != '\0' || n == 0 ||
+        n > 1'000'000) {
+      throw UsageError("--expected-peak '" + f.expected_peak +
+                       "': with --vus-search, a VU count from 1 to 1000000");
+    }
+    s.expected_peak_rps = static_cast<double>(n);
+  } else if (!f.expected_peak.empty()) {
     s.expected_peak_rps = parse_rate(f.expected_peak, "--expected-peak").per_second;
+  }
   return s;
+}
+
+// --vus-search: every VU the search may ask for is made at the start (a connection each only
+// once it runs), and a line lets the search's count run; Controller::set_vus moves it.
+void make_steered_vus(Scenario& sc, std::uint32_t max_vus, const stress::StressSetup& s) {
+  sc.executor = ExecutorKind::constant_vus;
+  sc.vus = max_vus;
+  sc.vus_cap = static_cast<std::uint32_t>(s.search.start_rps);
+  sc.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::duration<double>(std::ceil(s.search.max_time_s)));
+  sc.stages.clear();
+  sc.iterations = 0;
+  sc.rate_per_s = 0;
+  sc.rate_stages.clear();
 }
 
 // The load the search steers: one constant-arrival-rate scenario at the start rate, as long as
@@ -90,20 +138,32 @@ LoadPlan stress_plan(StressFlags& f, const stress::StressSetup& s) {
   const auto backlog = static_cast<std::uint64_t>(std::min(1e7, std::max(1000.0, 10 * top)));
   if (!r.script.empty()) {
     // The script's own scenarios give way to the search's one (planned closed here, then
-    // turned into the arrival-rate scenario the search steers).
+    // turned into the scenario the search steers).
     r.vus_given = true;
     r.max_vus = 0;
     LoadPlan plan = make_plan(r);
     auto script = std::make_shared<ScriptPlan>(*plan.script);
     Scenario sc = script->scenarios.front();
     sc.name = "default";
-    sc.executor = ExecutorKind::constant_arrival_rate;
-    sc.rate_per_s = s.search.start_rps;
-    sc.preallocated_vus = r.vus;
-    sc.max_vus = max_vus;
-    sc.backlog_limit = backlog;
+    if (s.vus_search) {
+      make_steered_vus(sc, max_vus, s);
+    } else {
+      sc.executor = ExecutorKind::constant_arrival_rate;
+      sc.rate_per_s = s.search.start_rps;
+      sc.preallocated_vus = r.vus;
+      sc.max_vus = max_vus;
+      sc.backlog_limit = backlog;
+    }
     script->scenarios = {sc};
     plan.script = std::move(script);
+    return plan;
+  }
+  if (s.vus_search) {
+    r.vus = max_vus;
+    r.vus_given = true;
+    r.max_vus = 0;
+    LoadPlan plan = make_plan(r);
+    make_steered_vus(plan.scenario, max_vus, s);
     return plan;
   }
   r.rate = std::to_string(s.search.start_rps) + "/s";
@@ -152,19 +212,32 @@ CLI::App* add_stress_command(CLI::App& app, CommandAction& action) {
       ->capture_default_str();
   g->add_option("--cooldown", f->cooldown, "After a broken step, at most this long at a low rate")
       ->capture_default_str();
+  g->add_flag("--vus-search", f->vus_search,
+              "The closed model: grow VUs instead of the rate (how many concurrent users hold "
+              "the SLO), from --start-vus up to --max-vus");
+  g->add_option("--start-vus", f->start_vus, "--vus-search: the first step's VUs")
+      ->check(CLI::Range(1u, 1'000'000u))
+      ->capture_default_str();
   g->add_option("--expected-peak", f->expected_peak,
-                "The rate you expect in production: the headroom is judged against it (exit 3 "
-                "when it is above the sustainable rate)");
+                "The rate you expect in production (--vus-search: the VUs): the headroom is "
+                "judged against it (exit 3 when it is above the sustainable level)");
   add_watch_flags(*cmd, f->watch);
   action = [cmd, f] {
     f->request.vus_given = cmd->count("--vus") > 0;
     f->request.timeout_given = cmd->count("--timeout") > 0;
+    f->start_rate_given = cmd->count("--start-rate") > 0;
+    f->start_vus_given = cmd->count("--start-vus") > 0;
     const stress::StressSetup setup = setup_from(*f);
     const LoadPlan plan = stress_plan(*f, setup);
     stress::StressSession stress(setup);
     std::unique_ptr<soak::SoakSession> soak;
     if (watching(f->watch, plan)) {
       soak = make_soak_session(f->watch, false, f->output, plan);
+      // --limit: what the saturated resource is judged against, besides the system's limits.
+      std::vector<stress::KnownLimit> known;
+      for (const soak::ResourceValue& l : soak->options().limits)
+        known.push_back(stress::KnownLimit{l.key, l.value});
+      stress.tap().set_known_limits(std::move(known), soak::key_matches);
       soak->set_tap([&stress](double t_s, std::size_t i, const watch::Watcher& w,
                               const watch::Sample& sample, const std::vector<watch::Limit>* l) {
         stress.tap().on_sample(t_s, i, w, sample, l);
