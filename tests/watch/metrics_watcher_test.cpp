@@ -83,8 +83,9 @@ TEST_CASE("metrics watcher: the standard process metrics, and extra selectors") 
 
 TEST_CASE("metrics watcher: proxies from the environment are not used for loopback") {
   TinyHttpServer server(200, "process_open_fds 5\n");
-  ::setenv("http_proxy", "http://192.0.2.1:3128", 1);
-  ::setenv("HTTP_PROXY", "http://192.0.2.1:3128", 1);
+  // A proxy that answers nothing (the discard port, closed here): used, the scrape would fail.
+  ::setenv("http_proxy", "http://127.0.0.1:9", 1);
+  ::setenv("HTTP_PROXY", "http://127.0.0.1:9", 1);
   MetricsWatcher w(server.url(), "api", {}, 1000ms);
   const Sample s = w.sample();
   ::unsetenv("http_proxy");
