@@ -55,6 +55,11 @@ double share_of(const std::string& text, const char* flag) {
   return share;
 }
 
+// The most VUs the search may use: --max-vus, else 1000 (or -c, when above it).
+std::uint32_t max_vus_of(const RunRequest& r) {
+  return r.max_vus != 0 ? r.max_vus : std::max<std::uint32_t>(r.vus, 1000);
+}
+
 stress::StressSetup setup_from(const StressFlags& f) {
   stress::StressSetup s;
   if (f.slo.empty()) throw UsageError("--slo is required, e.g. --slo 'p99<250ms,errors<1%'");
@@ -69,8 +74,7 @@ stress::StressSetup setup_from(const StressFlags& f) {
     s.vus_search = true;
     o.closed_model = true;
     o.start_rps = f.start_vus;
-    o.max_rps =
-        f.request.max_vus != 0 ? f.request.max_vus : std::max<std::uint32_t>(f.request.vus, 1000);
+    o.max_rps = max_vus_of(f.request);
     if (*o.max_rps < o.start_rps) {
       throw UsageError("--start-vus " + std::to_string(f.start_vus) + ": above --max-vus " +
                        std::to_string(static_cast<std::uint32_t>(*o.max_rps)));
@@ -130,7 +134,7 @@ void make_steered_vus(Scenario& sc, std::uint32_t max_vus, const stress::StressS
 LoadPlan stress_plan(StressFlags& f, const stress::StressSetup& s) {
   RunRequest& r = f.request;
   r.command = "stress";
-  const std::uint32_t max_vus = r.max_vus != 0 ? r.max_vus : std::max<std::uint32_t>(r.vus, 1000);
+  const std::uint32_t max_vus = max_vus_of(r);
   r.duration = std::to_string(static_cast<long long>(std::ceil(s.search.max_time_s))) + "s";
   r.duration_given = true;
   // The backlog holds ten seconds of the highest rate the search may ask for.
