@@ -343,6 +343,18 @@ std::string render_summary(const RunResult& r) {
                      "p50", "p90", "p99", "p99.9", "max", "stdev");
   out += latency_row("response time", t.response_time_us);
   out += latency_row("service time", t.service_time_us);
+  if (r.phases) {
+    // Where the answered requests' time went; a phase that never happened is left out.
+    const std::pair<const char*, const Histogram*> rows[] = {
+        {"  blocked", &r.phases->blocked_us},
+        {"  connecting", &r.phases->connecting_us},
+        {"  tls handshake", &r.phases->tls_handshaking_us},
+        {"  waiting", &r.phases->waiting_us},
+        {"  receiving", &r.phases->receiving_us}};
+    for (const auto& [label, h] : rows) {
+      if (h->max() > 0) out += latency_row(label, *h);
+    }
+  }
   if (r.offered_rps) out += schedule_section(r);
   if (!r.by_name.empty()) out += series_table(r);
   if (r.script.untracked_names > 0) {

@@ -10,6 +10,15 @@
 
 namespace strain {
 
+// An answered request's phases into `m` (µs, truncated as the latency histograms are).
+inline void record_phases(PhaseMetrics& m, const ExchangePhases& p) noexcept {
+  m.blocked_us.record(p.blocked_ns / 1000);
+  m.connecting_us.record(p.connecting_ns / 1000);
+  m.tls_handshaking_us.record(p.tls_handshaking_ns / 1000);
+  m.waiting_us.record(p.waiting_ns / 1000);
+  m.receiving_us.record(p.receiving_ns / 1000);
+}
+
 // Worker-owned; not thread-safe. The worker takes the interval's metrics once a second.
 class Recorder {
  public:

@@ -12,16 +12,19 @@ namespace {
 class UrlBody final : public VuBody, private ExchangeObserver {
  public:
   UrlBody(std::unique_ptr<Session> session, const http::RequestTemplate& request,
-          Recorder& recorder, IterationSink& sink, std::uint32_t slot, std::uint64_t& started)
+          Recorder& recorder, PhaseMetrics& phases, IterationSink& sink, std::uint32_t slot,
+          std::uint64_t& started)
       : session_(std::move(session)),
         request_(request),
         recorder_(recorder),
+        phases_(phases),
         sink_(sink),
         slot_(slot),
         started_(started) {}
 
   void begin(std::int64_t intended_ns, std::int64_t now_ns) override {
     intended_ns_ = intended_ns;
+    started_ns_ = now_ns;
     ++started_;
     session_->start(request_, *this, now_ns);
   }
@@ -36,6 +39,7 @@ class UrlBody final : public VuBody, private ExchangeObserver {
  private:
   void on_exchange(const Exchange& ex) override {
     recorder_.record(ex, intended_ns_);
+    if (ex.error == ErrorKind::none) record_phases(phases_, phases_of(ex, started_ns_));
     // A failed request is still a completed iteration: the failure is the request's.
     if (!interrupting_) sink_.on_iteration_end(slot_, IterationEnd::completed, true, ex.done_ns);
   }
@@ -43,10 +47,12 @@ class UrlBody final : public VuBody, private ExchangeObserver {
   std::unique_ptr<Session> session_;
   const http::RequestTemplate& request_;
   Recorder& recorder_;
+  PhaseMetrics& phases_;
   IterationSink& sink_;
   std::uint32_t slot_;
   std::uint64_t& started_;
   std::int64_t intended_ns_ = 0;
+  std::int64_t started_ns_ = 0;
   bool interrupting_ = false;
 };
 
@@ -64,8 +70,8 @@ UrlLoad::UrlLoad(boost::asio::io_context& io, const Scenario& scenario, Share sh
 UrlLoad::~UrlLoad() = default;
 
 std::unique_ptr<VuBody> UrlLoad::make_body(std::uint32_t, std::uint32_t slot, IterationSink& sink) {
-  return std::make_unique<UrlBody>(client_->open_session(), request_, recorder_, sink, slot,
-                                   started_);
+  return std::make_unique<UrlBody>(client_->open_session(), request_, recorder_, phases_, sink,
+                                   slot, started_);
 }
 
 void UrlLoad::stop(std::int64_t end_ns) {

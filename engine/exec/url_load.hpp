@@ -40,10 +40,12 @@ class UrlLoad final : public WorkerLoad, private BodyFactory {
   std::unique_ptr<VuBody> make_body(std::uint32_t vu_id, std::uint32_t slot,
                                     IterationSink& sink) override;
   Recorder& dropped() override { return recorder_; }
+  const PhaseMetrics* phases() const override { return &phases_; }
 
   const http::RequestTemplate& request_;
   std::unique_ptr<HttpClient> client_;
   Recorder recorder_;
+  PhaseMetrics phases_;
   std::uint64_t started_ = 0;  // requests started
   ScenarioSet set_;            // last: its VUs hold sessions of client_ and record in recorder_
 };

@@ -45,6 +45,7 @@ struct WorkerInterval {
   std::uint64_t connect_backoffs = 0;         // connects that waited out a back-off (cumulative)
   std::uint64_t in_flight = 0;                // requests in flight now
   std::uint32_t active_vus = 0;               // VUs in an iteration now
+  std::optional<PhaseMetrics> phases{};       // the final report only: the whole run's phases
 };
 
 // A worker's load: the plan's scenarios with their bodies (--url requests or Lua VUs) and
@@ -60,6 +61,8 @@ class WorkerLoad {
   virtual void stop(std::int64_t end_ns) = 0;
   // The drain gave up: what is still in flight is abandoned, recorded as such. After stop().
   virtual void abandon(std::int64_t now_ns) = 0;
+  // The phases of every answered request so far; null when this load does not keep them.
+  virtual const PhaseMetrics* phases() const { return nullptr; }
   // Closes every connection and cancels every timer. After abandon().
   virtual void shutdown() = 0;
   // An arrival-rate scenario's rate becomes `per_s` from `at_ns` (the same instant on every

@@ -66,6 +66,12 @@ std::string to_json(const RunResult& r, int indent) {
       {"script", script_json(r.script)},
       {"timeline", timeline},
       {"thresholds", thresholds},
+      {"phases_ms", r.phases ? json{{"blocked", latency_json(r.phases->blocked_us)},
+                                    {"connecting", latency_json(r.phases->connecting_us)},
+                                    {"tls_handshaking", latency_json(r.phases->tls_handshaking_us)},
+                                    {"waiting", latency_json(r.phases->waiting_us)},
+                                    {"receiving", latency_json(r.phases->receiving_us)}}
+                             : json(nullptr)},
       {"generator",
        {{"cpu_user_s", g.cpu_user_s},
         {"cpu_system_s", g.cpu_system_s},

@@ -172,4 +172,12 @@ void append_point(std::vector<IntervalPoint>& timeline, const IntervalPoint& poi
   timeline.push_back(point);
 }
 
+void PhaseMetrics::add(const PhaseMetrics& o) {
+  blocked_us.add(o.blocked_us);
+  connecting_us.add(o.connecting_us);
+  tls_handshaking_us.add(o.tls_handshaking_us);
+  waiting_us.add(o.waiting_us);
+  receiving_us.add(o.receiving_us);
+}
+
 }  // namespace strain

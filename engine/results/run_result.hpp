@@ -212,6 +212,19 @@ struct RunConfig {
 inline constexpr const char* result_schema = "strain.result/1";
 
 // The complete outcome of a run: rendered by reporters, saved with --out, merged by `strain merge`.
+// Where the time of the answered requests went, in k6's phases (µs; see ExchangePhases in
+// engine/transport/http_client.hpp). For the run as a whole only: five histograms per series
+// would cost about a megabyte each.
+struct PhaseMetrics {
+  Histogram blocked_us;          // waiting for a connection or stream, name lookup included
+  Histogram connecting_us;       // TCP connect; 0 on a reused connection
+  Histogram tls_handshaking_us;  // TLS handshake; 0 when reused or plain
+  Histogram waiting_us;          // request sent to first response byte
+  Histogram receiving_us;        // first byte to last
+  // Exact merge.
+  void add(const PhaseMetrics& other);
+};
+
 struct RunResult {
   std::string schema = result_schema;   // format version of the saved file
   bool partial = false;                 // stopped early (interrupt, abort): figures cover what ran
@@ -235,6 +248,7 @@ struct RunResult {
   GeneratorStats generator;                  // strain's own costs and health
   std::optional<SoakReport> soak;            // watchers' samples and verdicts, when any ran
   std::optional<StressReport> stress;        // strain stress: the search's steps and verdict
+  std::optional<PhaseMetrics> phases;        // answered requests' phases (absent in old files)
 
   // Responses per second of the load phase; those that completed in the drain are left out.
   double throughput_rps() const {

@@ -293,6 +293,12 @@ class Controller::Run {
     const bool final = r.final;
     const std::uint64_t seq = r.sequence;
     if (final) ++finals_;
+    if (r.interval.phases) {
+      if (result_.phases)
+        result_.phases->add(*r.interval.phases);
+      else
+        result_.phases = std::move(r.interval.phases);
+    }
     if (merger_.add(std::move(r))) close_interval(seq);
     maybe_finish();
   }

@@ -14,6 +14,7 @@
 #include "engine/transport/client_factory.hpp"
 #include "engine/transport/native_client.hpp"
 #include "engine/transport/request_template.hpp"
+#include "engine/transport/transport_options.hpp"
 
 namespace strain {
 
@@ -31,7 +32,8 @@ struct LoadPlan {
   std::chrono::nanoseconds duration = std::chrono::seconds(10);
   std::chrono::nanoseconds drain_grace = std::chrono::seconds(5);      // wait for in-flight at stop
   std::chrono::nanoseconds report_interval = std::chrono::seconds(1);  // snapshot period
-  NativeClientOptions client;             // timeouts
+  NativeClientOptions client;                                          // timeouts
+  TransportOptions transport;             // transport, HTTP version, TLS, proxy, redirects
   ClientFactory clients;                  // makes each worker's transports; tests pass a fake
   std::vector<ThresholdSpec> thresholds;  // judged at the end; abort_on_fail ones every interval
 

@@ -131,6 +131,55 @@ void set_timeouts(const RunRequest& f, std::chrono::nanoseconds request_timeout,
       std::min<std::chrono::nanoseconds>(plan.client.request_timeout, std::chrono::seconds(5));
 }
 
+// The transport flags, checked: a missing certificate file or an impossible combination
+// stops the run before any traffic. `url` is the --url target (scripts: checked per origin).
+TransportOptions transport_of(const RunRequest& f) {
+  TransportOptions o;
+  if (f.transport == "native") {
+    o.kind = TransportKind::native;
+  } else if (f.transport == "curl") {
+    o.kind = TransportKind::curl;
+  } else if (f.transport != "auto" && !f.transport.empty()) {
+    throw UsageError("--transport: '" + f.transport + "' is not auto, native or curl");
+  }
+  o.http2 = f.http2;
+  o.connections = f.connections;
+  o.max_streams = f.max_streams;
+  o.proxy = f.proxy;
+  o.tls.cacert = f.cacert;
+  o.tls.cert = f.cert;
+  o.tls.key = f.key;
+  o.tls.insecure = f.insecure;
+  o.follow = f.follow;
+  o.resolve = f.resolve;
+  if (!o.proxy.empty()) {
+    try {
+      (void)http::parse_url(o.proxy);
+    } catch (const UsageError& e) {
+      throw UsageError(std::string("--proxy: ") + e.what());
+    }
+  }
+  if (o.connections != 0 && !o.http2) {
+    throw UsageError("--connections is for --http2 (over HTTP/1.1 each VU has its own; use -c)");
+  }
+  return o;
+}
+
+// HTTP/2 connections are per worker (each has its own libcurl multi): --connections N is split
+// evenly, with fewer workers when N does not divide among them.
+void split_connections(LoadPlan& plan) {
+  std::uint32_t& n = plan.transport.connections;
+  if (!plan.transport.http2 || n == 0) return;
+  plan.threads = std::min(plan.threads, n);
+  while (n % plan.threads != 0)
+    --plan.threads;
+  n /= plan.threads;
+}
+
+void check_transport_for(const TransportOptions& o, const http::Url& url) {
+  if (auto why = check_transport(o, url); !why.empty()) throw UsageError(why);
+}
+
 LoadPlan make_url_plan(const RunRequest& f) {
   LoadPlan plan;
   plan.command = f.command;
@@ -141,11 +190,8 @@ LoadPlan make_url_plan(const RunRequest& f) {
   } catch (const UsageError& e) {
     throw UsageError(std::string("--url: ") + e.what());
   }
-  if (url.scheme != "http") {
-    throw UsageError("--url: '" + f.url +
-                     "': only http:// is supported so far (https comes with "
-                     "the libcurl transport)");
-  }
+  plan.transport = transport_of(f);
+  check_transport_for(plan.transport, url);
   plan.url = f.url;
   plan.method = f.method;
   for (const auto& h : f.headers) {
@@ -159,6 +205,7 @@ LoadPlan make_url_plan(const RunRequest& f) {
   }
   plan.body = read_body(f.body);
   plan.threads = threads_of(f);
+  split_connections(plan);
   const auto duration = parse_duration(f.duration, "--duration");
   if (duration.count() <= 0) throw UsageError("--duration: must be more than zero");
   set_timeouts(f, parse_duration(f.timeout, "--timeout"), plan);
@@ -170,11 +217,15 @@ LoadPlan make_url_plan(const RunRequest& f) {
   require_fds(plan.peak_vus() + std::uint64_t{plan.threads} * 4, raise_fd_limit());
   // One target address: every connection needs a local port of its own.
   require_ports(plan.peak_vus(), ephemeral_ports());
-  // Resolved once, before any traffic; every worker's client connects to these addresses.
-  const Endpoint endpoint = resolve_endpoint(url.host, url.port, std::chrono::milliseconds(5000));
-  plan.clients = [endpoint, options = plan.client](boost::asio::io_context& io, const http::Url&) {
-    return std::make_unique<NativeClient>(io, endpoint, options);
-  };
+  if (choose_transport(plan.transport, url) == TransportKind::curl) {
+    // libcurl resolves per connection; a name that does not resolve counts as dns errors.
+    plan.clients = client_factory(plan.client, plan.transport);
+  } else {
+    // Resolved once, before any traffic; every worker's client connects to these addresses.
+    plan.clients =
+        client_factory(plan.client, plan.transport,
+                       resolve_endpoint(url.host, url.port, std::chrono::milliseconds(5000)));
+  }
   plan.thresholds = parse_threshold_flags(f.thresholds);
   return plan;
 }
@@ -282,12 +333,19 @@ LoadPlan make_script_plan(const RunRequest& f) {
   if (vus > 10'000'000) throw UsageError(f.script + ": more than 10,000,000 VUs in all");
   plan.threads = threads_of(f);
   plan.duration = length;
-  set_timeouts(f,
-               f.timeout_given ? parse_duration(f.timeout, "--timeout")
-                               : script->settings.request_timeout,
-               plan);
+  set_timeouts(
+      f,
+      f.timeout_given ? parse_duration(f.timeout, "--timeout") : script->settings.request_timeout,
+      plan);
   script->settings.request_timeout = plan.client.request_timeout;
-  plan.clients = native_client_factory(plan.client);
+  plan.transport = transport_of(f);
+  split_connections(plan);
+  // Origins come from the script as it runs; the flags are checked against a plain one here
+  // (files, combinations) and each origin's scheme when it is first used.
+  check_transport_for(plan.transport, http::parse_url(plan.transport.kind == TransportKind::native
+                                                          ? "http://localhost/"
+                                                          : "https://localhost/"));
+  plan.clients = client_factory(plan.client, plan.transport);
   // VUs connect only when they make requests, so descriptors are raised, not demanded: a
   // shortfall shows up as local_limit errors and a generator-bound run.
   raise_fd_limit();

@@ -183,6 +183,9 @@ void Worker::send_report(std::uint64_t sequence, bool final) {
       .loop_lag_us = stock_.take(),
   };
   state_->load->take_interval(r.interval, stock_);
+  if (final) {
+    if (const PhaseMetrics* p = state_->load->phases()) r.interval.phases = *p;
+  }
   std::swap(r.loop_lag_us, state_->loop_lag_us);
   const std::int64_t now = now_ns();
   const std::int64_t cpu = thread_cpu_ns();

@@ -11,8 +11,8 @@
 
 namespace strain {
 
-LuaVu::LuaVu(ScriptContext& ctx, const LuaScenario& scenario, std::uint32_t id,
-             std::uint32_t slot, IterationSink& sink)
+LuaVu::LuaVu(ScriptContext& ctx, const LuaScenario& scenario, std::uint32_t id, std::uint32_t slot,
+             IterationSink& sink)
     : ctx_(ctx), scenario_(scenario), sink_(sink), id_(id), slot_(slot) {
   timer_.client = this;
 }
@@ -58,9 +58,10 @@ void LuaVu::resume(int nargs) {
     return end_iteration(IterationEnd::failed, now_ns());
   }
   if (status == LUA_OK) {
-    if (ctx_.one_shot && nres > 0 && !script::encode_json(co_, -nres, ctx_.one_shot_value, ctx_.error)) {
-      ctx_.one_shot_error = scenario_.scenario->exec +
-                            "() returned a value that cannot be passed on: " + ctx_.error;
+    if (ctx_.one_shot && nres > 0 &&
+        !script::encode_json(co_, -nres, ctx_.one_shot_value, ctx_.error)) {
+      ctx_.one_shot_error =
+          scenario_.scenario->exec + "() returned a value that cannot be passed on: " + ctx_.error;
       lua_settop(co_, 0);
       return end_iteration(IterationEnd::failed, now_ns());
     }
@@ -107,6 +108,7 @@ void LuaVu::interrupt(std::int64_t now) {
       ex.sent_ns = issued_ns_;
       ex.done_ns = now;
       ctx_.series.at(series_).record(ex, intended_ns_);
+      if (ex.error == ErrorKind::none) record_phases(ctx_.phases, phases_of(ex, issued_ns_));
     }
   }
   reset_coroutine();
@@ -161,8 +163,8 @@ void LuaVu::record_error() {
 
 // --- requests and sleeps
 
-void LuaVu::start_request(std::uint32_t origin, std::uint32_t series,
-                          const http::RequestView& view, std::chrono::nanoseconds timeout) {
+void LuaVu::start_request(std::uint32_t origin, std::uint32_t series, const http::RequestView& view,
+                          std::chrono::nanoseconds timeout) {
   if (sessions_.size() <= origin) {
     sessions_.resize(origin + 1);
     raw_mode_.resize(origin + 1, 0);
@@ -283,7 +285,7 @@ void LuaVu::push_response(const Exchange& ex) {
   p.intended_ns = intended_ns_;
   p.sent_ns = ex.sent_ns;
   p.done_ns = ex.done_ns;
-  p.connect_ns = ex.connect_ns;
+  p.phases = phases_of(ex, issued_ns_);
   p.status = ex.status;
   p.error = ex.error;
   p.body_kept = !ctx_.plan.settings.discard_response_bodies;

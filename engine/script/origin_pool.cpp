@@ -18,10 +18,6 @@ std::optional<std::uint32_t> OriginPool::find_or_add(std::string_view url, std::
   }
   try {
     const http::Url parsed = http::parse_url(url);
-    if (parsed.scheme != "http") {
-      error = "'" + std::string(url) + "': only http:// is supported so far";
-      return std::nullopt;
-    }
     origins_.push_back(Origin{std::string(prefix), parsed.host_header, clients_(io_, parsed)});
   } catch (const std::exception& e) {
     error = e.what();

@@ -21,7 +21,7 @@ struct UrlCuts {
 bool cut_url(std::string_view url, UrlCuts& cuts, std::string& error) {
   const auto scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) {
-    error = "'" + std::string(url) + "' is not an absolute http:// URL";
+    error = "'" + std::string(url) + "' is not an absolute http:// or https:// URL";
     return false;
   }
   std::size_t i = scheme_end + 3;
@@ -91,9 +91,9 @@ int ScriptContext::http_request(lua_State* co, std::string_view method, int url_
   }
 
   RequestParams params;
-  if (has_params && !read_request_params(co, params_index, !body.empty(),
-                                         std::span(headers.data(), kMaxHeaders), scratch,
-                                         plan.settings.request_timeout, params, error)) {
+  if (has_params &&
+      !read_request_params(co, params_index, !body.empty(), std::span(headers.data(), kMaxHeaders),
+                           scratch, plan.settings.request_timeout, params, error)) {
     return raise_error(co, 1, error);
   }
   std::size_t header_count = params.header_count;
@@ -103,17 +103,17 @@ int ScriptContext::http_request(lua_State* co, std::string_view method, int url_
       headers[header_count++] = http::HeaderView{"Content-Type", "application/json"};
   }
   http::RequestView view;
-  if (!http::build_request(vu->request_buffer(), method, request_target,
-                           origins.host_header(*origin),
-                           std::span<const http::HeaderView>(headers.data(), header_count), body,
-                           view, error)) {
+  if (!http::build_request(
+          vu->request_buffer(), method, request_target, origins.host_header(*origin),
+          std::span<const http::HeaderView>(headers.data(), header_count), body, view, error)) {
     return raise_error(co, 1, error);
   }
 
   // Series: scenario, group, tags and name.
   const std::string_view name = params.name.empty() ? url.substr(0, cuts.query) : params.name;
   tags.clear();
-  if (params.has_tags && !read_tags(co, params_index, tags, error)) return raise_error(co, 1, error);
+  if (params.has_tags && !read_tags(co, params_index, tags, error))
+    return raise_error(co, 1, error);
   series_key(*vu, tags, name, key);
   std::uint32_t series_index = 0;
   if (vu->last_series != UINT32_MAX && vu->last_key == key) {
@@ -141,7 +141,8 @@ int ScriptContext::http_request(lua_State* co, std::string_view method, int url_
 int ScriptContext::sleep(lua_State* co) {
   LuaVu* vu = running_vu(co, *this, "sleep()");
   const double seconds = luaL_checknumber(co, 1);
-  if (!(seconds >= 0 && seconds <= 1e7)) return raise_error(co, 1, "sleep(): seconds must be 0 or more");
+  if (!(seconds >= 0 && seconds <= 1e7))
+    return raise_error(co, 1, "sleep(): seconds must be 0 or more");
   vu->start_sleep(now_ns() + static_cast<std::int64_t>(seconds * 1e9));
   return lua_yield(co, 0);
 }

@@ -17,7 +17,7 @@ struct ResponseHead {
   std::int64_t intended_ns = 0;
   std::int64_t sent_ns = 0;
   std::int64_t done_ns = 0;
-  std::int64_t connect_ns = 0;
+  ExchangePhases phases;
   std::uint64_t body_bytes = 0;  // as received, even when not kept
   std::uint32_t headers_len = 0;
   std::uint32_t body_len = 0;  // bytes kept
@@ -168,13 +168,22 @@ int l_response_index(lua_State* L) {
     lua_pushvalue(L, -1);
     lua_setiuservalue(L, 1, 1);
   } else if (key == "timings") {
-    lua_createtable(L, 0, 4);
+    // k6's names, in ms. duration is the service time (sent to done) as the summary's.
+    lua_createtable(L, 0, 7);
     lua_pushnumber(L, ms(h.done_ns - h.sent_ns));
     lua_setfield(L, -2, "duration");
     lua_pushnumber(L, ms(h.done_ns - h.intended_ns));
     lua_setfield(L, -2, "response_time");
-    lua_pushnumber(L, ms(h.connect_ns));
+    lua_pushnumber(L, ms(h.phases.blocked_ns));
+    lua_setfield(L, -2, "blocked");
+    lua_pushnumber(L, ms(h.phases.connecting_ns));
     lua_setfield(L, -2, "connecting");
+    lua_pushnumber(L, ms(h.phases.tls_handshaking_ns));
+    lua_setfield(L, -2, "tls_handshaking");
+    lua_pushnumber(L, ms(h.phases.waiting_ns));
+    lua_setfield(L, -2, "waiting");
+    lua_pushnumber(L, ms(h.phases.receiving_ns));
+    lua_setfield(L, -2, "receiving");
   } else if (key == "error") {
     if (h.error == ErrorKind::none) {
       lua_pushnil(L);
@@ -252,7 +261,7 @@ void push_response(lua_State* co, int metatable_ref, const ResponseParts& p) {
   h.intended_ns = p.intended_ns;
   h.sent_ns = p.sent_ns;
   h.done_ns = p.done_ns;
-  h.connect_ns = p.connect_ns;
+  h.phases = p.phases;
   h.status = p.status;
   h.error = p.error;
   h.body_bytes = p.body_bytes;  // raw: the captured body is added when parsed

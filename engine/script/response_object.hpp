@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "engine/core/outcome.hpp"
+#include "engine/transport/http_client.hpp"
 #include "engine/transport/response_parser.hpp"
 
 struct lua_State;
@@ -41,12 +42,12 @@ struct ResponseParts {
   std::int64_t intended_ns = 0;  // the iteration's intended start, shifted by its lag
   std::int64_t sent_ns = 0;
   std::int64_t done_ns = 0;
-  std::int64_t connect_ns = 0;
+  ExchangePhases phases;  // connecting, TLS, waiting, receiving (see http_client.hpp)
   int status = 0;
   ErrorKind error = ErrorKind::none;
-  bool raw = false;             // `head` is the raw response, parsed when first read
-  std::string_view head;        // raw bytes, or the fields as name\0value\0 …
-  std::string_view body;        // not raw: the body as kept
+  bool raw = false;              // `head` is the raw response, parsed when first read
+  std::string_view head;         // raw bytes, or the fields as name\0value\0 …
+  std::string_view body;         // not raw: the body as kept
   std::uint64_t body_bytes = 0;  // not raw: body bytes received; raw: bytes beyond the capture
   bool body_kept = true;         // discard_response_bodies is not set
   bool body_truncated = false;   // longer than max_body_bytes (or the capture's room)

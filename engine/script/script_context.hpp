@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/results/run_result.hpp"
 #include "engine/script/origin_pool.hpp"
 #include "engine/script/response_object.hpp"
 #include "engine/script/script_plan.hpp"
@@ -60,6 +61,7 @@ struct ScriptContext {
   int data_ref = -2;           // setup()'s value, the same for every VU (LUA_NOREF until set)
   int response_meta_ref = -2;  // the response metatable
   std::uint64_t requests_started = 0;
+  PhaseMetrics phases;         // every answered request's phases, for the run's result
   std::size_t data_files = 0;  // data files loaded into the cache
   LuaVu* current = nullptr;    // the VU whose coroutine is running
 

@@ -91,6 +91,10 @@ std::uint64_t ScriptLoad::in_flight() const {
   return ctx_->origins.in_flight();
 }
 
+const PhaseMetrics* ScriptLoad::phases() const {
+  return &ctx_->phases;
+}
+
 void ScriptLoad::take_interval(WorkerInterval& out, HistogramStock& stock) {
   out.script = ScriptStats();
   ctx_->series.take_interval(out.total, out.series, out.script.untracked_names, stock);

@@ -65,6 +65,7 @@ class ScriptLoad final : public WorkerLoad {
   // Checks, metrics, script errors and iterations go into out.script; requests into total and
   // series.
   void take_interval(WorkerInterval& out, HistogramStock& stock) override;
+  const PhaseMetrics* phases() const override;
   std::int64_t running_for_ns() const noexcept override;
 
   // Runs `function_name(data)` once as a lone VU on its own event loop (setup, teardown),

@@ -6,8 +6,10 @@
 #include <functional>
 #include <memory>
 
+#include "engine/transport/endpoint.hpp"
 #include "engine/transport/http_client.hpp"
 #include "engine/transport/native_client.hpp"
+#include "engine/transport/transport_options.hpp"
 #include "engine/transport/url.hpp"
 
 namespace strain {
@@ -17,7 +19,12 @@ namespace strain {
 using ClientFactory =
     std::function<std::unique_ptr<HttpClient>(boost::asio::io_context&, const http::Url&)>;
 
-// The native HTTP/1.1 transport, resolving the host (with a timeout) when a client is made.
-ClientFactory native_client_factory(NativeClientOptions options);
+// The transport choose_transport() picks for each origin: native ones resolve the host (with a
+// timeout) when a client is made; libcurl resolves per connection (failures count as dns).
+ClientFactory client_factory(NativeClientOptions timeouts, TransportOptions options);
+
+// As client_factory, with the native client's addresses resolved already (a --url run).
+ClientFactory client_factory(NativeClientOptions timeouts, TransportOptions options,
+                             Endpoint resolved);
 
 }  // namespace strain

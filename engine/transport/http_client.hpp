@@ -8,11 +8,9 @@
 #include "engine/core/outcome.hpp"
 #include "engine/transport/request_template.hpp"
 #include "engine/transport/request_view.hpp"
+#include "engine/transport/response_observer.hpp"
 
 namespace strain {
-namespace http {
-class ResponseObserver;
-}
 
 // What one request/response exchange produced. Plain data; times are monotonic ns (now_ns()).
 struct Exchange {
@@ -20,10 +18,37 @@ struct Exchange {
   ErrorKind error = ErrorKind::none;  // transport failure, if any
   std::int64_t sent_ns = 0;           // when the first request byte was written
   std::int64_t done_ns = 0;           // when the response completed (or the error was seen)
-  std::int64_t connect_ns = 0;  // connecting, every address tried (no back-off); 0 when reused
-  std::uint64_t bytes_in = 0;   // response bytes read (head + body)
-  std::uint64_t bytes_out = 0;  // request bytes written
+  std::int64_t connect_ns = 0;     // connecting, every address tried (no back-off); 0 when reused
+  std::int64_t dns_ns = 0;         // resolving the host for this exchange; 0 when not looked up
+  std::int64_t tls_ns = 0;         // the TLS handshake; 0 when reused or plain
+  std::int64_t first_byte_ns = 0;  // when the first response byte arrived; 0 when none did
+  std::uint64_t bytes_in = 0;      // response bytes read (head + body)
+  std::uint64_t bytes_out = 0;     // request bytes written
 };
+
+// The phases of one exchange in k6's names, in ns: waiting is time to first byte after the
+// send, receiving the rest. Phases that did not happen are 0.
+struct ExchangePhases {
+  std::int64_t blocked_ns = 0;  // queued for a connection or stream (and name lookup)
+  std::int64_t connecting_ns = 0;
+  std::int64_t tls_handshaking_ns = 0;
+  std::int64_t waiting_ns = 0;
+  std::int64_t receiving_ns = 0;
+};
+
+// Splits a completed exchange into its phases; `started_ns` is when start() was called.
+inline ExchangePhases phases_of(const Exchange& ex, std::int64_t started_ns) {
+  ExchangePhases p;
+  p.connecting_ns = ex.connect_ns;
+  p.tls_handshaking_ns = ex.tls_ns;
+  if (ex.sent_ns > 0 && ex.first_byte_ns >= ex.sent_ns) {
+    p.waiting_ns = ex.first_byte_ns - ex.sent_ns;
+    p.receiving_ns = ex.done_ns - ex.first_byte_ns;
+  }
+  const std::int64_t before_send = ex.sent_ns - started_ns - ex.connect_ns - ex.tls_ns;
+  p.blocked_ns = before_send > 0 ? before_send : 0;
+  return p;
+}
 
 // Receives the outcome of a started exchange. Called on the worker's thread, exactly once per
 // start(); it may call Session::start() again from inside the callback.

@@ -298,9 +298,12 @@ class NativeSession final : public Session, private PollHandler {
           return fail(ErrorKind::bad_response, now_ns());
         }
         if (len < buffer.size() && !peer_closed) {
-          client_.idle_deadlines_.arm(idle_node_, now_ns());
+          const std::int64_t now = now_ns();
+          if (exchange_.first_byte_ns == 0) exchange_.first_byte_ns = now;
+          client_.idle_deadlines_.arm(idle_node_, now);
           return;
         }
+        if (exchange_.first_byte_ns == 0) exchange_.first_byte_ns = now_ns();
         continue;
       }
       if (n == 0) {
@@ -328,6 +331,8 @@ class NativeSession final : public Session, private PollHandler {
   void complete(bool reusable) {
     const std::int64_t now = now_ns();
     exchange_.done_ns = now;
+    // A response read whole in one go arrived at once: first byte and last share the read.
+    if (exchange_.first_byte_ns == 0) exchange_.first_byte_ns = now;
     exchange_.status = parser_.status();
     disarm();
     if (!reusable || !parser_.keep_alive() || request_.expects_close) {

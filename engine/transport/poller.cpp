@@ -20,11 +20,11 @@ Poller::~Poller() {
   watcher_.close(ignored);  // closes epoll_fd_
 }
 
-bool Poller::add(int fd, std::uint32_t events, PollHandler& handler) {
+bool Poller::watch(int fd, std::uint32_t events, PollHandler& handler, bool modify) {
   epoll_event ev{};
-  ev.events = events | EPOLLET;
+  ev.events = events;
   ev.data.ptr = &handler;
-  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) return false;
+  if (::epoll_ctl(epoll_fd_, modify ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0) return false;
   if (!armed_ && !stopped_) arm();
   return true;
 }

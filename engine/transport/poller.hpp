@@ -43,7 +43,17 @@ class Poller {
 
   // Registers fd for edge-triggered `events`; `handler` must outlive the registration.
   // Returns false (errno set) on failure.
-  bool add(int fd, std::uint32_t events, PollHandler& handler);
+  bool add(int fd, std::uint32_t events, PollHandler& handler) {
+    return watch(fd, events | EPOLLET, handler, false);
+  }
+  // Level-triggered: for a library (libcurl) that may stop reading before a socket is drained.
+  // `modify` changes the events of an fd added this way. Returns false (errno set) on failure.
+  bool add_level(int fd, std::uint32_t events, PollHandler& handler) {
+    return watch(fd, events, handler, false);
+  }
+  bool modify_level(int fd, std::uint32_t events, PollHandler& handler) {
+    return watch(fd, events, handler, true);
+  }
   // `listener` gets on_batch_end() after each batch of events (optional, one listener).
   void set_batch_listener(BatchListener* listener) { batch_listener_ = listener; }
   // Removes fd. Closing the fd also removes it; call this first when the fd stays open.
@@ -52,6 +62,7 @@ class Poller {
   void stop();
 
  private:
+  bool watch(int fd, std::uint32_t events, PollHandler& handler, bool modify);
   void arm();
   void drain();
 

@@ -165,8 +165,20 @@ bool build_request(std::string& out, std::string_view method, std::string_view t
     out.append("\r\n");
   }
   out.append("\r\n").append(body);
-  view.bytes = out;
+  describe_request(out, method.size(), target.size(), body.size(), view);
   return true;
+}
+
+void describe_request(std::string_view bytes, std::size_t method_size, std::size_t target_size,
+                      std::size_t body_size, RequestView& view) {
+  view.bytes = bytes;
+  view.method = bytes.substr(0, method_size);
+  view.target = bytes.substr(method_size + 1, target_size);
+  // After "METHOD TARGET HTTP/1.1\r\n", up to the blank line before the body.
+  const std::size_t lines_begin = method_size + 1 + target_size + 11;
+  const std::size_t head_end = bytes.size() - body_size;  // just after the blank line
+  view.header_lines = bytes.substr(lines_begin, head_end - 2 - lines_begin);
+  view.body = bytes.substr(head_end);
 }
 
 RequestTemplate::RequestTemplate(std::string_view method, const Url& url,
@@ -179,7 +191,16 @@ RequestTemplate::RequestTemplate(std::string_view method, const Url& url,
   if (!build_request(bytes_, method, url.target, url.host_header, views, body, flags_, error)) {
     throw UsageError(error);
   }
-  flags_.bytes = {};
+  method_size_ = method.size();
+  target_size_ = url.target.size();
+  body_size_ = body.size();
+  flags_.bytes = flags_.method = flags_.target = flags_.header_lines = flags_.body = {};
+}
+
+RequestView RequestTemplate::view() const noexcept {
+  RequestView v = flags_;
+  describe_request(bytes_, method_size_, target_size_, body_size_, v);
+  return v;
 }
 
 }  // namespace strain::http

@@ -1,6 +1,7 @@
 // The exact bytes of one HTTP/1.1 request, prepared once per run and sent as-is every time.
 #pragma once
 
+#include <cstddef>
 #include <span>
 #include <string>
 #include <string_view>
@@ -16,12 +17,6 @@ struct Header {
   std::string value;
 };
 
-// A header field borrowed from the caller (a script's table, say): no copy, no allocation.
-struct HeaderView {
-  std::string_view name;
-  std::string_view value;
-};
-
 // Appends one request's bytes to `out` (cleared first) and describes it in `view` (whose bytes
 // point into `out`). Returns false with `error` set, `out` unspecified, for a bad method, header
 // name or value, Transfer-Encoding, or a Content-Length that disagrees with the body. Allocates
@@ -29,6 +24,11 @@ struct HeaderView {
 bool build_request(std::string& out, std::string_view method, std::string_view target,
                    std::string_view host_header, std::span<const HeaderView> headers,
                    std::string_view body, RequestView& view, std::string& error);
+
+// Points `view`'s bytes, method, target, header_lines and body into `bytes`, a request that
+// build_request made with these sizes.
+void describe_request(std::string_view bytes, std::size_t method_size, std::size_t target_size,
+                      std::size_t body_size, RequestView& view);
 
 // Immutable after construction: bytes() is the same buffer for every request of the run.
 class RequestTemplate {
@@ -42,11 +42,7 @@ class RequestTemplate {
   // Request line, headers, blank line and body; valid as long as this object lives.
   std::string_view bytes() const noexcept { return bytes_; }
   // What the transport sends; valid as long as this object lives.
-  RequestView view() const noexcept {
-    RequestView v = flags_;
-    v.bytes = bytes_;
-    return v;
-  }
+  RequestView view() const noexcept;
   // The response has no body, whatever its headers say; the parser must be told.
   bool is_head() const noexcept { return flags_.head; }
   // Safe to send twice (RFC 9110 §9.2.2: GET, HEAD, PUT, DELETE, OPTIONS, TRACE): the
@@ -57,7 +53,10 @@ class RequestTemplate {
 
  private:
   std::string bytes_;
-  RequestView flags_;  // bytes left empty: a copied template must not point into another
+  RequestView flags_;  // views left empty: a copied template must not point into another
+  std::size_t method_size_ = 0;
+  std::size_t target_size_ = 0;
+  std::size_t body_size_ = 0;
 };
 
 }  // namespace strain::http

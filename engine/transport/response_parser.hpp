@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "engine/transport/response_observer.hpp"
+
 namespace strain::http {
 
 // Why a response could not be parsed. Runtime outcomes: counted, never thrown.
@@ -25,17 +27,6 @@ enum class ParseError : std::uint8_t {
 
 // A short stable name, e.g. "bad_chunk", for counters and reports.
 const char* to_string(ParseError error) noexcept;
-
-// Optional receiver of fields and body pieces (e.g. for scripts); calls come from inside feed().
-class ResponseObserver {
- public:
-  virtual ~ResponseObserver() = default;
-  // One field of the final response, then its trailers if chunked; 1xx fields are not reported.
-  // Value without surrounding whitespace. Views are valid only during the call.
-  virtual void on_header(std::string_view name, std::string_view value) = 0;
-  // The next piece of the body, framing removed. Valid only during the call.
-  virtual void on_body(std::string_view piece) = 0;
-};
 
 struct ParserLimits {
   // Status lines, header fields and trailers of one response (1xx responses included).

@@ -13,7 +13,7 @@ void add_load_flags(CLI::App& cmd, RunRequest& f, OutputFlags& output, bool scri
                    "Script: run this many iterations in all (shared by the VUs)")
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 50));
   }
-  cmd.add_option("-c,--vus,--connections", f.vus, "Virtual users (keep-alive connections)")
+  cmd.add_option("-c,--vus", f.vus, "Virtual users (HTTP/1.1: one keep-alive connection each)")
       ->check(CLI::Range(1u, 1'000'000u));
   cmd.add_option("-d,--duration", f.duration, "Load duration: 500ms, 30s, 2m, 1h");
   cmd.add_option("-t,--threads", f.threads, "Worker threads (default: number of cores)")
@@ -29,6 +29,7 @@ void add_load_flags(CLI::App& cmd, RunRequest& f, OutputFlags& output, bool scri
                  "Pass/fail condition, e.g. \"latency{p99} < 250ms\", \"errors{rate} < 1%\" "
                  "(repeatable; any failure exits 3)");
   cmd.add_flag("-q,--quiet", output.quiet, "No live progress");
+  add_transport_flags(cmd, f);
   auto* open = cmd.add_option_group("Open model (arrival rate; --url runs)");
   open->add_option("--rate", f.rate,
                    "Start requests at this rate whatever the target does, e.g. 2000/s "
@@ -44,6 +45,29 @@ void add_load_flags(CLI::App& cmd, RunRequest& f, OutputFlags& output, bool scri
   open->add_option("--backlog", f.backlog,
                    "Arrivals that may wait for a free VU (default: 10 s of the peak rate)")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100'000'000}));
+}
+
+void add_transport_flags(CLI::App& cmd, RunRequest& f) {
+  auto* t = cmd.add_option_group("Transport (README: Protocols)");
+  t->add_option("--transport", f.transport,
+                "auto (default: native for http://, libcurl for https:// and the options only it "
+                "has), native or curl");
+  t->add_flag("--http2", f.http2,
+              "HTTP/2 through libcurl: ALPN over https://, prior knowledge over http://");
+  t->add_option("--connections", f.connections,
+                "HTTP/2: connections per host, shared by the VUs (default: as the streams need)")
+      ->check(CLI::Range(1u, 1'000'000u));
+  t->add_option("--max-streams", f.max_streams,
+                "HTTP/2: most concurrent streams per connection (default 100)")
+      ->check(CLI::Range(1u, 1'000'000u));
+  t->add_option("--proxy", f.proxy, "Send requests through this HTTP proxy (http://host:port)");
+  t->add_option("--cacert", f.cacert, "Trust the CA certificates in this PEM file");
+  t->add_option("--cert", f.cert, "Client certificate (PEM) for TLS");
+  t->add_option("--key", f.key, "The client certificate's private key (PEM)");
+  t->add_flag("-k,--insecure", f.insecure, "Do not verify the server's certificate or name");
+  t->add_flag("--follow", f.follow, "Follow redirects (up to 10)");
+  t->add_option("--resolve", f.resolve,
+                "host:port:address: connect there for host:port (repeatable), as curl does");
 }
 
 void note_given_flags(const CLI::App& cmd, RunRequest& request) {

@@ -19,6 +19,9 @@ struct OutputFlags {
 void add_load_flags(CLI::App& cmd, RunRequest& request, OutputFlags& output, bool scriptable);
 // After parsing: records which flags were given (a default and a given value mean different
 // things to a script's options).
+// --transport, --http2, TLS, proxy, redirect and --resolve flags into `request`.
+void add_transport_flags(CLI::App& cmd, RunRequest& request);
+
 void note_given_flags(const CLI::App& cmd, RunRequest& request);
 
 }  // namespace strain

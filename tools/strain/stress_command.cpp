@@ -191,13 +191,13 @@ CLI::App* add_stress_command(CLI::App& app, CommandAction& action) {
   cmd->add_option("-m,--method", r.method, "HTTP method");
   cmd->add_option("-H,--header", r.headers, "Request header \"Name: value\" (repeatable)");
   cmd->add_option("--body", r.body, "Request body, or @file");
-  cmd->add_option("-c,--vus,--connections", r.vus, "VUs made at the start")
-      ->check(CLI::Range(1u, 1'000'000u));
+  cmd->add_option("-c,--vus", r.vus, "VUs made at the start")->check(CLI::Range(1u, 1'000'000u));
   cmd->add_option("--max-vus", r.max_vus, "Most VUs busy at once (default 1000)")
       ->check(CLI::Range(1u, 1'000'000u));
   cmd->add_option("-t,--threads", r.threads, "Worker threads (default: number of cores)")
       ->check(CLI::Range(0u, 1024u));
   cmd->add_option("--timeout", r.timeout, "Request timeout");
+  add_transport_flags(*cmd, r);
   cmd->add_option("--connect-timeout", r.connect_timeout, "Connect timeout");
   cmd->add_option("-o,--out", f->output.out, "Write the full result as JSON to this file");
   cmd->add_flag("-q,--quiet", f->output.quiet, "No live progress");

@@ -1,0 +1,106 @@
+#include "engine/transport/curl/curl_errors.hpp"
+
+#include <cerrno>
+
+namespace strain {
+namespace {
+
+// OpenSSL's X509_V_ERR_* codes (x509_vfy.h), kept here so this file needs no OpenSSL header.
+constexpr long kUnspecified = 1;
+constexpr long kUnableToGetIssuerCert = 2;
+constexpr long kCertNotYetValid = 9;
+constexpr long kCertHasExpired = 10;
+constexpr long kDepthZeroSelfSigned = 18;
+constexpr long kSelfSignedInChain = 19;
+constexpr long kUnableToGetIssuerLocally = 20;
+constexpr long kUnableToVerifyLeaf = 21;
+constexpr long kHostnameMismatch = 62;
+constexpr long kIpAddressMismatch = 64;
+
+ErrorKind verify_failure(long verify_result) {
+  switch (verify_result) {
+    case kUnableToGetIssuerCert:
+    case kDepthZeroSelfSigned:
+    case kSelfSignedInChain:
+    case kUnableToGetIssuerLocally:
+    case kUnableToVerifyLeaf:
+      return ErrorKind::tls_unknown_ca;
+    case kCertNotYetValid:
+    case kCertHasExpired:
+      return ErrorKind::tls_expired;
+    case kHostnameMismatch:
+    case kIpAddressMismatch:
+    // The chain verified, yet the peer failed: libcurl's own host name check said no. libcurl
+    // 7.88 with OpenSSL then reports X509_V_ERR_UNSPECIFIED (1); others leave 0.
+    case 0:
+    case kUnspecified:
+      return ErrorKind::tls_wrong_host;
+    default:
+      return ErrorKind::tls_handshake;
+  }
+}
+
+bool is_local_limit(long os_errno) {
+  return os_errno == EMFILE || os_errno == ENFILE || os_errno == EADDRNOTAVAIL ||
+         os_errno == ENOBUFS || os_errno == ENOMEM;
+}
+
+}  // namespace
+
+ErrorKind error_kind_of(const CurlFailure& f) {
+  switch (f.code) {
+    case CURLE_OK:
+      return ErrorKind::none;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return ErrorKind::dns;
+    case CURLE_COULDNT_CONNECT:
+      if (f.os_errno == ECONNREFUSED) return ErrorKind::connect_refused;
+      if (is_local_limit(f.os_errno)) return ErrorKind::local_limit;
+      return ErrorKind::connect_error;
+    case CURLE_OPERATION_TIMEDOUT:
+      return f.connected ? ErrorKind::timeout : ErrorKind::connect_timeout;
+    case CURLE_PEER_FAILED_VERIFICATION:
+      return verify_failure(f.ssl_verify_result);
+    case CURLE_SSL_CONNECT_ERROR:
+      // A failed chain can surface here too, with the verify result set.
+      return f.ssl_verify_result != 0 ? verify_failure(f.ssl_verify_result)
+                                      : ErrorKind::tls_handshake;
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_USE_SSL_FAILED:
+      return ErrorKind::tls_handshake;
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+      return ErrorKind::reset;
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+      return ErrorKind::closed;
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_BAD_CONTENT_ENCODING:
+    case CURLE_FILESIZE_EXCEEDED:
+      return ErrorKind::bad_response;
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_HTTP3:
+    case CURLE_QUIC_CONNECT_ERROR:
+    case CURLE_TOO_MANY_REDIRECTS:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+      return ErrorKind::protocol;
+    case CURLE_OUT_OF_MEMORY:
+      return ErrorKind::local_limit;
+    default:
+      return ErrorKind::other;
+  }
+}
+
+}  // namespace strain

@@ -1,0 +1,160 @@
+"""HTTPS, HTTP/2 and the libcurl transport against a private nginx on 127.0.0.1.
+
+Every figure is checked against nginx's own counts (stub_status) or a known truth: the
+accepts equal the connections strain says it needs, TLS failures are counted by reason,
+a delayed upstream shows up in the waiting phase and nowhere else.
+"""
+import os
+import sys
+import time
+
+from harness import Target, run_strain
+from tls_support import NginxTls
+
+EXAMPLES = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                         "examples"))
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def errors_of(result):
+    return {k: v for k, v in result["total"]["errors"].items() if v}
+
+
+def responses(result):
+    return sum(result["total"]["status_codes"].values())
+
+
+def requests_served(nginx, name="https"):
+    """nginx's own request count, without the fixture's status reads."""
+    return nginx.status(name)["requests"]
+
+
+def run(*args, timeout_s=60):
+    return run_strain("run", "-q", "-t", "1", *args, timeout_s=timeout_s)
+
+
+with NginxTls() as nginx:
+    https = nginx.url("https")
+
+    # 1. HTTPS keep-alive: one connection per VU, every request answered, nginx agrees.
+    a0, r0 = nginx.accepts("https"), requests_served(nginx)
+    rc, out, err, res = run("-c", "8", "-d", "2s", "--url", https, "--cacert", nginx.ca)
+    accepts, served = nginx.accepts("https") - a0, requests_served(nginx) - r0 - 1
+    check(rc == 0 and res is not None, f"https run exits 0 (rc={rc}, {err.strip()[-200:]})")
+    if res:
+        n = responses(res)
+        check(n > 100 and not errors_of(res), f"https: {n} responses, errors {errors_of(res)}")
+        check(accepts == 8, f"https: nginx accepted {accepts} connections for 8 VUs")
+        check(abs(served - n) <= 8, f"https: nginx served {served}, strain counted {n}")
+        check(res["generator"]["connects"] == 8, f"https: strain made {res['generator']['connects']} connects")
+
+    # 2. The native transport over plain HTTP reuses its connections too.
+    a0 = nginx.accepts("plain")
+    rc, out, err, res = run("-c", "5", "-d", "1s", "--url", nginx.url("plain"), "--transport",
+                            "native")
+    check(rc == 0 and nginx.accepts("plain") - a0 == 5,
+          f"native plain: accepts {nginx.accepts('plain') - a0} for 5 VUs (rc={rc})")
+    # ... and so does libcurl forced onto plain HTTP.
+    a0 = nginx.accepts("plain")
+    rc, out, err, res = run("-c", "5", "-d", "1s", "--url", nginx.url("plain"), "--transport",
+                            "curl")
+    check(rc == 0 and nginx.accepts("plain") - a0 == 5 and res and not errors_of(res),
+          f"curl plain: accepts {nginx.accepts('plain') - a0} for 5 VUs (rc={rc})")
+
+    # 3. HTTP/2: 300 VUs share --connections 3 with 100 streams each.
+    a0, r0 = nginx.accepts("https"), requests_served(nginx)
+    rc, out, err, res = run("-c", "300", "-d", "2s", "--http2", "--connections", "3",
+                            "--max-streams", "100", "--url", https, "--cacert", nginx.ca)
+    accepts = nginx.accepts("https") - a0
+    served = requests_served(nginx) - r0 - 1
+    check(rc == 0 and res is not None, f"http2 run exits 0 (rc={rc}, {err.strip()[-200:]})")
+    if res:
+        n = responses(res)
+        check(n > 100 and not errors_of(res), f"http2: {n} responses, errors {errors_of(res)}")
+        check(accepts == 3, f"http2: nginx accepted {accepts} connections for --connections 3")
+        check(abs(served - n) <= 300, f"http2: nginx served {served}, strain counted {n}")
+
+    # 4. TLS verified by default; failures counted by reason, never a crash.
+    for name, extra, kind in [
+        ("https", [], "tls_unknown_ca"),  # the test CA is not in the system's store
+        ("self_signed", ["--cacert", nginx.ca], "tls_unknown_ca"),
+        ("wrong_host", ["--cacert", nginx.ca], "tls_wrong_host"),
+        ("expired", ["--cacert", nginx.ca], "tls_expired"),
+    ]:
+        rc, out, err, res = run("-c", "2", "-d", "1s", "--url", nginx.url(name), *extra)
+        errs = errors_of(res) if res else {}
+        check(res is not None and rc not in (0, 2) and list(errs) == [kind] and
+              errs[kind] > 0 and responses(res) == 0,
+              f"{name} {' '.join(extra[:1])}: every request fails as {kind}: {errs} (rc={rc})")
+    rc, out, err, res = run("-c", "2", "-d", "1s", "--url", nginx.url("expired"), "--insecure")
+    check(rc == 0 and res and responses(res) > 0 and not errors_of(res),
+          f"expired with --insecure: answered (rc={rc})")
+
+    # 5. A missing --cacert file exits 2 before any traffic.
+    a0 = nginx.accepts("https")
+    rc, out, err, res = run("-c", "2", "-d", "1s", "--url", https, "--cacert",
+                            "/nonexistent/ca.pem")
+    check(rc == 2 and "--cacert" in err and nginx.accepts("https") == a0,
+          f"missing --cacert: exit {rc}, says '{err.strip()}', no connection")
+    rc, out, err, res = run("-c", "2", "-d", "1s", "--url", https, "--transport", "native")
+    check(rc == 2 and "native" in err, f"--transport native with https: exit {rc}: {err.strip()}")
+
+    # 6. Client certificates; redirects only with --follow.
+    rc, out, err, res = run("-c", "2", "-d", "1s", "--url", nginx.url("mtls"), "--cacert",
+                            nginx.ca, "--cert", nginx.certs.client.cert, "--key",
+                            nginx.certs.client.key)
+    codes = res["total"]["status_codes"] if res else {}
+    check(rc == 0 and list(codes) == ["200"], f"mtls with --cert/--key: statuses {codes}")
+    rc, out, err, res = run("-c", "2", "-d", "1s", "--url", nginx.url("mtls"), "--cacert", nginx.ca)
+    codes = res["total"]["status_codes"] if res else {}
+    check(list(codes) == ["400"], f"mtls without a client certificate: statuses {codes}")
+    rc, out, err, res = run("-c", "2", "-d", "1s", "--url", nginx.url("https", "/redirect"),
+                            "--cacert", nginx.ca)
+    codes = res["total"]["status_codes"] if res else {}
+    check(list(codes) == ["302"], f"redirect not followed by default: {codes}")
+    rc, out, err, res = run("-c", "2", "-d", "1s", "--url", nginx.url("https", "/redirect"),
+                            "--cacert", nginx.ca, "--follow")
+    codes = res["total"]["status_codes"] if res else {}
+    check(list(codes) == ["200"], f"--follow: {codes}")
+
+# 7. The Lua example runs unchanged over HTTPS/1.1 and HTTP/2, through nginx to strain-target
+# delayed by 20 ms: checks and thresholds pass, one TLS handshake per connection, and the
+# 20 ms shows up in the waiting phase.
+DELAY_MS = 20
+with Target() as target, NginxTls(upstream_port=target.port) as nginx:
+    base = nginx.url("https").rstrip("/")
+    for flags in ([], ["--http2", "--connections", "1"]):
+        a0 = nginx.accepts("https")
+        rc, out, err, res = run_strain("run", "-q", "-t", "1", os.path.join(EXAMPLES, "https.lua"),
+                                       "-e", f"BASE_URL={base}", "-e",
+                                       f"URL_PATH=/target/?delay={DELAY_MS}ms", "-e", "VUS=4",
+                                       "--cacert", nginx.ca, *flags, timeout_s=60)
+        accepts = nginx.accepts("https") - a0
+        label = "h2" if flags else "https"
+        check(rc == 0 and res is not None, f"lua {label}: exit {rc} {err.strip()[-300:]}")
+        if not res:
+            continue
+        metrics = {m["name"]: m for m in res["script"]["metrics"]}
+        handshakes = metrics["tls_handshakes"]["count"] if "tls_handshakes" in metrics else -1
+        check(handshakes == accepts,
+              f"lua {label}: {handshakes} responses paid a TLS handshake, nginx accepted {accepts}")
+        waiting = metrics.get("waiting_ms", {})
+        check(DELAY_MS <= waiting.get("p50", 0) < DELAY_MS + 15 and waiting.get("avg", 0) >= DELAY_MS,
+              f"lua {label}: waiting p50 {waiting.get('p50')} ms, avg {waiting.get('avg')} ms: "
+              f"the upstream's {DELAY_MS} ms")
+        checks = res["script"]["checks"]
+        check(all(c["fails"] == 0 and c["passes"] > 0 for c in checks),
+              f"lua {label}: checks pass {[(c['name'], c['passes']) for c in checks]}")
+        check(res["thresholds"] and all(t["passed"] for t in res["thresholds"]),
+              f"lua {label}: thresholds pass")
+
+if failures:
+    print(f"{len(failures)} check(s) failed")
+    sys.exit(1)
+print("all checks passed")
