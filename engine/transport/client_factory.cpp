@@ -6,8 +6,18 @@
 #include "engine/core/error.hpp"
 #include "engine/transport/curl/curl_client.hpp"
 #include "engine/transport/resolve.hpp"
+#include "engine/transport/tls/tls_stream.hpp"
 
 namespace strain {
+namespace {
+
+// The native client's TLS context for an https:// origin (one per client: per worker and host).
+std::shared_ptr<const TlsContext> tls_of(const TransportOptions& options, const http::Url& url) {
+  if (url.scheme != "https") return nullptr;
+  return std::make_shared<const TlsContext>(options.tls, url.host);
+}
+
+}  // namespace
 
 ClientFactory client_factory(NativeClientOptions timeouts, TransportOptions options) {
   return [timeouts, options = std::move(options)](
@@ -16,7 +26,7 @@ ClientFactory client_factory(NativeClientOptions timeouts, TransportOptions opti
     if (choose_transport(options, url) == TransportKind::curl)
       return make_curl_client(io, url, timeouts, options);
     const Endpoint ep = resolve_endpoint(url.host, url.port, std::chrono::milliseconds(5000));
-    return std::make_unique<NativeClient>(io, ep, timeouts);
+    return std::make_unique<NativeClient>(io, ep, timeouts, tls_of(options, url));
   };
 }
 
@@ -27,7 +37,7 @@ ClientFactory client_factory(NativeClientOptions timeouts, TransportOptions opti
     if (auto why = check_transport(options, url); !why.empty()) throw UsageError(why);
     if (choose_transport(options, url) == TransportKind::curl)
       return make_curl_client(io, url, timeouts, options);
-    return std::make_unique<NativeClient>(io, resolved, timeouts);
+    return std::make_unique<NativeClient>(io, resolved, timeouts, tls_of(options, url));
   };
 }
 

@@ -15,6 +15,7 @@
 #include "engine/transport/request_template.hpp"
 #include "engine/transport/resend_rule.hpp"
 #include "engine/transport/response_parser.hpp"
+#include "engine/transport/tls/tls_stream.hpp"
 
 namespace strain {
 
@@ -138,7 +139,15 @@ class NativeSession final : public Session, private PollHandler {
   }
 
  private:
-  enum class State : std::uint8_t { closed, backing_off, connecting, writing, reading, idle };
+  enum class State : std::uint8_t {
+    closed,
+    backing_off,
+    connecting,
+    handshaking,  // TLS: connected, the handshake under way
+    writing,
+    reading,
+    idle
+  };
 
   // After a connect that failed on every address, the next one waits; the exchange is in
   // flight meanwhile (it counts in response time, and sent_ns stays the real send).
@@ -198,12 +207,36 @@ class NativeSession final : public Session, private PollHandler {
   }
 
   void on_connected(std::int64_t now) {
-    client_.connect_deadlines_.disarm(timeout_node_);
     client_.preferred_address_ = address_index();
     failed_connects_ = 0;
     round_trip_ns_ = handshake_round_trip(now - socket_connect_ns_);
     exchange_.connect_ns = now - connect_phase_ns_;
+    if (client_.tls_) {
+      // The connect timeout runs on through the TLS handshake.
+      if (!tls_.open(*client_.tls_, fd_)) return fail(ErrorKind::tls_handshake, now);
+      tls_started_ns_ = now;
+      state_ = State::handshaking;
+      return continue_handshake(now);
+    }
+    client_.connect_deadlines_.disarm(timeout_node_);
     send(now);
+  }
+
+  // One step of the TLS handshake; the socket's next event brings the next.
+  void continue_handshake(std::int64_t now) {
+    switch (tls_.handshake()) {
+      case TlsStream::Io::ok: {
+        client_.connect_deadlines_.disarm(timeout_node_);
+        const std::int64_t done = now_ns();
+        exchange_.tls_ns = done - tls_started_ns_;
+        return send(done);
+      }
+      case TlsStream::Io::want_read:
+      case TlsStream::Io::want_write:
+        return;
+      default:
+        return fail(tls_.failure(), now);
+    }
   }
 
   // The connection's round trip, for the resend rule. The kernel timed the handshake without
@@ -230,6 +263,7 @@ class NativeSession final : public Session, private PollHandler {
 
   void write_more(std::int64_t now) {
     const auto bytes = request_.bytes;
+    if (tls_.is_open()) return write_tls(now);
     while (written_ < bytes.size()) {
       const ssize_t n = ::send(fd_, bytes.data() + written_, bytes.size() - written_, MSG_NOSIGNAL);
       if (n > 0) {
@@ -245,9 +279,65 @@ class NativeSession final : public Session, private PollHandler {
     state_ = State::reading;
   }
 
+  void write_tls(std::int64_t now) {
+    const auto bytes = request_.bytes;
+    while (written_ < bytes.size()) {
+      std::size_t n = 0;
+      switch (tls_.write(bytes.data() + written_, bytes.size() - written_, n)) {
+        case TlsStream::Io::ok:
+          written_ += n;
+          continue;
+        case TlsStream::Io::want_read:
+        case TlsStream::Io::want_write:
+          return;  // the socket's next event goes on
+        case TlsStream::Io::eof:
+          return fail_or_retry(ErrorKind::closed, now);
+        case TlsStream::Io::reset:
+          return fail_or_retry(ErrorKind::reset, now);
+        case TlsStream::Io::failed:
+          return fail(ErrorKind::other, now);
+      }
+    }
+    exchange_.bytes_out = written_;
+    state_ = State::reading;
+  }
+
+  // One read of the response: > 0 bytes, 0 at EOF, or one of these.
+  static constexpr ssize_t kAgain = -1;  // nothing more for now
+  static constexpr ssize_t kReset = -2;  // ECONNRESET
+  static constexpr ssize_t kError = -3;  // anything else
+  ssize_t receive(char* buffer, std::size_t len) {
+    if (!tls_.is_open()) {
+      for (;;) {
+        const ssize_t n = ::recv(fd_, buffer, len, 0);
+        if (n >= 0) return n;
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return kAgain;
+        return errno == ECONNRESET ? kReset : kError;
+      }
+    }
+    std::size_t n = 0;
+    switch (tls_.read(buffer, len, n)) {
+      case TlsStream::Io::ok:
+        return static_cast<ssize_t>(n);
+      case TlsStream::Io::want_read:
+      case TlsStream::Io::want_write:
+        return kAgain;
+      case TlsStream::Io::eof:
+        return 0;
+      case TlsStream::Io::reset:
+        return kReset;
+      case TlsStream::Io::failed:
+        break;
+    }
+    return kError;
+  }
+
   void on_poll(std::uint32_t events) override {
     client_.in_batch_ = true;
     switch (state_) {
+      case State::handshaking:
+        return continue_handshake(now_ns());
       case State::connecting: {
         if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) == 0) return;
         const std::int64_t now = now_ns();
@@ -258,7 +348,9 @@ class NativeSession final : public Session, private PollHandler {
         return on_connected(now);
       }
       case State::writing:
-        if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) != 0) write_more(now_ns());
+        // TLS may need a read to go on writing (a key update), so any event retries.
+        if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) != 0 || tls_.is_open())
+          write_more(now_ns());
         // A fast server may answer before we see EPOLLOUT; fall through only once written.
         if (state_ != State::reading || (events & (EPOLLIN | EPOLLRDHUP)) == 0) return;
         [[fallthrough]];
@@ -275,11 +367,13 @@ class NativeSession final : public Session, private PollHandler {
   // Reads until the response is complete or the socket is drained. A short read means the
   // receive queue was empty, so the next data brings a new edge: no extra EAGAIN read needed,
   // unless the peer also closed: data and FIN can come in one edge, so then read on to EOF.
+  // TLS hands over one record at a time, so there only "want read" says the socket is drained.
   void read_response(std::uint32_t events) {
     const bool peer_closed = (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+    const bool tls = tls_.is_open();
     auto& buffer = client_.read_buffer_;
     for (;;) {
-      const ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), 0);
+      const ssize_t n = receive(buffer.data(), buffer.size());
       if (n > 0) {
         const auto len = static_cast<std::size_t>(n);
         exchange_.bytes_in += len;
@@ -297,7 +391,7 @@ class NativeSession final : public Session, private PollHandler {
         if (result == http::ResponseParser::Result::error) {
           return fail(ErrorKind::bad_response, now_ns());
         }
-        if (len < buffer.size() && !peer_closed) {
+        if (len < buffer.size() && !peer_closed && !tls) {
           const std::int64_t now = now_ns();
           if (exchange_.first_byte_ns == 0) exchange_.first_byte_ns = now;
           client_.idle_deadlines_.arm(idle_node_, now);
@@ -312,19 +406,26 @@ class NativeSession final : public Session, private PollHandler {
         }
         return fail_or_retry(ErrorKind::closed, now_ns());
       }
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-      if (errno == ECONNRESET) return fail_or_retry(ErrorKind::reset, now_ns());
-      return fail(ErrorKind::other, now_ns());
+      if (n == kAgain) {
+        if (tls && exchange_.bytes_in > 0) {
+          const std::int64_t now = now_ns();
+          if (exchange_.first_byte_ns == 0) exchange_.first_byte_ns = now;
+          client_.idle_deadlines_.arm(idle_node_, now);
+        }
+        return;
+      }
+      if (n == kReset) return fail_or_retry(ErrorKind::reset, now_ns());
+      return fail(tls ? ErrorKind::bad_response : ErrorKind::other, now_ns());
     }
   }
 
   // Nothing is in flight, yet the socket stirred: the server closed an idle keep-alive
   // connection (or sent bytes nobody asked for). Either way, reconnect on the next start.
+  // Over TLS the bytes may be the server's session tickets, which the read consumes: only
+  // application data, an EOF or an error close it.
   void on_idle_event() {
     char probe[256];
-    const ssize_t n = ::recv(fd_, probe, sizeof probe, 0);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    if (receive(probe, sizeof probe) == kAgain) return;
     close_fd();
   }
 
@@ -407,6 +508,7 @@ class NativeSession final : public Session, private PollHandler {
   }
 
   void close_fd() {
+    tls_.close();
     if (fd_ >= 0) ::close(fd_);  // also leaves the epoll set
     fd_ = -1;
     state_ = State::closed;
@@ -422,7 +524,10 @@ class NativeSession final : public Session, private PollHandler {
   bool still_open() {
     char byte;
     const ssize_t n = ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+    // TLS: bytes waiting may be session tickets, consumed without a byte for us.
+    char probe[256];
+    return n > 0 && tls_.is_open() && receive(probe, sizeof probe) == kAgain;
   }
 
   // Out of descriptors, memory or ephemeral ports: strain's limit, never blamed on the target.
@@ -447,6 +552,8 @@ class NativeSession final : public Session, private PollHandler {
   std::int64_t socket_connect_ns_ = 0;  // when the current socket's connect() was called
   std::int64_t round_trip_ns_ = 0;      // the current connection's handshake round trip
   std::int64_t idle_since_ns_ = 0;      // when the connection last became idle (kept alive)
+  std::int64_t tls_started_ns_ = 0;     // when the TLS handshake began
+  TlsStream tls_;                       // open on a TLS connection
   std::size_t written_ = 0;
   std::size_t index_ = 0;          // position in client_.sessions_
   std::size_t attempt_ = 0;        // this connect phase's addresses tried, the current included
@@ -477,10 +584,11 @@ std::chrono::milliseconds sweep_period(const NativeClientOptions& o) {
 }  // namespace
 
 NativeClient::NativeClient(boost::asio::io_context& io, const Endpoint& endpoint,
-                           NativeClientOptions options)
+                           NativeClientOptions options, std::shared_ptr<const TlsContext> tls)
     : io_(io),
       endpoint_(endpoint),
       options_(options),
+      tls_(std::move(tls)),
       backoff_{options.connect_backoff_first.count(), options.connect_backoff_cap.count()},
       poller_(io),
       sweep_timer_(io),

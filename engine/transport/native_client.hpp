@@ -34,13 +34,16 @@ struct NativeClientOptions {
 };
 
 class NativeSession;
+class TlsContext;
 
 // One per worker; every session it opens runs on `io`'s thread. Connects try the endpoint's
 // addresses in turn, the one that worked last first; after a connect to every address failed,
 // that session's next connect waits out a back-off (see connect_backoff.hpp).
 class NativeClient final : public HttpClient, private BatchListener {
  public:
-  NativeClient(boost::asio::io_context& io, const Endpoint& endpoint, NativeClientOptions options);
+  // `tls`: speak TLS (HTTPS) with this context on every connection; null: plain HTTP.
+  NativeClient(boost::asio::io_context& io, const Endpoint& endpoint, NativeClientOptions options,
+               std::shared_ptr<const TlsContext> tls = nullptr);
   ~NativeClient() override;
 
   std::unique_ptr<Session> open_session() override;
@@ -67,6 +70,7 @@ class NativeClient final : public HttpClient, private BatchListener {
   boost::asio::io_context& io_;
   Endpoint endpoint_;
   NativeClientOptions options_;
+  std::shared_ptr<const TlsContext> tls_;
   BackoffSchedule backoff_;
   Poller poller_;
   boost::asio::steady_timer sweep_timer_;

@@ -7,7 +7,8 @@ namespace strain {
 namespace {
 
 bool needs_curl(const TransportOptions& o, const http::Url& url) {
-  return url.scheme != "http" || o.http2 || !o.proxy.empty() || o.follow || !o.resolve.empty();
+  return (url.scheme != "http" && url.scheme != "https") || o.http2 || !o.proxy.empty() ||
+         o.follow || !o.resolve.empty();
 }
 
 // Empty when `path` is a readable regular file, else why not, naming the flag.
@@ -29,8 +30,8 @@ TransportKind choose_transport(const TransportOptions& o, const http::Url& url) 
 
 std::string check_transport(const TransportOptions& o, const http::Url& url) {
   if (o.kind == TransportKind::native && needs_curl(o, url)) {
-    return "--transport native speaks plain HTTP/1.1 (http://) without --http2, --proxy, "
-           "--follow or --resolve; leave --transport out or use curl";
+    return "--transport native speaks HTTP/1.1 (http:// and https://) without --http2, "
+           "--proxy, --follow or --resolve; leave --transport out or use curl";
   }
   for (const auto& [flag, path] :
        {std::pair{"--cacert", &o.tls.cacert}, std::pair{"--cert", &o.tls.cert},

@@ -11,8 +11,8 @@
 namespace strain {
 
 enum class TransportKind : std::uint8_t {
-  automatic,  // native for plain HTTP/1.1 without curl-only options, else curl
-  native,     // strain's own HTTP/1.1 client: the fast path
+  automatic,  // native for HTTP/1.1 (http://, https://) without curl-only options, else curl
+  native,     // strain's own HTTP/1.1 client, TLS by OpenSSL: the fast path
   curl,       // libcurl's multi interface: HTTPS, HTTP/2, proxies, redirects, client certificates
 };
 
@@ -36,7 +36,7 @@ struct TransportOptions {
   std::vector<std::string> resolve;  // --resolve host:port:addr, as curl takes it
 };
 
-// Which transport serves `url` under `options`. Automatic picks native for http:// unless an
+// Which transport serves `url` under `options`. Automatic picks native for HTTP/1.1 unless an
 // option only libcurl has is asked for (HTTP/2, a proxy, redirects, --resolve).
 TransportKind choose_transport(const TransportOptions& options, const http::Url& url);
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Requests per client CPU-second over TLS, against one private nginx, in the same run:
-#   https  HTTP/1.1 keep-alive, 50 connections: strain (libcurl, picked for https) vs wrk
+#   https  HTTP/1.1 keep-alive, 50 connections: strain (native client, OpenSSL) vs wrk, and
+#          strain --transport curl (the libcurl path) beside them
 #   h2     HTTP/2 over TLS (ALPN), 10 connections x 100 streams: strain --http2 vs h2load
 #   http   plain HTTP/1.1, 50 connections, for reference: strain native, strain --transport curl
 #          (the libcurl path without TLS) and wrk
@@ -100,6 +101,11 @@ run_https_strain() {
     --cacert "$cacert" --out "$out/strain.json"
   strain_requests "strain https"
 }
+run_https_curl() {
+  timed "$strain" run -q -t 1 -c 50 -d "${secs}s" --transport curl \
+    --url "https://127.0.0.1:$port/" --cacert "$cacert" --out "$out/strain.json"
+  strain_requests "strain https --transport curl"
+}
 run_h2_h2load() {
   timed h2load -c10 -m100 -t1 -D "$secs" "https://127.0.0.1:$port/"
   grep -q '^Application protocol: h2$' "$out/log" || { echo "h2load did not negotiate h2:" >&2; cat "$out/log" >&2; exit 1; }
@@ -160,8 +166,8 @@ PY
 
 start_nginx_tls "$port" 0 "$out/tls/server.pem" "$out/tls/server.key"
 printf '%-6s %-9s %12s %12s %12s\n' test tool "req/s" "cpu-s" "req/cpu-s"
-measure https wrk strain
-report https "https HTTP/1.1, 50 connections" wrk strain=strain
+measure https wrk strain curl
+report https "https HTTP/1.1, 50 connections" wrk strain=strain "curl=libcurl path"
 measure h2 h2load strain
 report h2 "h2 over TLS, 10 connections x 100 streams" h2load strain=strain
 echo "   (h2load negotiated ${h2load_tls:-?}; wrk and strain: their TLS libraries' defaults)"

@@ -42,17 +42,53 @@ def run(*args, timeout_s=60):
 with NginxTls() as nginx:
     https = nginx.url("https")
 
-    # 1. HTTPS keep-alive: one connection per VU, every request answered, nginx agrees.
-    a0, r0 = nginx.accepts("https"), requests_served(nginx)
-    rc, out, err, res = run("-c", "8", "-d", "2s", "--url", https, "--cacert", nginx.ca)
-    accepts, served = nginx.accepts("https") - a0, requests_served(nginx) - r0 - 1
-    check(rc == 0 and res is not None, f"https run exits 0 (rc={rc}, {err.strip()[-200:]})")
-    if res:
-        n = responses(res)
-        check(n > 100 and not errors_of(res), f"https: {n} responses, errors {errors_of(res)}")
-        check(accepts == 8, f"https: nginx accepted {accepts} connections for 8 VUs")
-        check(abs(served - n) <= 8, f"https: nginx served {served}, strain counted {n}")
-        check(res["generator"]["connects"] == 8, f"https: strain made {res['generator']['connects']} connects")
+    for transport in ("native", "curl"):
+        t = ["--transport", transport]
+        # 1. HTTPS keep-alive: one connection per VU, every request answered, nginx agrees.
+        a0, r0 = nginx.accepts("https"), requests_served(nginx)
+        rc, out, err, res = run("-c", "8", "-d", "2s", "--url", https, "--cacert", nginx.ca, *t)
+        accepts, served = nginx.accepts("https") - a0, requests_served(nginx) - r0 - 1
+        check(rc == 0 and res is not None, f"{transport} https exits 0 (rc={rc}, {err.strip()[-200:]})")
+        if res:
+            n = responses(res)
+            check(n > 100 and not errors_of(res),
+                  f"{transport} https: {n} responses, errors {errors_of(res)}")
+            check(accepts == 8, f"{transport} https: nginx accepted {accepts} connections for 8 VUs")
+            check(abs(served - n) <= 8, f"{transport} https: nginx served {served}, strain counted {n}")
+            check(res["generator"]["connects"] == 8,
+                  f"{transport} https: strain made {res['generator']['connects']} connects")
+            tls = res["phases_ms"]["tls_handshaking"]
+            check(tls["count"] == n and 0 < tls["max"] < 1000,
+                  f"{transport} https: TLS handshake phase recorded (max {tls['max']} ms)")
+
+        # 4. TLS verified by default; failures counted by reason, never a crash.
+        for name, extra, kind in [
+            ("https", [], "tls_unknown_ca"),  # the test CA is not in the system's store
+            ("self_signed", ["--cacert", nginx.ca], "tls_unknown_ca"),
+            ("wrong_host", ["--cacert", nginx.ca], "tls_wrong_host"),
+            ("expired", ["--cacert", nginx.ca], "tls_expired"),
+        ]:
+            rc, out, err, res = run("-c", "2", "-d", "1s", "--url", nginx.url(name), *extra, *t)
+            errs = errors_of(res) if res else {}
+            check(res is not None and rc not in (0, 2) and list(errs) == [kind] and
+                  errs[kind] > 0 and responses(res) == 0,
+                  f"{transport} {name} {' '.join(extra[:1])}: every request fails as {kind}: "
+                  f"{errs} (rc={rc})")
+        rc, out, err, res = run("-c", "2", "-d", "1s", "--url", nginx.url("expired"), "--insecure",
+                                *t)
+        check(rc == 0 and res and responses(res) > 0 and not errors_of(res),
+              f"{transport} expired with --insecure: answered (rc={rc})")
+
+        # 6. Client certificates.
+        rc, out, err, res = run("-c", "2", "-d", "1s", "--url", nginx.url("mtls"), "--cacert",
+                                nginx.ca, "--cert", nginx.certs.client.cert, "--key",
+                                nginx.certs.client.key, *t)
+        codes = res["total"]["status_codes"] if res else {}
+        check(rc == 0 and list(codes) == ["200"], f"{transport} mtls with --cert/--key: {codes}")
+        rc, out, err, res = run("-c", "2", "-d", "1s", "--url", nginx.url("mtls"), "--cacert",
+                                nginx.ca, *t)
+        codes = res["total"]["status_codes"] if res else {}
+        check(list(codes) == ["400"], f"{transport} mtls without a client certificate: {codes}")
 
     # 2. The native transport over plain HTTP reuses its connections too.
     a0 = nginx.accepts("plain")
@@ -80,40 +116,17 @@ with NginxTls() as nginx:
         check(accepts == 3, f"http2: nginx accepted {accepts} connections for --connections 3")
         check(abs(served - n) <= 300, f"http2: nginx served {served}, strain counted {n}")
 
-    # 4. TLS verified by default; failures counted by reason, never a crash.
-    for name, extra, kind in [
-        ("https", [], "tls_unknown_ca"),  # the test CA is not in the system's store
-        ("self_signed", ["--cacert", nginx.ca], "tls_unknown_ca"),
-        ("wrong_host", ["--cacert", nginx.ca], "tls_wrong_host"),
-        ("expired", ["--cacert", nginx.ca], "tls_expired"),
-    ]:
-        rc, out, err, res = run("-c", "2", "-d", "1s", "--url", nginx.url(name), *extra)
-        errs = errors_of(res) if res else {}
-        check(res is not None and rc not in (0, 2) and list(errs) == [kind] and
-              errs[kind] > 0 and responses(res) == 0,
-              f"{name} {' '.join(extra[:1])}: every request fails as {kind}: {errs} (rc={rc})")
-    rc, out, err, res = run("-c", "2", "-d", "1s", "--url", nginx.url("expired"), "--insecure")
-    check(rc == 0 and res and responses(res) > 0 and not errors_of(res),
-          f"expired with --insecure: answered (rc={rc})")
-
     # 5. A missing --cacert file exits 2 before any traffic.
     a0 = nginx.accepts("https")
     rc, out, err, res = run("-c", "2", "-d", "1s", "--url", https, "--cacert",
                             "/nonexistent/ca.pem")
     check(rc == 2 and "--cacert" in err and nginx.accepts("https") == a0,
           f"missing --cacert: exit {rc}, says '{err.strip()}', no connection")
-    rc, out, err, res = run("-c", "2", "-d", "1s", "--url", https, "--transport", "native")
-    check(rc == 2 and "native" in err, f"--transport native with https: exit {rc}: {err.strip()}")
+    rc, out, err, res = run("-c", "2", "-d", "1s", "--url", https, "--transport", "native",
+                            "--http2")
+    check(rc == 2 and "native" in err, f"--transport native with --http2: exit {rc}: {err.strip()}")
 
-    # 6. Client certificates; redirects only with --follow.
-    rc, out, err, res = run("-c", "2", "-d", "1s", "--url", nginx.url("mtls"), "--cacert",
-                            nginx.ca, "--cert", nginx.certs.client.cert, "--key",
-                            nginx.certs.client.key)
-    codes = res["total"]["status_codes"] if res else {}
-    check(rc == 0 and list(codes) == ["200"], f"mtls with --cert/--key: statuses {codes}")
-    rc, out, err, res = run("-c", "2", "-d", "1s", "--url", nginx.url("mtls"), "--cacert", nginx.ca)
-    codes = res["total"]["status_codes"] if res else {}
-    check(list(codes) == ["400"], f"mtls without a client certificate: statuses {codes}")
+    # Redirects only with --follow (which picks libcurl).
     rc, out, err, res = run("-c", "2", "-d", "1s", "--url", nginx.url("https", "/redirect"),
                             "--cacert", nginx.ca)
     codes = res["total"]["status_codes"] if res else {}
@@ -153,6 +166,19 @@ with Target() as target, NginxTls(upstream_port=target.port) as nginx:
               f"lua {label}: checks pass {[(c['name'], c['passes']) for c in checks]}")
         check(res["thresholds"] and all(t["passed"] for t in res["thresholds"]),
               f"lua {label}: thresholds pass")
+
+# 8. A target that hangs behind TLS: every request is a timeout, on either transport, and the
+# wait shows in the response time (a hang must never look fast).
+with Target() as target, NginxTls(upstream_port=target.port) as nginx:
+    url = nginx.url("https", "/target/?delay=3s")
+    for transport in ("native", "curl"):
+        rc, out, err, res = run("-c", "2", "-d", "1s", "--timeout", "500ms", "--url", url,
+                                "--cacert", nginx.ca, "--transport", transport)
+        errs = errors_of(res) if res else {}
+        p50 = res["summary"]["response_time_ms"]["p50"] if res else 0
+        check(res is not None and list(errs) == ["timeout"] and errs["timeout"] >= 2 and
+              responses(res) == 0 and p50 >= 450,
+              f"{transport} hang over TLS: {errs}, response time p50 {p50} ms (rc={rc})")
 
 if failures:
     print(f"{len(failures)} check(s) failed")

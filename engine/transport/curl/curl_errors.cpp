@@ -2,42 +2,16 @@
 
 #include <cerrno>
 
+#include "engine/transport/tls/tls_stream.hpp"
+
 namespace strain {
 namespace {
 
-// OpenSSL's X509_V_ERR_* codes (x509_vfy.h), kept here so this file needs no OpenSSL header.
-constexpr long kUnspecified = 1;
-constexpr long kUnableToGetIssuerCert = 2;
-constexpr long kCertNotYetValid = 9;
-constexpr long kCertHasExpired = 10;
-constexpr long kDepthZeroSelfSigned = 18;
-constexpr long kSelfSignedInChain = 19;
-constexpr long kUnableToGetIssuerLocally = 20;
-constexpr long kUnableToVerifyLeaf = 21;
-constexpr long kHostnameMismatch = 62;
-constexpr long kIpAddressMismatch = 64;
-
+// libcurl 7.88 checks the host name itself after the chain verified, and then reports
+// X509_V_OK (0) or X509_V_ERR_UNSPECIFIED (1): the host was wrong.
 ErrorKind verify_failure(long verify_result) {
-  switch (verify_result) {
-    case kUnableToGetIssuerCert:
-    case kDepthZeroSelfSigned:
-    case kSelfSignedInChain:
-    case kUnableToGetIssuerLocally:
-    case kUnableToVerifyLeaf:
-      return ErrorKind::tls_unknown_ca;
-    case kCertNotYetValid:
-    case kCertHasExpired:
-      return ErrorKind::tls_expired;
-    case kHostnameMismatch:
-    case kIpAddressMismatch:
-    // The chain verified, yet the peer failed: libcurl's own host name check said no. libcurl
-    // 7.88 with OpenSSL then reports X509_V_ERR_UNSPECIFIED (1); others leave 0.
-    case 0:
-    case kUnspecified:
-      return ErrorKind::tls_wrong_host;
-    default:
-      return ErrorKind::tls_handshake;
-  }
+  if (verify_result == 0 || verify_result == 1) return ErrorKind::tls_wrong_host;
+  return tls_verify_failure(verify_result);
 }
 
 bool is_local_limit(long os_errno) {
