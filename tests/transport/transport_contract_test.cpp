@@ -796,6 +796,26 @@ TEST_CASE_TEMPLATE("closed with no reply on a fresh connection: closed, sent onc
   });
 }
 
+// One answered request, then `method` /again on the same connection, which the server closes
+// unanswered. Checks the exchange ends as closed; returns what the server saw.
+template <typename Maker>
+ServerRecord closed_on_reuse(const std::string& method) {
+  ScriptedServer server([](const Incoming& in) {
+    return in.index == 0 ? Reply{ok_hello} : Reply{"", Then::close};
+  });
+  Rig<Maker> rig(server.port());
+  auto session = rig.client->open_session();
+  CHECK(rig.exchange(*session, make_request(server.port())).status == 200);
+  run_for(rig.io, 5ms);
+  const std::string body = method == "POST" ? "body" : "";
+  const Exchange e =
+      rig.exchange(*session, make_request(server.port(), method, "/again", {}, body));
+  CAPTURE(describe(e));
+  CHECK(e.error == ErrorKind::closed);
+  run_for(rig.io, 50ms);
+  return server.record();
+}
+
 // The native client never resends a request the server may have read (its round-trip rule):
 // the close is the server's answer, and hiding it would flatter the error count.
 TEST_CASE_TEMPLATE("closed with no reply on a reused connection: an error, the request sent once",
@@ -803,20 +823,7 @@ TEST_CASE_TEMPLATE("closed with no reply on a reused connection: an error, the r
   isolated([] {
     for (const std::string method : {"GET", "POST"}) {
       CAPTURE(method);
-      ScriptedServer server([](const Incoming& in) {
-        return in.index == 0 ? Reply{ok_hello} : Reply{"", Then::close};
-      });
-      Rig<Maker> rig(server.port());
-      auto session = rig.client->open_session();
-      CHECK(rig.exchange(*session, make_request(server.port())).status == 200);
-      run_for(rig.io, 5ms);
-      const std::string body = method == "POST" ? "body" : "";
-      const Exchange e =
-          rig.exchange(*session, make_request(server.port(), method, "/again", {}, body));
-      CAPTURE(describe(e));
-      CHECK(e.error == ErrorKind::closed);
-      run_for(rig.io, 50ms);
-      const ServerRecord record = server.record();
+      const ServerRecord record = closed_on_reuse<Maker>(method);
       CHECK(record.requests.size() == 2);  // the server's count: it came once
       CHECK(record.accepts == 1);
     }
@@ -831,20 +838,7 @@ TEST_CASE("curl: closed with no reply on a reused connection: libcurl resends it
   isolated([] {
     for (const std::string method : {"GET", "POST"}) {
       CAPTURE(method);
-      ScriptedServer server([](const Incoming& in) {
-        return in.index == 0 ? Reply{ok_hello} : Reply{"", Then::close};
-      });
-      Rig<CurlMaker> rig(server.port());
-      auto session = rig.client->open_session();
-      CHECK(rig.exchange(*session, make_request(server.port())).status == 200);
-      run_for(rig.io, 5ms);
-      const std::string body = method == "POST" ? "body" : "";
-      const Exchange e =
-          rig.exchange(*session, make_request(server.port(), method, "/again", {}, body));
-      CAPTURE(describe(e));
-      CHECK(e.error == ErrorKind::closed);
-      run_for(rig.io, 50ms);
-      const ServerRecord record = server.record();
+      const ServerRecord record = closed_on_reuse<CurlMaker>(method);
       CHECK(record.requests.size() == 3);  // the first request, then /again twice
       CHECK(record.accepts == 2);
     }
