@@ -18,6 +18,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -250,6 +251,13 @@ class NginxTls:
         self.pid_file = os.path.join(self.dir, "nginx.pid")
         self.ports = {}
         atexit.register(self.stop)  # a script that dies outside `with` still stops nginx
+        # SIGTERM (a harness stopping the test) would skip atexit and leave a daemon nginx:
+        # turn it into an exit, which runs the cleanup.
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            try:
+                signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+            except ValueError:  # not the main thread
+                pass
         try:
             self.certs = certs or make_certs(self._mkdir("certs"))
             self.ca = self.certs.ca

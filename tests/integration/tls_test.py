@@ -9,7 +9,7 @@ import sys
 import time
 
 from harness import Target, run_strain
-from tls_support import NginxTls
+from tls_support import NginxTls, free_ports
 
 EXAMPLES = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                          "examples"))
@@ -125,6 +125,17 @@ with NginxTls() as nginx:
     rc, out, err, res = run("-c", "2", "-d", "1s", "--url", https, "--transport", "native",
                             "--http2")
     check(rc == 2 and "native" in err, f"--transport native with --http2: exit {rc}: {err.strip()}")
+
+    # --proxy: the URL's own port has nothing listening, so every answer came through the proxy
+    # (nginx's plain server, which serves absolute-form requests), and nginx counted each one.
+    closed_port = free_ports(1)[0]
+    r0 = requests_served(nginx, "plain")
+    rc, out, err, res = run("-c", "2", "-d", "1s", "--url", f"http://127.0.0.1:{closed_port}/",
+                            "--proxy", nginx.url("plain").rstrip("/"))
+    served = requests_served(nginx, "plain") - r0 - 1
+    n = responses(res) if res else 0
+    check(rc == 0 and n > 0 and not errors_of(res) and abs(served - n) <= 2,
+          f"--proxy: {n} responses through the proxy, which served {served} (rc={rc})")
 
     # Redirects only with --follow (which picks libcurl).
     rc, out, err, res = run("-c", "2", "-d", "1s", "--url", nginx.url("https", "/redirect"),
