@@ -57,9 +57,21 @@ with NginxTls() as nginx:
             check(abs(served - n) <= 8, f"{transport} https: nginx served {served}, strain counted {n}")
             check(res["generator"]["connects"] == 8,
                   f"{transport} https: strain made {res['generator']['connects']} connects")
-            tls = res["phases_ms"]["tls_handshaking"]
+            ph = res["phases_ms"]
+            tls = ph["tls_handshaking"]
             check(tls["count"] == n and 0 < tls["max"] < 1000,
                   f"{transport} https: TLS handshake phase recorded (max {tls['max']} ms)")
+            # The phases add up: waiting + receiving is the service time, and with blocked,
+            # connecting and TLS the whole response time (means; the histograms keep 3 digits,
+            # and each phase truncates below a microsecond).
+            service = res["summary"]["service_time_ms"]["mean"]
+            response = res["summary"]["response_time_ms"]["mean"]
+            sent_part = ph["waiting"]["mean"] + ph["receiving"]["mean"]
+            whole = sent_part + ph["blocked"]["mean"] + ph["connecting"]["mean"] + tls["mean"]
+            check(abs(sent_part - service) <= 0.005 * service + 0.002,
+                  f"{transport} https: waiting + receiving {sent_part:.4f} ms = service {service:.4f} ms")
+            check(abs(whole - response) <= 0.01 * response + 0.005,
+                  f"{transport} https: all phases {whole:.4f} ms = response time {response:.4f} ms")
 
         # 4. TLS verified by default; failures counted by reason, never a crash.
         for name, extra, kind in [
