@@ -856,8 +856,9 @@ TEST_CASE_TEMPLATE("a server that never answers: timeout after request_timeout",
     Rig<Maker> rig(server.port(), timeouts);
     auto session = rig.client->open_session();
     Recorder recorder;
+    const auto request = make_request(server.port());  // outlives the exchange, as it must
     const std::int64_t start = now_ns();
-    session->start(make_request(server.port()), recorder, start);
+    session->start(request, recorder, start);
     REQUIRE(run_until(rig.io, [&] { return !recorder.seen.empty(); }));
     const Exchange e = recorder.seen[0];
     CAPTURE(describe(e));
