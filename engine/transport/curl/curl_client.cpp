@@ -22,31 +22,16 @@
 #include "engine/core/clock.hpp"
 #include "engine/core/error.hpp"
 #include "engine/transport/curl/curl_errors.hpp"
+#include "engine/transport/curl/curl_library.hpp"
 #include "engine/transport/poller.hpp"
 
 namespace strain {
 namespace {
 
-// curl_global_init once per process, before the first handle (thread-safe: a function static).
-void global_init() {
-  static const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-  if (rc != CURLE_OK) throw Error(std::string("libcurl: ") + curl_easy_strerror(rc));
-}
-
 // Header lines kept for a script's observer: a response's fields beyond this are dropped.
 constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
 // libcurl 7.88 sends a POST body shorter than this with the head (http.c, MAX_INITIAL_POST_SIZE).
 constexpr std::size_t kBodyWithHeadBytes = 64 * 1024;
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const char x = static_cast<char>(a[i] | 0x20);
-    const char y = static_cast<char>(b[i] | 0x20);
-    if (x != y) return false;
-  }
-  return true;
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
@@ -80,7 +65,7 @@ class CurlClient final : public HttpClient, private BatchListener {
   CurlClient(boost::asio::io_context& io, const http::Url& origin,
              const NativeClientOptions& timeouts, const TransportOptions& options)
       : io_(io), poller_(io), timer_(io), timeouts_(timeouts), options_(options) {
-    global_init();
+    curl_global_once();
     base_url_ = origin.scheme + "://" +
                 (origin.is_ipv6_literal ? "[" + origin.host + "]" : origin.host) + ":" +
                 std::to_string(origin.port);
@@ -400,10 +385,10 @@ class CurlSession final : public Session {
       std::string line;
       http::for_each_header(header_lines_, [&](const http::HeaderView& h) {
         // libcurl frames the body itself; a Host equal to the origin's is what it sends anyway.
-        if (iequals(h.name, "content-length")) return;
-        if (iequals(h.name, "host") && h.value == client_->default_host()) return;
-        if (iequals(h.name, "accept")) has_accept = true;
-        if (iequals(h.name, "content-type")) has_content_type = true;
+        if (http::iequals(h.name, "content-length")) return;
+        if (http::iequals(h.name, "host") && h.value == client_->default_host()) return;
+        if (http::iequals(h.name, "accept")) has_accept = true;
+        if (http::iequals(h.name, "content-type")) has_content_type = true;
         line.assign(h.name).append(": ").append(h.value);
         headers_ = curl_slist_append(headers_, line.c_str());
       });
@@ -701,21 +686,6 @@ std::unique_ptr<HttpClient> make_curl_client(boost::asio::io_context& io, const 
                                              const NativeClientOptions& timeouts,
                                              const TransportOptions& options) {
   return std::make_unique<CurlClient>(io, origin, timeouts, options);
-}
-
-std::string curl_version_line() {
-  global_init();
-  return curl_version();
-}
-
-bool curl_has_http2() {
-  global_init();
-  return (curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_HTTP2) != 0;
-}
-
-bool curl_has_http3() {
-  global_init();
-  return (curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_HTTP3) != 0;
 }
 
 }  // namespace strain

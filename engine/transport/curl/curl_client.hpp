@@ -21,10 +21,4 @@ std::unique_ptr<HttpClient> make_curl_client(boost::asio::io_context& io, const 
                                              const NativeClientOptions& timeouts,
                                              const TransportOptions& options);
 
-// libcurl's version and what it was built with (TLS library, nghttp2, HTTP/3), for --version.
-std::string curl_version_line();
-// True when this libcurl can speak HTTP/2 and HTTP/3.
-bool curl_has_http2();
-bool curl_has_http3();
-
 }  // namespace strain
