@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "engine/soak/verdict.hpp"
+#include "engine/watch/watch_spec.hpp"
 
 namespace strain::soak {
 namespace {
@@ -103,11 +104,22 @@ void SoakRecorder::on_sample(double t_s, std::size_t watcher, const watch::Sampl
     for (auto& s : series_)
       if (s->watcher == watcher) s->last_value.reset();
   }
+  if (w.info.source == "self") {
+    for (const watch::Reading& r : sample.readings)
+      if (r.resource == watch::kConnectionsReading && std::isfinite(r.value))
+        connections_ = r.value;
+  }
   for (const watch::Reading& r : sample.readings) {
     Series* s = series_for(watcher, r);
     if (s == nullptr || !std::isfinite(r.value)) continue;
     if (s->kind == watch::Kind::gauge) {
       s->values.add(t_s, r.value, w.segment);
+      if (r.resource == "fds" && connections_) {
+        if (!s->net_of_connections)
+          s->net_of_connections.emplace(
+              512, std::chrono::duration<double>(options_.sample_every).count());
+        s->net_of_connections->add(t_s, r.value - *connections_, w.segment);
+      }
       continue;
     }
     // Counters are charted as rates; a counter that went down was reset (a restart).
@@ -166,7 +178,19 @@ SoakVerdict SoakRecorder::judge_series(const Series& s, double warmup_s) const {
       }
     }
   }
-  const TrendVerdict t = judge_trend(s.values, o);
+  TrendVerdict t = judge_trend(s.values, o);
+  if ((t.verdict == Verdict::leak || t.budget_broken) && s.net_of_connections) {
+    // An open-model run that meets a slow spell opens connections and keeps them: strain's
+    // descriptors and the target's rise by one each, a staircase. The leak stands only if the
+    // descriptors rise net of strain's connections too; a real leak shows in both.
+    TrendVerdict net = judge_trend(*s.net_of_connections, o);
+    if (net.verdict != Verdict::leak && !net.budget_broken) {
+      net.reason = "net of the connections strain holds open, " + net.reason +
+                   "; counted with them, " + t.reason +
+                   ": the connections strain opened during the run account for the rise";
+      t = std::move(net);
+    }
+  }
   SoakVerdict v = from_trend(t);
   v.component = w.info.component;
   v.source = w.info.source;
@@ -228,7 +252,10 @@ SoakReport SoakRecorder::report(double planned_s) const {
       chart.max.push_back(b.max);
     }
     r.series.push_back(std::move(chart));
-    if (options_.judged && s->kind == watch::Kind::gauge)
+    // strain's connection count is what descriptors are judged net of, not a resource.
+    const bool covariate =
+        s->resource == watch::kConnectionsReading && watchers_[s->watcher].info.source == "self";
+    if (options_.judged && s->kind == watch::Kind::gauge && !covariate)
       r.verdicts.push_back(judge_series(*s, r.warmup_s));
   }
   if (options_.judged) {

@@ -57,7 +57,10 @@ class SoakRecorder {
     std::string resource;
     std::string unit;
     watch::Kind kind = watch::Kind::gauge;
-    FloorSeries values;                // gauges: the value; counters: the rate per second
+    FloorSeries values;  // gauges: the value; counters: the rate per second
+    // Descriptors ("fds") less the connections strain held open at the same round: a rise of
+    // the raw floor that this one does not show is strain's connection pool growing.
+    std::optional<FloorSeries> net_of_connections;
     std::optional<double> last_value;  // counters: the previous reading
     double last_t_s = 0;               // … and its time
   };
@@ -83,6 +86,7 @@ class SoakRecorder {
   std::uint64_t gaps_left_out_ = 0;
   std::vector<SoakRestart> restarts_;
   std::uint64_t rounds_ = 0;
+  std::optional<double> connections_;  // strain's open connections, as last sampled
   double sampler_cpu_s_ = 0;
   double last_sample_s_ = 0;
   // Session thread only.

@@ -12,6 +12,7 @@
 
 #include "engine/core/assert.hpp"
 #include "engine/core/clock.hpp"
+#include "engine/core/open_sockets.hpp"
 #include "engine/transport/request_template.hpp"
 #include "engine/transport/resend_rule.hpp"
 #include "engine/transport/response_parser.hpp"
@@ -177,6 +178,7 @@ class NativeSession final : public Session, private PollHandler {
     const SocketAddress& address = client_.endpoint_.addresses[address_index()];
     fd_ = ::socket(address.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd_ < 0) return connect_failed(local_error_kind(errno, ErrorKind::connect_error), now);
+    socket_opened();
     const int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     ++client_.connects_;
@@ -509,7 +511,10 @@ class NativeSession final : public Session, private PollHandler {
 
   void close_fd() {
     tls_.close();
-    if (fd_ >= 0) ::close(fd_);  // also leaves the epoll set
+    if (fd_ >= 0) {
+      ::close(fd_);  // also leaves the epoll set
+      socket_closed();
+    }
     fd_ = -1;
     state_ = State::closed;
   }

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "engine/core/error.hpp"
+#include "engine/core/open_sockets.hpp"
 #include "engine/watch/cgroup_watcher.hpp"
 #include "engine/watch/http_scraper.hpp"
 #include "engine/watch/metrics_watcher.hpp"
@@ -100,9 +101,33 @@ NamedValue parse_named_value(std::string_view flag, std::string_view text) {
   return nv;
 }
 
+namespace {
+
+// strain's own process, plus the connections its transports hold open ("connections"): the
+// soak judges descriptors net of them (engine/soak/soak_recorder.cpp).
+class SelfWatcher final : public Watcher {
+ public:
+  explicit SelfWatcher(const std::string& proc_root)
+      : proc_(static_cast<std::int64_t>(::getpid()), "strain", "self", proc_root) {}
+  const std::string& component() const override { return proc_.component(); }
+  const std::string& source() const override { return proc_.source(); }
+  Sample sample() override {
+    Sample s = proc_.sample();
+    if (!s.readings.empty())
+      s.readings.push_back({std::string(kConnectionsReading), "count", Kind::gauge,
+                            static_cast<double>(open_sockets())});
+    return s;
+  }
+  std::vector<Limit> limits() override { return proc_.limits(); }
+
+ private:
+  ProcWatcher proc_;
+};
+
+}  // namespace
+
 std::unique_ptr<Watcher> make_self_watcher(const std::string& proc_root) {
-  return std::make_unique<ProcWatcher>(static_cast<std::int64_t>(::getpid()), "strain", "self",
-                                       proc_root);
+  return std::make_unique<SelfWatcher>(proc_root);
 }
 
 std::vector<std::unique_ptr<Watcher>> make_watchers(const WatchSpecs& specs) {

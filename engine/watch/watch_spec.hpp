@@ -41,7 +41,11 @@ NamedValue parse_named_value(std::string_view flag, std::string_view text);
 // twice. Scrapes each metrics URL once and scans /proc: may take up to the scrape timeout each.
 std::vector<std::unique_ptr<Watcher>> make_watchers(const WatchSpecs& specs);
 
-// Strain's own process from /proc/self's pid: source "self", component "strain".
+// The reading of the self watcher that counts the connections strain's transports hold open.
+inline constexpr std::string_view kConnectionsReading = "connections";
+
+// Strain's own process from /proc/self's pid: source "self", component "strain"; its readings
+// are a pid watcher's plus kConnectionsReading.
 std::unique_ptr<Watcher> make_self_watcher(const std::string& proc_root = "/proc");
 
 }  // namespace strain::watch

@@ -1,11 +1,12 @@
 // SoakRecorder: gaps and restarts as the sampler saw them, counters as rates, and which
 // verdicts fail a run (a target's leak of memory or fds, a broken budget; never strain's own).
+#include "engine/soak/soak_recorder.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
 
 #include "engine/results/json.hpp"
-#include "engine/soak/soak_recorder.hpp"
 
 using namespace strain;
 using namespace strain::soak;
@@ -121,4 +122,80 @@ TEST_CASE("a budget broken by a slow rise fails the run even below the leak's re
   CHECK(*v->budget_per_hour == 10);
   CHECK(v->budget_broken);
   CHECK(v->fails_run);
+}
+
+namespace {
+
+// strain's self sample: its descriptors (a base plus its connections) and the connections.
+watch::Sample self_fds(double base, double connections) {
+  watch::Sample s;
+  s.readings.push_back({"fds", "count", watch::Kind::gauge, base + connections});
+  s.readings.push_back({"connections", "count", watch::Kind::gauge, connections});
+  return s;
+}
+
+watch::Sample fds(double count) {
+  watch::Sample s;
+  s.readings.push_back({"fds", "count", watch::Kind::gauge, count});
+  return s;
+}
+
+// 120 s at 1 Hz; `connections(t)` open in strain, the target holding them plus its own `own(t)`.
+template <class Conns, class Own>
+SoakReport descriptors_run(Conns connections, Own own) {
+  SoakOptions o;
+  o.judged = true;
+  SoakRecorder rec({{"strain", "self"}, {"api", "pid"}}, o);
+  for (int i = 0; i <= 120; ++i) {
+    const double t = i;
+    rec.on_sample(t, 0, self_fds(16, connections(t)));
+    rec.on_sample(t, 1, fds(12 + own(t) + connections(t)));
+    rec.on_round(0);
+  }
+  return rec.report(120);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "descriptors are judged net of the connections strain opened: a growing pool is no "
+    "leak, a real leak still is") {
+  // The pool grows one connection every 6 s, steadily: counted in, a steady rise of 600/h.
+  const auto pool = [](double t) { return 2 + std::floor(t / 6); };
+  const auto flat = [](double) { return 2.0; };
+  const auto none = [](double) { return 0.0; };
+  const auto leak = [](double t) { return std::floor(t / 4); };  // the target's own: 900/h
+
+  SUBCASE("the pool grows, the target leaks nothing") {
+    const SoakReport r = descriptors_run(pool, none);
+    const SoakVerdict* api = find(r, "api", "fds");
+    const SoakVerdict* self = find(r, "strain", "fds");
+    REQUIRE(api != nullptr);
+    REQUIRE(self != nullptr);
+    CHECK(api->verdict != "leak");
+    CHECK_FALSE(api->fails_run);
+    CHECK(api->reason.find("net of the connections strain holds open") != std::string::npos);
+    CHECK(api->reason.find("rises") != std::string::npos);  // the raw rise is still told
+    CHECK(self->verdict != "leak");
+    CHECK_FALSE(r.failed());
+    // The connection count is charted, never judged as a resource of its own.
+    CHECK(find(r, "strain", "connections") == nullptr);
+  }
+  SUBCASE("the target leaks with the pool flat") {
+    const SoakReport r = descriptors_run(flat, leak);
+    const SoakVerdict* api = find(r, "api", "fds");
+    REQUIRE(api != nullptr);
+    CHECK(api->verdict == "leak");
+    CHECK(api->slope_per_hour == doctest::Approx(900).epsilon(0.1));
+    CHECK(api->fails_run);
+    CHECK(find(r, "strain", "fds")->verdict == "stable");
+  }
+  SUBCASE("the target leaks while the pool grows: still a leak, at the leak's own slope") {
+    const SoakReport r = descriptors_run(pool, leak);
+    const SoakVerdict* api = find(r, "api", "fds");
+    REQUIRE(api != nullptr);
+    CHECK(api->verdict == "leak");
+    CHECK(api->fails_run);
+    CHECK(r.failed());
+  }
 }

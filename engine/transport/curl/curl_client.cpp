@@ -21,6 +21,7 @@
 #include "engine/core/assert.hpp"
 #include "engine/core/clock.hpp"
 #include "engine/core/error.hpp"
+#include "engine/core/open_sockets.hpp"
 #include "engine/transport/curl/curl_errors.hpp"
 #include "engine/transport/curl/curl_library.hpp"
 #include "engine/transport/poller.hpp"
@@ -559,12 +560,16 @@ void CurlClient::shutdown() {
 curl_socket_t CurlClient::open_socket(curlsocktype purpose, const curl_sockaddr* address) {
   if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKET_BAD;
   ++connects_;
-  return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+  const curl_socket_t fd =
+      ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+  if (fd != CURL_SOCKET_BAD) socket_opened();
+  return fd;
 }
 
 void CurlClient::close_socket(curl_socket_t fd) {
   drop_watch(fd);
   ::close(fd);
+  socket_closed();
 }
 
 void CurlClient::drop_watch(curl_socket_t fd) {
