@@ -5,7 +5,7 @@ set -euo pipefail
 
 build=(g++ cmake ninja-build pkg-config
        libboost-dev libcurl4-openssl-dev liblua5.4-dev libcli11-dev doctest-dev
-       nlohmann-json3-dev libfmt-dev zlib1g-dev libssl-dev)
+       nlohmann-json3-dev libfmt-dev zlib1g-dev libssl-dev libnghttp2-dev)
 # Tests: curl as an independent client, the Java HdrHistogram as the reference .hlog reader,
 # openssl to make the TLS tests' certificates (and ca-certificates: libcurl's default trust).
 tests=(curl python3 default-jdk-headless libhdrhistogram-java procps openssl ca-certificates)

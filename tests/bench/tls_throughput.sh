@@ -2,7 +2,8 @@
 # Requests per client CPU-second over TLS, against one private nginx, in the same run:
 #   https  HTTP/1.1 keep-alive, 50 connections: strain (native client, OpenSSL) vs wrk, and
 #          strain --transport curl (the libcurl path) beside them
-#   h2     HTTP/2 over TLS (ALPN), 10 connections x 100 streams: strain --http2 vs h2load
+#   h2     HTTP/2 over TLS (ALPN), 10 connections x 100 streams: strain --http2 (native client,
+#          nghttp2 framing) vs h2load, and strain --http2 --transport curl beside them
 #   http   plain HTTP/1.1, 50 connections, for reference: strain native, strain --transport curl
 #          (the libcurl path without TLS) and wrk
 # nginx (one worker) is pinned to CPU 0, the client to CPU 1 (one thread each). A throwaway CA
@@ -120,6 +121,11 @@ run_h2_strain() {
     --url "https://127.0.0.1:$port/" --cacert "$cacert" --out "$out/strain.json"
   strain_requests "strain --http2"
 }
+run_h2_curl() {
+  timed "$strain" run -q -t 1 -c 1000 -d "${secs}s" --http2 --connections 10 --max-streams 100 \
+    --transport curl --url "https://127.0.0.1:$port/" --cacert "$cacert" --out "$out/strain.json"
+  strain_requests "strain --http2 --transport curl"
+}
 run_http_wrk() {
   timed wrk -t1 -c50 -d"${secs}s" "http://127.0.0.1:$((port + 1))/"
   wrk_requests
@@ -168,8 +174,8 @@ start_nginx_tls "$port" 0 "$out/tls/server.pem" "$out/tls/server.key"
 printf '%-6s %-9s %12s %12s %12s\n' test tool "req/s" "cpu-s" "req/cpu-s"
 measure https wrk strain curl
 report https "https HTTP/1.1, 50 connections" wrk strain=strain "curl=libcurl path"
-measure h2 h2load strain
-report h2 "h2 over TLS, 10 connections x 100 streams" h2load strain=strain
+measure h2 h2load strain curl
+report h2 "h2 over TLS, 10 connections x 100 streams" h2load strain=strain "curl=libcurl path"
 echo "   (h2load negotiated ${h2load_tls:-?}; wrk and strain: their TLS libraries' defaults)"
 stop_nginx
 

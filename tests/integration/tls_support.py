@@ -28,7 +28,10 @@ MTLS_OK = b"mtls ok\n"
 BIG_BYTES = 1 << 20
 
 # Each server block NginxTls starts; "plain" alone is without TLS.
-PORT_NAMES = ("https", "mtls", "self_signed", "wrong_host", "expired", "plain")
+# h2_goaway's connections close after this many requests each (nginx's keepalive_requests).
+GOAWAY_AFTER = 50
+PORT_NAMES = ("https", "mtls", "self_signed", "wrong_host", "expired", "plain", "h2c",
+              "h2_goaway")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -232,6 +235,9 @@ class NginxTls:
       self_signed, wrong_host, expired
                    that certificate: 200 "hello, strain\\n" to any path
       plain        no TLS: the same locations as https (not /target/, /echo)
+      h2c          no TLS, HTTP/2 with prior knowledge only: the same locations as plain
+      h2_goaway    certs.good, HTTP/2: / as https, but each connection closes (GOAWAY) after
+                   GOAWAY_AFTER requests
 
     `certs`: a Certs to reuse (not removed at stop); by default new ones in the temp dir.
     Use as a context manager; stop() is idempotent.
@@ -353,6 +359,16 @@ http {{
   }}{bad_cert_server("self_signed")}{bad_cert_server("wrong_host")}{bad_cert_server("expired")}
   server {{
     listen {HOST}:{p["plain"]};{self._common_locations()}
+  }}
+  server {{
+    listen {HOST}:{p["h2c"]} http2;{self._common_locations()}
+  }}
+  server {{
+    listen {HOST}:{p["h2_goaway"]} ssl http2;
+    ssl_certificate {c.good.cert};
+    ssl_certificate_key {c.good.key};
+    keepalive_requests {GOAWAY_AFTER};
+    location / {{ return 200 "hello, strain\n"; }}
   }}
 }}
 """
@@ -476,7 +492,7 @@ http {{
 
     def url(self, name="https", path="/"):
         """e.g. https://127.0.0.1:P/ ("http://" for "plain")."""
-        scheme = "http" if name == "plain" else "https"
+        scheme = "http" if name in ("plain", "h2c") else "https"
         return f"{scheme}://{HOST}:{self.ports[name]}{path}"
 
     def client_context(self):
@@ -515,7 +531,7 @@ http {{
         probes at start and every status read, this one included. So it is 0 just after start
         and a client's new connections are the difference between two calls.
 
-        stub_status counts for the whole nginx (its single worker), across all six servers,
+        stub_status counts for the whole nginx (its single worker), across all its servers,
         not per port; `port_name` ("https" or "plain") only picks where /status is read.
         A connection counts once nginx has accept()ed it: read this after the client is done
         (a connection still in the listen backlog is not counted yet)."""

@@ -1,8 +1,9 @@
 // One contract, every transport: each case runs over the native client and the libcurl transport
 // (HTTP/1.1) against the same ScriptedServer and checks what the server itself saw.
 //
-// HTTP/2 is not here: curl's h2c (prior knowledge over plain http://) needs a server that speaks
-// HTTP/2, and the ScriptedServer speaks HTTP/1.1 only. The nginx integration tests cover HTTP/2.
+// HTTP/2 is not here: the ScriptedServer speaks HTTP/1.1 only. The native HTTP/2 client has its
+// own cases against a scripted nghttp2 server (h2_client_test.cpp); both transports' HTTP/2 is
+// checked against nginx in tests/integration/tls_test.py.
 #include <doctest/doctest.h>
 
 #include <boost/asio/io_context.hpp>

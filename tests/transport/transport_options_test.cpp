@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/transport/curl/curl_errors.hpp"
+#include "engine/transport/curl/curl_library.hpp"
 #include "engine/transport/request_template.hpp"
 #include "engine/transport/tls/tls_stream.hpp"
 #include "engine/transport/url.hpp"
@@ -18,15 +19,20 @@ using strain::ErrorKind;
 using strain::TransportKind;
 using strain::TransportOptions;
 
-TEST_CASE("automatic transport: native for HTTP/1.1, libcurl for what only it has") {
+TEST_CASE("automatic transport: native for HTTP/1.1 and HTTP/2, libcurl for what only it has") {
   const auto http = strain::http::parse_url("http://127.0.0.1:8080/");
   const auto https = strain::http::parse_url("https://127.0.0.1:8443/");
   TransportOptions o;
   CHECK(choose_transport(o, http) == TransportKind::native);
   CHECK(choose_transport(o, https) == TransportKind::native);
-  for (int which = 0; which < 4; ++which) {
+  o.http2 = true;
+  CHECK(choose_transport(o, http) == TransportKind::native);
+  CHECK(choose_transport(o, https) == TransportKind::native);
+  o.kind = TransportKind::native;
+  CHECK(check_transport(o, https).empty());
+  o = {};
+  for (int which = 1; which < 4; ++which) {
     TransportOptions c;
-    if (which == 0) c.http2 = true;
     if (which == 1) c.proxy = "http://127.0.0.1:3128";
     if (which == 2) c.follow = true;
     if (which == 3) c.resolve = {"localhost:8443:127.0.0.1"};
@@ -38,6 +44,10 @@ TEST_CASE("automatic transport: native for HTTP/1.1, libcurl for what only it ha
   }
   o.kind = TransportKind::curl;
   CHECK(choose_transport(o, http) == TransportKind::curl);
+  // libcurl before 8.0.0 breaks h2c on a reused connection (curl#10634): refused up front.
+  o.http2 = true;
+  CHECK(check_transport(o, http).empty() == strain::curl_reuses_prior_knowledge());
+  CHECK(check_transport(o, https).empty());
 }
 
 TEST_CASE("transport flags are checked before any traffic") {

@@ -50,10 +50,9 @@ void add_load_flags(CLI::App& cmd, RunRequest& f, OutputFlags& output, bool scri
 void add_transport_flags(CLI::App& cmd, RunRequest& f) {
   auto* t = cmd.add_option_group("Transport (README: Protocols)");
   t->add_option("--transport", f.transport,
-                "auto (default: native for http://, libcurl for https:// and the options only it "
+                "auto (default: native for HTTP/1.1 and HTTP/2, libcurl for the options only it "
                 "has), native or curl");
-  t->add_flag("--http2", f.http2,
-              "HTTP/2 through libcurl: ALPN over https://, prior knowledge over http://");
+  t->add_flag("--http2", f.http2, "HTTP/2: ALPN h2 over https://, prior knowledge over http://");
   t->add_option("--connections", f.connections,
                 "HTTP/2: connections per host, shared by the VUs (default: as the streams need)")
       ->check(CLI::Range(1u, 1'000'000u));

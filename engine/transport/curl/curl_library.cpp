@@ -14,4 +14,8 @@ void curl_global_once() {
   if (rc != CURLE_OK) throw Error(std::string("libcurl: ") + curl_easy_strerror(rc));
 }
 
+bool curl_reuses_prior_knowledge() {
+  return curl_version_info(CURLVERSION_NOW)->version_num >= 0x080000;
+}
+
 }  // namespace strain

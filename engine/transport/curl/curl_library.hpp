@@ -7,4 +7,8 @@ namespace strain {
 // strain::Error when libcurl cannot start.
 void curl_global_once();
 
+// True when this libcurl keeps HTTP/2 with prior knowledge (cleartext h2) working on a reused
+// connection: before 8.0.0 the second request on one fails (curl#10634, fixed by curl#10643).
+bool curl_reuses_prior_knowledge();
+
 }  // namespace strain

@@ -48,15 +48,18 @@ ErrorKind tls_verify_failure(long verify_result) {
   }
 }
 
-TlsContext::TlsContext(const TlsOptions& options, std::string host)
+TlsContext::TlsContext(const TlsOptions& options, std::string host, std::string_view alpn)
     : host_(std::move(host)), host_is_ip_(is_ip_literal(host_)), verify_(!options.insecure) {
   ctx_ = SSL_CTX_new(TLS_client_method());
   if (ctx_ == nullptr) throw Error("TLS: cannot make a context: " + openssl_error());
   SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);
   // Partial writes: a request larger than a TLS record goes out as the socket takes it.
   SSL_CTX_set_mode(ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  static const unsigned char kAlpn[] = "\x08http/1.1";
-  SSL_CTX_set_alpn_protos(ctx_, kAlpn, sizeof kAlpn - 1);
+  // ALPN's wire form: one length-prefixed protocol name.
+  std::string wire(1, static_cast<char>(alpn.size()));
+  wire += alpn;
+  SSL_CTX_set_alpn_protos(ctx_, reinterpret_cast<const unsigned char*>(wire.data()),
+                          static_cast<unsigned>(wire.size()));
   if (verify_) {
     SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
     const bool loaded = options.cacert.empty() ? SSL_CTX_set_default_verify_paths(ctx_) == 1
@@ -111,6 +114,14 @@ bool TlsStream::open(const TlsContext& ctx, int fd) {
   SSL_set_connect_state(ssl_);
   failure_ = ErrorKind::tls_handshake;
   return true;
+}
+
+std::string_view TlsStream::alpn() const {
+  const unsigned char* name = nullptr;
+  unsigned len = 0;
+  if (ssl_ != nullptr) SSL_get0_alpn_selected(ssl_, &name, &len);
+  return name == nullptr ? std::string_view()
+                         : std::string_view(reinterpret_cast<const char*>(name), len);
 }
 
 void TlsStream::close() {

@@ -20,7 +20,8 @@ namespace strain {
 class TlsContext {
  public:
   // Throws strain::Error naming the file when a certificate or key cannot be loaded.
-  TlsContext(const TlsOptions& options, std::string host);
+  // `alpn`: the one application protocol offered ("http/1.1", or "h2" for HTTP/2).
+  TlsContext(const TlsOptions& options, std::string host, std::string_view alpn = "http/1.1");
   ~TlsContext();
   TlsContext(const TlsContext&) = delete;
   TlsContext& operator=(const TlsContext&) = delete;
@@ -57,6 +58,8 @@ class TlsStream {
   // Starts a client connection on `fd`: SNI and the host check from `ctx`. False on failure.
   bool open(const TlsContext& ctx, int fd);
   bool is_open() const { return ssl_ != nullptr; }
+  // The protocol the server chose by ALPN after the handshake; empty when it chose none.
+  std::string_view alpn() const;
   // Frees the connection's TLS state (the socket is the caller's to close).
   void close();
 
