@@ -15,8 +15,9 @@ namespace {
 // The native client's TLS context for an https:// origin (one per client: per worker and host).
 std::shared_ptr<const TlsContext> tls_of(const TransportOptions& options, const http::Url& url) {
   if (url.scheme != "https") return nullptr;
+  // HTTP/2 drains every read to want_read, so it may let OpenSSL read ahead.
   return std::make_shared<const TlsContext>(options.tls, url.host,
-                                            options.http2 ? "h2" : "http/1.1");
+                                            options.http2 ? "h2" : "http/1.1", options.http2);
 }
 
 // The native client for `url` at `ep`: HTTP/2 when asked for, HTTP/1.1 otherwise.

@@ -48,13 +48,18 @@ ErrorKind tls_verify_failure(long verify_result) {
   }
 }
 
-TlsContext::TlsContext(const TlsOptions& options, std::string host, std::string_view alpn)
+TlsContext::TlsContext(const TlsOptions& options, std::string host, std::string_view alpn,
+                       bool read_ahead)
     : host_(std::move(host)), host_is_ip_(is_ip_literal(host_)), verify_(!options.insecure) {
   ctx_ = SSL_CTX_new(TLS_client_method());
   if (ctx_ == nullptr) throw Error("TLS: cannot make a context: " + openssl_error());
   SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);
   // Partial writes: a request larger than a TLS record goes out as the socket takes it.
   SSL_CTX_set_mode(ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  if (read_ahead) {
+    SSL_CTX_set_read_ahead(ctx_, 1);
+    SSL_CTX_set_default_read_buffer_len(ctx_, 64 * 1024);
+  }
   // ALPN's wire form: one length-prefixed protocol name.
   std::string wire(1, static_cast<char>(alpn.size()));
   wire += alpn;

@@ -21,7 +21,11 @@ class TlsContext {
  public:
   // Throws strain::Error naming the file when a certificate or key cannot be loaded.
   // `alpn`: the one application protocol offered ("http/1.1", or "h2" for HTTP/2).
-  TlsContext(const TlsOptions& options, std::string host, std::string_view alpn = "http/1.1");
+  // `read_ahead`: OpenSSL reads all the socket has (up to 64 KiB) in one call, not a record
+  // header then its body: half the read() calls. Only for a reader that calls read() until it
+  // says want_read every time (HTTP/2): bytes left in OpenSSL's buffer bring no epoll edge.
+  TlsContext(const TlsOptions& options, std::string host, std::string_view alpn = "http/1.1",
+             bool read_ahead = false);
   ~TlsContext();
   TlsContext(const TlsContext&) = delete;
   TlsContext& operator=(const TlsContext&) = delete;
