@@ -210,7 +210,14 @@ check(k.get("dropped", 0) >= sc["overflow"],
       f"case 2: dropped {k.get('dropped')} >= overflow {sc['overflow']}")
 check(s["errors"] == unanswered,
       f"case 2: errors {s['errors']} = the {unanswered} arrivals the target never answered")
-check(code == 3, f"case 2: a failed threshold exits 3 (got {code})")
+# Exit 4 outranks 3: on a slow machine (a sanitizer build) strain may judge its own schedule
+# late while the target stalls. That judgement is its own truth, stated in the notes; the
+# failed threshold must still be in the result.
+late = code == 4 and r["generator"].get("generator_bound") and any(
+    "could not keep its schedule" in n for n in r["generator"].get("notes", []))
+if late:
+    print("note: case 2: strain judged itself late on this machine (exit 4)")
+check(code == 3 or late, f"case 2: a failed threshold exits 3, or 4 judged late (got {code})")
 v = verdict(r, "errors{rate}")
 check(v is not None and v["passed"] is False,
       f"case 2: errors{{rate}} < 1% fails (observed {v and v['observed']})")
