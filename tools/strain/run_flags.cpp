@@ -59,7 +59,7 @@ void add_transport_flags(CLI::App& cmd, RunRequest& f) {
   t->add_option("--max-streams", f.max_streams,
                 "HTTP/2: most concurrent streams per connection (default 100)")
       ->check(CLI::Range(1u, 1'000'000u));
-  t->add_option("--proxy", f.proxy, "Send requests through this HTTP proxy (http://host:port)");
+  t->add_option("--proxy", f.proxy, "Send requests through this HTTP proxy (an http:// URL)");
   t->add_option("--cacert", f.cacert, "Trust the CA certificates in this PEM file");
   t->add_option("--cert", f.cert, "Client certificate (PEM) for TLS");
   t->add_option("--key", f.key, "The client certificate's private key (PEM)");

@@ -95,18 +95,15 @@ class H2Client final : public HttpClient, private H2ConnectionListener, private 
 
   std::unique_ptr<Session> open_session() override;
   std::uint64_t in_flight() const override { return in_flight_; }
-  std::uint64_t connects() const override {
-    std::uint64_t n = 0;
-    for (const auto& c : connections_)
-      n += c->connects;
-    return n;
-  }
+  std::uint64_t connects() const override { return sum(&H2Connection::connects); }
   // Streams the server refused (a GOAWAY as it closed the connection), sent again once.
   std::uint64_t stale_retries() const override { return refused_retries_; }
-  std::uint64_t connect_backoffs() const override {
+  std::uint64_t connect_backoffs() const override { return sum(&H2Connection::connect_backoffs); }
+  // A counter of every connection's, added up.
+  std::uint64_t sum(std::uint64_t H2Connection::*counter) const {
     std::uint64_t n = 0;
     for (const auto& c : connections_)
-      n += c->connect_backoffs;
+      n += (*c).*counter;
     return n;
   }
 
