@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -69,6 +70,31 @@ std::string render_soak(const SoakReport& s) {
                        s.files.samples);
   }
   return out;
+}
+
+std::string render_soak_progress(const std::vector<SoakVerdict>& so_far) {
+  if (so_far.empty()) return "soak: judging from 10 s";
+  // The most worrying first: what would fail the run, then leaks and growth, then the rest.
+  std::vector<const SoakVerdict*> order;
+  for (const SoakVerdict& v : so_far)
+    if (v.source != "self" && v.source != "run") order.push_back(&v);
+  const auto rank = [](const SoakVerdict& v) {
+    if (v.fails_run) return 0;
+    if (v.verdict == "leak" || v.verdict == "growth" || v.verdict == "degrading") return 1;
+    return 2;
+  };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](const SoakVerdict* a, const SoakVerdict* b) { return rank(*a) < rank(*b); });
+  std::string line = "soak so far:";
+  std::size_t shown = 0;
+  for (const SoakVerdict* v : order) {
+    if (shown++ == 3) break;
+    line += fmt::format(" {} {} {}/h {};", v->component, v->resource,
+                        signed_amount(v->slope_per_hour, v->unit), v->verdict);
+  }
+  if (shown == 0) return "soak so far: nothing watched but strain";
+  line.pop_back();
+  return line;
 }
 
 }  // namespace strain

@@ -5,10 +5,13 @@ set -euo pipefail
 
 build=(g++ cmake ninja-build pkg-config
        libboost-dev libcurl4-openssl-dev liblua5.4-dev libcli11-dev doctest-dev
-       nlohmann-json3-dev libfmt-dev zlib1g-dev libssl-dev libnghttp2-dev)
+       nlohmann-json3-dev libfmt-dev zlib1g-dev libssl-dev libnghttp2-dev prometheus-cpp-dev)
 # Tests: curl as an independent client, the Java HdrHistogram as the reference .hlog reader,
-# openssl to make the TLS tests' certificates (and ca-certificates: libcurl's default trust).
-tests=(curl python3 default-jdk-headless libhdrhistogram-java procps openssl ca-certificates)
+# openssl to make the TLS tests' certificates (and ca-certificates: libcurl's default trust),
+# tmux to test the live console under a terminal, xmllint to validate the JUnit XML,
+# headless chromium to load the HTML report and check that every chart drew.
+tests=(curl python3 default-jdk-headless libhdrhistogram-java procps openssl ca-certificates
+       tmux libxml2-utils chromium)
 # Peers measured against in tests/bench (wrk, h2load, ab, hey) and nginx as a target.
 bench=(wrk nghttp2-client apache2-utils hey nginx-light util-linux valgrind time bc)
 

@@ -313,7 +313,16 @@ RunConfig config_from_json(const json& cfg, const std::string& where) {
 }
 
 json point_json(const IntervalPoint& p) {
+  json kinds = json::object();
+  for (std::size_t k = 1; k < p.errors_by_kind.size(); ++k)
+    if (p.errors_by_kind[k] > 0) kinds[std::string(error_kind_names[k])] = p.errors_by_kind[k];
   return {{"start_s", p.start_s},
+          {"p90_ms", p.p90_ms},
+          {"service_p50_ms", p.service_p50_ms},
+          {"service_p99_ms", p.service_p99_ms},
+          {"active_vus", p.active_vus},
+          {"failed_status", p.failed_status},
+          {"errors_by_kind", std::move(kinds)},
           {"length_s", p.length_s},
           {"responses", p.responses},
           {"errors", p.errors},
@@ -335,6 +344,20 @@ IntervalPoint point_from_json(const json& p, const std::string& where) {
   point.max_ms = get_as<double>(p, "max_ms", where);
   point.started = get_or<std::uint64_t>(p, "started", where, 0);
   point.schedule_lag_p99_ms = get_or<double>(p, "schedule_lag_p99_ms", where, 0.0);
+  point.p90_ms = get_or<double>(p, "p90_ms", where, 0.0);
+  point.service_p50_ms = get_or<double>(p, "service_p50_ms", where, 0.0);
+  point.service_p99_ms = get_or<double>(p, "service_p99_ms", where, 0.0);
+  point.active_vus = get_or<std::uint32_t>(p, "active_vus", where, 0);
+  point.failed_status = get_or<std::uint64_t>(p, "failed_status", where, 0);
+  if (const auto it = p.find("errors_by_kind"); it != p.end()) {
+    if (!it->is_object()) throw Error(where + ".errors_by_kind: expected an object");
+    for (const auto& [name, count] : it->items()) {
+      for (std::size_t k = 1; k < error_kind_count; ++k)
+        if (error_kind_names[k] == name)
+          point.errors_by_kind[k] =
+              get_as<std::uint64_t>(*it, name.c_str(), where + ".errors_by_kind");
+    }
+  }
   return point;
 }
 

@@ -164,6 +164,16 @@ void append_point(std::vector<IntervalPoint>& timeline, const IntervalPoint& poi
       m.p99_ms = std::max(a.p99_ms, b.p99_ms);
       m.max_ms = std::max(a.max_ms, b.max_ms);
       m.schedule_lag_p99_ms = std::max(a.schedule_lag_p99_ms, b.schedule_lag_p99_ms);
+      m.p90_ms = std::max(a.p90_ms, b.p90_ms);
+      m.service_p50_ms = m.responses > 0 ? (a.service_p50_ms * static_cast<double>(a.responses) +
+                                            b.service_p50_ms * static_cast<double>(b.responses)) /
+                                               static_cast<double>(m.responses)
+                                         : 0.0;
+      m.service_p99_ms = std::max(a.service_p99_ms, b.service_p99_ms);
+      m.active_vus = std::max(a.active_vus, b.active_vus);
+      m.failed_status = a.failed_status + b.failed_status;
+      for (std::size_t k = 0; k < m.errors_by_kind.size(); ++k)
+        m.errors_by_kind[k] = a.errors_by_kind[k] + b.errors_by_kind[k];
       timeline[kept++] = m;
     }
     if (timeline.size() % 2 == 1) timeline[kept++] = timeline.back();

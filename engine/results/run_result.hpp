@@ -122,6 +122,13 @@ struct IntervalPoint {
   // Open model: arrivals that began an iteration in the interval, and their schedule lag p99.
   std::uint64_t started = 0;
   double schedule_lag_p99_ms = 0;
+  // For charts (absent in files written before them: read as 0).
+  double p90_ms = 0;                // p90 response time in the interval
+  double service_p50_ms = 0;        // median service time (completion − actual send)
+  double service_p99_ms = 0;        // p99 service time
+  std::uint32_t active_vus = 0;     // VUs in an iteration when the interval ended
+  std::uint64_t failed_status = 0;  // responses that failed by status (>= 400 but 429)
+  std::array<std::uint64_t, error_kind_count> errors_by_kind{};  // requests without a response
 };
 
 // A run's timeline stays at most this long in memory (and in the result file): past it, pairs

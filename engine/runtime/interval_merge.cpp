@@ -122,6 +122,13 @@ IntervalSnapshot IntervalMerger::close(std::uint64_t seq, double start_s, double
   point.p50_ms = lat.p50;
   point.p99_ms = lat.p99;
   point.max_ms = lat.max;
+  point.p90_ms = lat.p90;
+  const LatencySummary service = summarize_us(snap.total.service_time_us);
+  point.service_p50_ms = service.p50;
+  point.service_p99_ms = service.p99;
+  point.active_vus = snap.active_vus;
+  point.errors_by_kind = snap.total.errors_by_kind;
+  point.failed_status = snap.total.failed() - snap.total.transport_errors();
   const Histogram& lag = snap.schedule.schedule_lag_us;
   if (lag.total_count() > 0) {
     point.started = static_cast<std::uint64_t>(lag.total_count());  // one per start

@@ -83,6 +83,7 @@ void SoakRecorder::close_gap(WatcherState& w, double t_s) {
 }
 
 void SoakRecorder::on_sample(double t_s, std::size_t watcher, const watch::Sample& sample) {
+  std::lock_guard lock(sampler_mutex_);
   if (t_s < 0 || watcher >= watchers_.size()) return;
   last_sample_s_ = std::max(last_sample_s_, t_s);
   WatcherState& w = watchers_[watcher];
@@ -131,10 +132,12 @@ void SoakRecorder::on_sample(double t_s, std::size_t watcher, const watch::Sampl
 }
 
 void SoakRecorder::on_limits(std::size_t watcher, const std::vector<watch::Limit>& limits) {
+  std::lock_guard lock(sampler_mutex_);
   if (watcher < watchers_.size()) watchers_[watcher].limits = limits;
 }
 
 void SoakRecorder::on_round(double sampler_cpu_s) {
+  std::lock_guard lock(sampler_mutex_);
   ++rounds_;
   sampler_cpu_s_ = sampler_cpu_s;
 }
@@ -222,6 +225,7 @@ SoakVerdict SoakRecorder::judge_drift(const DriftSeries& d, const std::string& r
 }
 
 SoakReport SoakRecorder::report(double planned_s) const {
+  std::lock_guard lock(sampler_mutex_);
   SoakReport r;
   r.judged = options_.judged;
   r.sample_every_s = std::chrono::duration<double>(options_.sample_every).count();

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,8 +25,9 @@ struct WatcherInfo {
 };
 
 // Receives samples on the sampler's thread and intervals on the session's thread (each side's
-// state is its own); report() runs once both have stopped. Memory is fixed by the number of
-// watchers and resources (at most kMaxSeries), whatever the run's length.
+// state is its own; the sampler's behind a mutex, so the session may ask for a report so far).
+// Memory is fixed by the number of watchers and resources (at most kMaxSeries), whatever the run's
+// length.
 class SoakRecorder {
  public:
   static constexpr std::size_t kMaxSeries = 256;   // resources over all watchers
@@ -80,6 +82,8 @@ class SoakRecorder {
                           const std::string& unit, double warmup_s) const;
 
   SoakOptions options_;
+  // Guards the sampler's side (watchers_ .. last_sample_s_) against a report while sampling.
+  mutable std::mutex sampler_mutex_;
   std::vector<WatcherState> watchers_;
   std::vector<std::unique_ptr<Series>> series_;
   std::vector<SoakGap> gaps_;

@@ -49,6 +49,11 @@ void SoakSession::on_load_start() {
 void SoakSession::on_interval(const IntervalSnapshot& snap, const RunResult& so_far) {
   recorder_->on_interval(snap.start_s, snap.length_s, snap.total, snap.draining);
   if (interval_log_) interval_log_->append(snap, so_far);
+  const double end_s = snap.start_s + snap.length_s;
+  if (!snap.draining && end_s >= next_judged_s_) {
+    so_far_ = recorder_->report(setup_.planned_s).verdicts;
+    next_judged_s_ = end_s + 10;
+  }
 }
 
 void SoakSession::on_result(RunResult& result) {

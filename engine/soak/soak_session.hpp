@@ -39,6 +39,9 @@ class SoakSession {
   void on_interval(const IntervalSnapshot& snap, const RunResult& so_far);
   // Stops the sampler and puts the soak's report into `result`.
   void on_result(RunResult& result);
+  // The verdicts so far, judged every 10 s of the load (empty before the first): for the live
+  // console and --metrics-listen. A judgement mid-run, not the report's.
+  const std::vector<SoakVerdict>& verdicts_so_far() const noexcept { return so_far_; }
 
  private:
   SoakSetup setup_;
@@ -47,6 +50,8 @@ class SoakSession {
   std::unique_ptr<SampleLog> sample_log_;
   std::unique_ptr<IntervalLog> interval_log_;
   std::unique_ptr<Sampler> sampler_;
+  std::vector<SoakVerdict> so_far_;
+  double next_judged_s_ = 10;  // load time of the next judgement so far
 };
 
 }  // namespace strain::soak

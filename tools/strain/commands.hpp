@@ -15,5 +15,6 @@ CLI::App* add_demo_command(CLI::App& app, CommandAction& action);
 CLI::App* add_soak_command(CLI::App& app, CommandAction& action);
 CLI::App* add_stress_command(CLI::App& app, CommandAction& action);
 CLI::App* add_report_command(CLI::App& app, CommandAction& action);
+CLI::App* add_compare_command(CLI::App& app, CommandAction& action);
 
 }  // namespace strain

@@ -10,6 +10,7 @@
 #include "engine/soak/rebuild.hpp"
 #include "reporters/console.hpp"
 #include "tools/strain/commands.hpp"
+#include "tools/strain/report_outputs.hpp"
 
 namespace strain {
 
@@ -17,14 +18,22 @@ CLI::App* add_report_command(CLI::App& app, CommandAction& action) {
   struct Flags {
     std::string result;
     bool rebuild = false;
+    OutputFlags reports;  // --html, --junit, --csv
   };
   auto flags = std::make_shared<Flags>();
-  CLI::App* cmd = app.add_subcommand("report", "Print a saved result's summary");
+  CLI::App* cmd = app.add_subcommand(
+      "report", "Print a saved result's summary; render it again as HTML, JUnit or CSV");
   cmd->add_option("result", flags->result, "RESULT.json (written by --out)")->required();
   cmd->add_flag("--rebuild", flags->rebuild,
                 "Rebuild RESULT.json from its timeline files (RESULT.intervals.jsonl, "
                 "RESULT.samples.csv) when the run stopped before writing it");
+  cmd->add_option("--html", flags->reports.html, "Write the run's HTML report to this file");
+  cmd->add_option("--junit", flags->reports.junit, "Write JUnit XML to this file");
+  cmd->add_option("--csv", flags->reports.csv, "Write the timeline as CSV to this file");
   action = [flags] {
+    // Before reading: a report that cannot be written is a usage error, with nothing left
+    // behind.
+    check_report_files(flags->reports);
     RunResult r;
     if (flags->rebuild) {
       r = soak::rebuild_result(flags->result);
@@ -45,9 +54,19 @@ CLI::App* add_report_command(CLI::App& app, CommandAction& action) {
       if (!in) throw UsageError("cannot read '" + flags->result + "'");
       const std::string text((std::istreambuf_iterator<char>(in)),
                              std::istreambuf_iterator<char>());
-      r = run_result_from_json(text);
+      try {
+        r = run_result_from_json(text);
+      } catch (const UsageError&) {
+        throw;
+      } catch (const Error& e) {
+        throw UsageError("'" + flags->result + "' is not a strain result: " + e.what());
+      }
     }
     std::fputs(render_summary(r).c_str(), stdout);
+    const std::vector<std::string> failed = write_report_files(r, flags->reports);
+    for (const std::string& e : failed)
+      std::fprintf(stderr, "strain: %s\n", e.c_str());
+    if (!failed.empty()) return static_cast<int>(ExitCode::run_failed);
     // A rebuilt result is partial by nature; its verdicts still decide (a leak exits 3).
     if (r.soak && r.soak->failed()) return static_cast<int>(ExitCode::thresholds_failed);
     return static_cast<int>(ExitCode::passed);

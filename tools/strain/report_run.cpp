@@ -2,56 +2,81 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
 #include "engine/core/error.hpp"
+#include "engine/core/units.hpp"
 #include "engine/results/json.hpp"
+#include "engine/runtime/exit_code.hpp"
 #include "engine/runtime/session.hpp"
 #include "reporters/console.hpp"
+#include "reporters/live_view.hpp"
+#include "reporters/soak_summary.hpp"
 #include "reporters/stress_summary.hpp"
+#include "tools/strain/console_view.hpp"
+#include "tools/strain/report_outputs.hpp"
 
 namespace strain {
+
+namespace {
+
+double progress_every_s(const OutputFlags& output) {
+  const double s =
+      std::chrono::duration<double>(parse_duration(output.progress_every, "--progress-every"))
+          .count();
+  if (s < 1)
+    throw UsageError("--progress-every: at least 1s (got '" + output.progress_every + "')");
+  return s;
+}
+
+}  // namespace
 
 int run_and_report(const LoadPlan& plan, const OutputFlags& output, RunResult* result_out,
                    soak::SoakSession* soak, stress::StressSession* stress) {
   const bool tty = ::isatty(STDERR_FILENO) != 0;
+  // Checked before any traffic: a result that cannot be saved is found out now, not after an
+  // eight-hour soak; so is a --metrics-listen port in use.
+  check_report_files(output);
+  const double every_s = progress_every_s(output);
+  LiveOutputs live(output);
+  std::unique_ptr<ConsoleView> view;
+  if (!output.quiet) view = std::make_unique<ConsoleView>(tty, every_s);
+
   SessionHooks hooks;
-  hooks.on_note = [&output](std::string_view text) {
-    if (!output.quiet)
-      std::fprintf(stderr, "strain: %.*s\n", static_cast<int>(text.size()), text.data());
+  hooks.on_note = [&output, &view](std::string_view text) {
+    if (output.quiet) return;
+    const std::string line = "strain: " + std::string(text);
+    if (view) view->print_above(line);
   };
-  if (!output.quiet) {
-    // A terminal gets one line rewritten in place; a log gets a line every 5 intervals.
-    hooks.on_interval = [tty, stress, n = 0](const IntervalSnapshot& snap,
-                                             const RunResult& so_far) mutable {
-      ++n;
-      if (tty || n % 5 == 0 || snap.draining) {
-        std::string line = render_progress(snap, so_far);
-        if (stress != nullptr) line += "  " + stress->state();
-        std::fprintf(stderr, tty ? "\r%s\033[K" : "%s\n", line.c_str());
-        std::fflush(stderr);
-      }
-      return IntervalVerdict::go_on;
-    };
-  }
+  // The soak's timeline and the stress search see each interval before the views do.
+  hooks.on_interval = [&live, &view, soak, stress](const IntervalSnapshot& snap,
+                                                   const RunResult& so_far) {
+    IntervalVerdict verdict = IntervalVerdict::go_on;
+    if (stress != nullptr) verdict = stress->on_interval(snap, so_far);
+    if (soak != nullptr) soak->on_interval(snap, so_far);
+    const std::string stress_state = stress != nullptr ? stress->state() : std::string();
+    static const std::vector<SoakVerdict> none;
+    live.on_interval(snap, so_far, stress_state, soak != nullptr ? soak->verdicts_so_far() : none);
+    if (view) {
+      LiveFigures figures = live_figures(snap, so_far);
+      if (stress != nullptr) figures.mode = stress_state;
+      if (soak != nullptr) figures.mode = render_soak_progress(soak->verdicts_so_far());
+      view->update(figures);
+    }
+    return verdict;
+  };
   if (soak != nullptr) {
     hooks.on_start = [soak](Controller&) { soak->on_load_start(); };
     hooks.on_result = [soak](RunResult& r) { soak->on_result(r); };
-    // The durable timeline is written every interval, whatever the console shows.
-    hooks.on_interval = [soak, progress = std::move(hooks.on_interval)](
-                            const IntervalSnapshot& snap, const RunResult& so_far) {
-      soak->on_interval(snap, so_far);
-      return progress ? progress(snap, so_far) : IntervalVerdict::go_on;
-    };
   }
   if (stress != nullptr) {
-    if (!output.quiet) {
-      stress->on_step_done([tty](const StressStep& step) {
-        std::fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "", render_stress_step(step).c_str());
-      });
+    if (view) {
+      stress->on_step_done(
+          [&view](const StressStep& step) { view->print_above(render_stress_step(step)); });
     }
     hooks.on_start = [stress, start = std::move(hooks.on_start)](Controller& c) {
       if (start) start(c);
@@ -61,44 +86,41 @@ int run_and_report(const LoadPlan& plan, const OutputFlags& output, RunResult* r
       if (result) result(r);
       stress->on_result(r);
     };
-    // The search decides first; the soak's timeline and the console see the same interval.
-    hooks.on_interval = [stress, rest = std::move(hooks.on_interval)](const IntervalSnapshot& snap,
-                                                                      const RunResult& so_far) {
-      const IntervalVerdict v = stress->on_interval(snap, so_far);
-      const IntervalVerdict w = rest ? rest(snap, so_far) : IntervalVerdict::go_on;
-      return v == IntervalVerdict::stop || w == IntervalVerdict::stop ? IntervalVerdict::stop
-                                                                      : IntervalVerdict::go_on;
-    };
   }
-  // Opened before any traffic: a result that cannot be saved is found out now, not after an
-  // eight-hour soak.
   std::ofstream out;
   if (!output.out.empty()) {
     out.open(output.out, std::ios::binary | std::ios::trunc);
     if (!out) throw UsageError("--out: cannot write '" + output.out + "'");
   }
   SessionOutcome outcome = run_session(plan, hooks);
-  if (!output.quiet && tty && outcome.ran) std::fputc('\n', stderr);
+  if (view) view->finish();
   int code = static_cast<int>(outcome.code);
   if (outcome.ran) {
-    bool saved = true;
+    std::vector<std::string> failed_files;
     if (out.is_open()) {
       out << to_json(outcome.result) << '\n';
       out.close();
-      saved = static_cast<bool>(out);
+      if (!out) failed_files.push_back("--out: cannot write result to '" + output.out + "'");
     }
+    for (std::string& e : write_report_files(outcome.result, output))
+      failed_files.push_back(std::move(e));
     std::fputs(render_summary(outcome.result).c_str(), stdout);
     std::fflush(stdout);
-    if (!saved) {
-      std::fprintf(stderr, "strain: cannot write result to '%s'\n", output.out.c_str());
-      code = static_cast<int>(ExitCode::run_failed);
-    }
+    live.on_result(outcome.result);
+    for (const std::string& e : live.errors())
+      failed_files.push_back(e);
+    for (const std::string& e : failed_files)
+      std::fprintf(stderr, "strain: %s\n", e.c_str());
+    if (!failed_files.empty()) code = static_cast<int>(ExitCode::run_failed);
     if (result_out != nullptr) *result_out = std::move(outcome.result);
-  } else if (out.is_open()) {
+  } else {
     // No load ran (setup failed or was interrupted): no file that looks like a result.
-    out.close();
-    std::error_code ignored;
-    std::filesystem::remove(output.out, ignored);
+    live.discard();
+    if (out.is_open()) {
+      out.close();
+      std::error_code ignored;
+      std::filesystem::remove(output.out, ignored);
+    }
   }
   for (const std::string& e : outcome.errors)
     std::fprintf(stderr, "strain: %s\n", e.c_str());

@@ -24,11 +24,10 @@ void add_load_flags(CLI::App& cmd, RunRequest& f, OutputFlags& output, bool scri
   cmd.add_option("--timeout", f.timeout,
                  "Request timeout (also the read-idle timeout); scripts: the default per request");
   cmd.add_option("--connect-timeout", f.connect_timeout, "Connect timeout");
-  cmd.add_option("-o,--out", output.out, "Write the full result as JSON to this file");
   cmd.add_option("--threshold", f.thresholds,
                  "Pass/fail condition, e.g. \"latency{p99} < 250ms\", \"errors{rate} < 1%\" "
                  "(repeatable; any failure exits 3)");
-  cmd.add_flag("-q,--quiet", output.quiet, "No live progress");
+  add_output_flags(cmd, output);
   add_transport_flags(cmd, f);
   auto* open = cmd.add_option_group("Open model (arrival rate; --url runs)");
   open->add_option("--rate", f.rate,
@@ -45,6 +44,26 @@ void add_load_flags(CLI::App& cmd, RunRequest& f, OutputFlags& output, bool scri
   open->add_option("--backlog", f.backlog,
                    "Arrivals that may wait for a free VU (default: 10 s of the peak rate)")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100'000'000}));
+}
+
+void add_output_flags(CLI::App& cmd, OutputFlags& output) {
+  cmd.add_option("-o,--out", output.out, "Write the full result as JSON to this file");
+  cmd.add_flag("-q,--quiet", output.quiet, "No live progress");
+  auto* g = cmd.add_option_group("Reports (README: Reports)");
+  g->add_option("--html", output.html, "Write a self-contained HTML report to this file");
+  g->add_option("--junit", output.junit,
+                "Write JUnit XML: a test case per threshold, SLO, soak verdict and budget");
+  g->add_option("--csv", output.csv, "Write the timeline as CSV, one row per interval");
+  g->add_option("--hlog", output.hlog,
+                "Write response times as an HdrHistogram interval log, one per interval");
+  g->add_option("--metrics-listen", output.metrics_listen,
+                "Serve live metrics in the Prometheus text format on HOST:PORT (loopback by "
+                "default), e.g. 127.0.0.1:9464");
+  g->add_option("--metrics-hold", output.metrics_hold,
+                "Keep serving --metrics-listen this long after the run, for a last scrape");
+  g->add_option("--progress-every", output.progress_every,
+                "Without a terminal: a progress line this often")
+      ->capture_default_str();
 }
 
 void add_transport_flags(CLI::App& cmd, RunRequest& f) {

@@ -10,9 +10,19 @@ namespace strain {
 
 // What every load command prints and writes besides the run itself.
 struct OutputFlags {
-  std::string out;     // --out: the full result as JSON
-  bool quiet = false;  // --quiet: no live progress
+  std::string out;             // --out: the full result as JSON
+  bool quiet = false;          // --quiet: no live progress
+  std::string html;            // --html: the self-contained HTML report
+  std::string junit;           // --junit: JUnit XML, a test case per threshold, SLO and verdict
+  std::string csv;             // --csv: the timeline, one row per interval
+  std::string hlog;            // --hlog: HdrHistogram interval log of response times
+  std::string metrics_listen;  // --metrics-listen: serve Prometheus text on host:port
+  std::string metrics_hold;    // --metrics-hold: keep serving this long after the run
+  std::string progress_every = "10s";  // --progress-every: a plain line this often (no terminal)
 };
+
+// -o, -q and the report flags (--html, --junit, --csv, --hlog, --metrics-listen, ...).
+void add_output_flags(CLI::App& cmd, OutputFlags& output);
 
 // Declares the load flags on `cmd`, writing into `request` and `output`. `scriptable`: the
 // command takes a Lua script too (positional) with -e and -i.

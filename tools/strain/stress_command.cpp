@@ -199,8 +199,7 @@ CLI::App* add_stress_command(CLI::App& app, CommandAction& action) {
   cmd->add_option("--timeout", r.timeout, "Request timeout");
   add_transport_flags(*cmd, r);
   cmd->add_option("--connect-timeout", r.connect_timeout, "Connect timeout");
-  cmd->add_option("-o,--out", f->output.out, "Write the full result as JSON to this file");
-  cmd->add_flag("-q,--quiet", f->output.quiet, "No live progress");
+  add_output_flags(*cmd, f->output);
   auto* g = cmd->add_option_group("The search");
   g->add_option("--slo", f->slo,
                 "What a step must hold, e.g. 'p99<250ms,errors<1%' (any threshold, comma "
