@@ -11,7 +11,7 @@ build=(g++ cmake ninja-build pkg-config
 # tmux to test the live console under a terminal, xmllint to validate the JUnit XML,
 # headless chromium to load the HTML report and check that every chart drew.
 tests=(curl python3 default-jdk-headless libhdrhistogram-java procps openssl ca-certificates
-       tmux libxml2-utils chromium)
+       tmux libxml2-utils chromium python3-yaml)
 # Peers measured against in tests/bench (wrk, h2load, ab, hey) and nginx as a target.
 bench=(wrk nghttp2-client apache2-utils hey nginx-light util-linux valgrind time bc)
 

@@ -295,7 +295,11 @@ json config_json(const RunConfig& c) {
           {"method", c.method},
           {"vus", c.vus},
           {"threads", c.threads},
-          {"planned_duration_s", c.planned_duration_s}};
+          {"planned_duration_s", c.planned_duration_s},
+          {"segment_count", c.segment_count},
+          {"segments", c.segments},
+          {"fingerprint", c.fingerprint},
+          {"start_at_unix_ms", c.start_at_unix_ms ? json(*c.start_at_unix_ms) : json(nullptr)}};
 }
 
 RunConfig config_from_json(const json& cfg, const std::string& where) {
@@ -309,6 +313,16 @@ RunConfig config_from_json(const json& cfg, const std::string& where) {
   c.vus = get_as<std::uint32_t>(cfg, "vus", where);
   c.threads = get_as<std::uint32_t>(cfg, "threads", where);
   c.planned_duration_s = get_as<double>(cfg, "planned_duration_s", where);
+  c.segment_count = get_or<std::uint32_t>(cfg, "segment_count", where, 1);
+  c.segments = get_or<std::vector<std::uint32_t>>(cfg, "segments", where, {0});
+  c.fingerprint = get_or<std::string>(cfg, "fingerprint", where, {});
+  if (const auto it = cfg.find("start_at_unix_ms"); it != cfg.end() && !it->is_null())
+    c.start_at_unix_ms = get_as<double>(cfg, "start_at_unix_ms", where);
+  if (c.segment_count == 0) throw Error(where + ".segment_count: must be at least 1");
+  for (std::size_t i = 0; i < c.segments.size(); ++i) {
+    if (c.segments[i] >= c.segment_count || (i > 0 && c.segments[i] <= c.segments[i - 1]))
+      throw Error(where + ".segments: indices must ascend below segment_count");
+  }
   return c;
 }
 

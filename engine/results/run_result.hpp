@@ -214,6 +214,14 @@ struct RunConfig {
   std::uint32_t vus = 0;                  // virtual users / connections
   std::uint32_t threads = 0;              // worker threads
   double planned_duration_s = 0;          // -d as given
+  // Execution segments (--segment I/N): which parts of one whole load this result holds. A
+  // single run holds {0} of 1; a merged result the segments merged, in order.
+  std::uint32_t segment_count = 1;
+  std::vector<std::uint32_t> segments{0};  // 0-based indices, ascending, no repeats
+  // What makes results of one test mergeable: a hash of the script's text and of every option
+  // that shapes the load (not --segment, --out or report paths). Empty in older files.
+  std::string fingerprint;
+  std::optional<double> start_at_unix_ms;  // --start-at: the instant the schedule counted from
 };
 
 inline constexpr const char* result_schema = "strain.result/1";

@@ -13,6 +13,7 @@
 #include "engine/core/clock.hpp"
 #include "engine/core/error.hpp"
 #include "engine/results/schedule_verdict.hpp"
+#include "engine/runtime/execution_segment.hpp"
 #include "engine/runtime/interval_merge.hpp"
 #include "engine/runtime/worker.hpp"
 #include "engine/transport/url.hpp"
@@ -36,6 +37,13 @@ std::string iso8601_utc_now() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+double unix_ms_now() {
+  return static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count()) /
+         1000.0;
 }
 
 // What the config says a run is: its scenarios' executors, named once each.
@@ -65,9 +73,10 @@ class Controller::Run {
         request_(make_request(plan)),
         threads_(std::max<std::uint32_t>(
             1, static_cast<std::uint32_t>(std::min<std::uint64_t>(
-                   plan.threads, std::max<std::uint64_t>(1, plan.peak_vus()))))),
+                   plan.threads, std::max<std::uint64_t>(1, plan.segment_vus()))))),
         merger_(threads_, plan.scenarios(), result_),
         tick_timer_(io),
+        start_timer_(io),
         stop_timer_(io),
         watchdog_timer_(io) {}
 
@@ -86,7 +95,8 @@ class Controller::Run {
     ::getrusage(RUSAGE_SELF, &usage_start_);
     for (std::uint32_t i = 0; i < threads_; ++i) {
       workers_.push_back(std::make_unique<Worker>(
-          Share{i, threads_}, plan_, request_, [this](WorkerReport r) { deliver(std::move(r)); },
+          Share::within(plan_.segment, i, threads_), plan_, request_,
+          [this](WorkerReport r) { deliver(std::move(r)); },
           [this](std::uint32_t) { post_event([this] { on_worker_ready(); }); },
           [this](std::uint32_t) { post_event([this] { on_worker_done(); }); }));
     }
@@ -173,6 +183,7 @@ class Controller::Run {
 
   bool stopping() const noexcept { return stopping_; }
   bool finished() const noexcept { return finished_; }
+  bool began() const noexcept { return begun_; }
   RunResult take_result() { return std::move(result_); }
 
  private:
@@ -188,9 +199,14 @@ class Controller::Run {
       for (const Scenario& s : plan_.script->scenarios)
         c.scenarios.push_back(s.name);
     }
-    c.vus = static_cast<std::uint32_t>(std::min<std::uint64_t>(plan_.peak_vus(), UINT32_MAX));
+    // What this process ran: its segment's VUs on its threads.
+    c.vus = static_cast<std::uint32_t>(std::min<std::uint64_t>(plan_.segment_vus(), UINT32_MAX));
     c.threads = threads_;
     c.planned_duration_s = seconds(planned_load().count());
+    c.segment_count = plan_.segment.count;
+    c.segments = {plan_.segment.index};
+    c.fingerprint = plan_.fingerprint;
+    c.start_at_unix_ms = plan_.start_at_unix_ms;
   }
 
   void deliver(WorkerReport r) {
@@ -249,23 +265,57 @@ class Controller::Run {
   }
 
   void maybe_begin() {
-    if (begun_ || ready_ + failed_ < workers_.size()) return;
+    if (ready_all_ || ready_ + failed_ < workers_.size()) return;
+    ready_all_ = true;
+    if (stopping_) {
+      // Stopped (or a worker failed) while they were getting ready: a run of no length.
+      start_ns_ = last_tick_ns_ = now_ns();
+      result_.started_at_unix_ms = unix_ms_now();
+      return;
+    }
+    if (!plan_.start_at_unix_ms) return begin(now_ns(), unix_ms_now());
+    wait_for_start();
+  }
+
+  // --start-at: the loads are built; the clock starts at the instant itself. Waits in steps
+  // of at most a minute, each measured afresh against the wall clock, and fixes the instant on
+  // the steady clock only in the last second, so a wall clock stepped meanwhile is followed.
+  void wait_for_start() {
+    const double at_ms = *plan_.start_at_unix_ms;
+    const double left_ms = at_ms - unix_ms_now();
+    if (left_ms > 1500) {
+      start_timer_.expires_after(
+          std::chrono::milliseconds(static_cast<std::int64_t>(std::min(left_ms - 1000, 60'000.0))));
+      start_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec && !stopping_) wait_for_start();
+      });
+      return;
+    }
+    // Already past (the loads took long to build): the origin is still the instant, and the
+    // arrivals due since then are late, as their schedule lag will say.
+    const std::int64_t origin = now_ns() + static_cast<std::int64_t>(std::llround(left_ms * 1e6));
+    if (left_ms <= 0) return begin(origin, at_ms);
+    start_timer_.expires_at(TimePoint(Nanos(origin)));
+    start_timer_.async_wait([this, origin, at_ms](const boost::system::error_code& ec) {
+      if (!ec && !stopping_) begin(origin, at_ms);
+    });
+  }
+
+  // The run's clock starts at `origin_ns` (now_ns() clock), which is `origin_unix_ms`.
+  void begin(std::int64_t origin_ns, double origin_unix_ms) {
     begun_ = true;
-    start_ns_ = last_tick_ns_ = now_ns();
-    result_.started_at_unix_ms =
-        static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count()) /
-        1000.0;
-    if (stopping_) return;  // stopped (or a worker failed) while they were getting ready
+    start_ns_ = last_tick_ns_ = origin_ns;
+    result_.started_at_unix_ms = origin_unix_ms;
+    if (plan_.start_at_unix_ms) result_.started_at = format_unix_ms(origin_unix_ms);
     for (auto& w : workers_)
       w->begin(start_ns_);
     schedule_tick();
     if (plan_.script) schedule_watchdog();
-    stop_timer_.expires_after(plan_.duration);
+    stop_timer_.expires_at(TimePoint(Nanos(origin_ns)) + plan_.duration);
     stop_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (!ec) begin_stop(false);
     });
+    if (hooks_.on_begin) hooks_.on_begin();
   }
 
   // Every worker has finished its scenarios: the run is over early.
@@ -280,6 +330,7 @@ class Controller::Run {
     if (!begun_) start_ns_ = last_tick_ns_ = stop_ns_;  // nothing ran: a run of no length
     result_.duration_s = seconds(stop_ns_ - start_ns_);
     tick_timer_.cancel();
+    start_timer_.cancel();
     stop_timer_.cancel();
     // Two intervals: the load phase's last one, then the drain's (see Worker::stop).
     stop_sequence_ = next_sequence_;
@@ -343,6 +394,7 @@ class Controller::Run {
     if (finished_ || finals_ < workers_.size() || merger_.pending()) return;
     finished_ = true;
     tick_timer_.cancel();
+    start_timer_.cancel();
     stop_timer_.cancel();
     watchdog_timer_.cancel();
     for (auto& w : workers_)
@@ -437,6 +489,7 @@ class Controller::Run {
   RunResult result_;
   IntervalMerger merger_;
   boost::asio::steady_timer tick_timer_;
+  boost::asio::steady_timer start_timer_;  // --start-at: waits for the instant
   boost::asio::steady_timer stop_timer_;
   boost::asio::steady_timer watchdog_timer_;
   std::vector<std::unique_ptr<Worker>> workers_;
@@ -452,6 +505,7 @@ class Controller::Run {
   std::size_t ready_ = 0;   // workers whose load is built
   std::size_t failed_ = 0;  // workers that could not build theirs
   std::size_t finals_ = 0;  // workers that sent their final report (or failed)
+  bool ready_all_ = false;  // every worker is ready (or failed)
   bool begun_ = false;      // the run's clock has started
   bool stopping_ = false;
   bool finished_ = false;
@@ -486,6 +540,10 @@ bool Controller::stopping() const noexcept {
 
 bool Controller::finished() const noexcept {
   return run_->finished();
+}
+
+bool Controller::began() const noexcept {
+  return run_->began();
 }
 
 RunResult Controller::take_result() {

@@ -21,6 +21,8 @@ struct ControllerHooks {
   // timeline and totals include this interval). May call Controller::set_rate(). Returning
   // IntervalVerdict::stop ends the load phase as if the plan had ended.
   std::function<IntervalVerdict(const IntervalSnapshot&, const RunResult& so_far)> on_interval;
+  // The run's clock has started: its schedules count from now (with --start-at, the instant).
+  std::function<void()> on_begin;
   // The run has finished (every worker drained and joined): take_result() is ready.
   std::function<void()> on_finished;
 };
@@ -54,6 +56,8 @@ class Controller {
   // The load phase is over (draining or finished).
   bool stopping() const noexcept;
   bool finished() const noexcept;
+  // The run's clock started (false: stopped before it did, e.g. while waiting for --start-at).
+  bool began() const noexcept;
   // The complete result, after on_finished. Moves it out.
   RunResult take_result();
 

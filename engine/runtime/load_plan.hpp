@@ -4,12 +4,14 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "engine/results/thresholds.hpp"
 #include "engine/schedule/scenario.hpp"
+#include "engine/schedule/share.hpp"
 #include "engine/script/script_plan.hpp"
 #include "engine/transport/client_factory.hpp"
 #include "engine/transport/native_client.hpp"
@@ -36,17 +38,31 @@ struct LoadPlan {
   TransportOptions transport;             // transport, HTTP version, TLS, proxy, redirects
   ClientFactory clients;                  // makes each worker's transports; tests pass a fake
   std::vector<ThresholdSpec> thresholds;  // judged at the end; abort_on_fail ones every interval
+  // Execution segments (--segment I/N): the part of the test this process runs, Share{I-1, N}
+  // of the whole; its workers' shares nest inside it.
+  Share segment = Share::whole();
+  std::string fingerprint;  // the script's text and the load-shaping options, hashed (hex)
+  // --start-at: the schedule's origin, ms since 1970 (the load waits for it, then counts from
+  // exactly there, so segments started on many machines keep one timeline).
+  std::optional<double> start_at_unix_ms;
 
   // The scenarios every worker runs: the script's, or the --url run's one.
   std::span<const Scenario> scenarios() const {
     if (script) return script->scenarios;
     return std::span<const Scenario>(&scenario, 1);
   }
-  // Most VUs at once, all scenarios together.
+  // Most VUs at once, all scenarios together: of the whole test.
   std::uint64_t peak_vus() const {
     std::uint64_t n = 0;
     for (const Scenario& s : scenarios())
       n += strain::peak_vus(s);
+    return n;
+  }
+  // The same, of this process's segment: what its workers make.
+  std::uint64_t segment_vus() const {
+    std::uint64_t n = 0;
+    for (const Scenario& s : scenarios())
+      n += segment.of(strain::peak_vus(s));
     return n;
   }
 };

@@ -1,6 +1,8 @@
 #include "engine/runtime/planning.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -180,9 +182,10 @@ void check_transport_for(const TransportOptions& o, const http::Url& url) {
   if (auto why = check_transport(o, url); !why.empty()) throw UsageError(why);
 }
 
-LoadPlan make_url_plan(const RunRequest& f) {
+LoadPlan make_url_plan(const RunRequest& f, Share segment) {
   LoadPlan plan;
   plan.command = f.command;
+  plan.segment = segment;
   if (f.url.empty()) throw UsageError("give a script or --url (see 'strain run --help')");
   http::Url url;
   try {
@@ -214,9 +217,9 @@ LoadPlan make_url_plan(const RunRequest& f) {
   // Build the request once here so a bad method or header fails before any traffic.
   (void)http::RequestTemplate(plan.method, url, plan.headers, plan.body);
   // Each worker also holds an epoll set, its watcher, timers and a wake-up pipe.
-  require_fds(plan.peak_vus() + std::uint64_t{plan.threads} * 4, raise_fd_limit());
+  require_fds(plan.segment_vus() + std::uint64_t{plan.threads} * 4, raise_fd_limit());
   // One target address: every connection needs a local port of its own.
-  require_ports(plan.peak_vus(), ephemeral_ports());
+  require_ports(plan.segment_vus(), ephemeral_ports());
   if (choose_transport(plan.transport, url) == TransportKind::curl) {
     // libcurl resolves per connection; a name that does not resolve counts as dns errors.
     plan.clients = client_factory(plan.client, plan.transport);
@@ -275,7 +278,7 @@ std::vector<Scenario> choose_scenarios(const RunRequest& f, const ScriptOptions&
   return o.scenarios;
 }
 
-LoadPlan make_script_plan(const RunRequest& f) {
+LoadPlan make_script_plan(const RunRequest& f, Share segment) {
   if (!f.url.empty()) {
     throw UsageError(
         "give a script or --url, not both (scripts name their URLs; pass one in with -e "
@@ -292,6 +295,7 @@ LoadPlan make_script_plan(const RunRequest& f) {
   script->chunk_name = "@" + f.script;
   script->source = read_script(f.script);
   script->directory = std::filesystem::path(f.script).parent_path().string();
+  script->segment = segment;  // before loading it: its top level may read vu.segment
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     const std::string kv = *e;
     const auto eq = kv.find('=');
@@ -320,6 +324,7 @@ LoadPlan make_script_plan(const RunRequest& f) {
 
   LoadPlan plan;
   plan.command = f.command;
+  plan.segment = segment;
   plan.url = f.script;
   plan.thresholds = inspected.options.thresholds;
   for (auto& t : parse_threshold_flags(f.thresholds))
@@ -370,7 +375,81 @@ std::vector<ThresholdSpec> parse_threshold_flags(const std::vector<std::string>&
 }
 
 LoadPlan make_plan(const RunRequest& request) {
-  return request.script.empty() ? make_url_plan(request) : make_script_plan(request);
+  const Share segment = choose_segment(request.segment);
+  std::optional<double> start_at;
+  if (!request.start_at.empty()) {
+    const double now_ms = std::chrono::duration<double, std::milli>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+    start_at = parse_start_at(request.start_at, now_ms);
+  }
+  LoadPlan plan =
+      request.script.empty() ? make_url_plan(request, segment) : make_script_plan(request, segment);
+  if (segment.count > 1 && plan.segment_vus() == 0) {
+    // A segment with no VU in any scenario would run nothing and fail for lack of responses.
+    throw UsageError("--segment " + std::to_string(segment.index + 1) + "/" +
+                     std::to_string(segment.count) + ": this segment gets none of the test's " +
+                     std::to_string(plan.peak_vus()) + " VUs; cut it into at most " +
+                     std::to_string(plan.peak_vus()) + " segments");
+  }
+  plan.start_at_unix_ms = start_at;
+  plan.fingerprint = load_fingerprint(
+      request, plan.script ? std::string_view(plan.script->source) : "", plan.body);
+  return plan;
+}
+
+std::string load_fingerprint(const RunRequest& f, std::string_view script_source,
+                             std::string_view body) {
+  // Length-prefixed fields, so no two different option sets make the same text.
+  std::string text;
+  const auto field = [&text](std::string_view key, std::string_view value) {
+    text.append(key).append(" ").append(std::to_string(value.size())).append(":");
+    text.append(value).append("\n");
+  };
+  const auto number = [&field](std::string_view key, std::uint64_t n, bool given = true) {
+    field(key, std::to_string(n) + (given ? "" : " (default)"));
+  };
+  field("script", script_source);
+  std::vector<std::string> env = f.env;  // -e order does not matter, only the last of a key
+  std::stable_sort(env.begin(), env.end(), [](const std::string& a, const std::string& b) {
+    return a.substr(0, a.find('=')) < b.substr(0, b.find('='));
+  });
+  for (const std::string& kv : env)
+    field("env", kv);
+  number("iterations", f.iterations);
+  field("url", f.url);
+  number("vus", f.vus, f.vus_given);
+  field("duration", f.duration + (f.duration_given ? "" : " (default)"));
+  field("method", f.method);
+  for (const std::string& h : f.headers)
+    field("header", h);
+  field("body", body);
+  field("timeout", f.timeout + (f.timeout_given ? "" : " (default)"));
+  field("connect_timeout", f.connect_timeout);
+  for (const std::string& t : f.thresholds)
+    field("threshold", t);
+  field("rate", f.rate);
+  field("stages", f.stages);
+  field("arrival", f.arrival);
+  number("max_vus", f.max_vus);
+  number("seed", f.seed, f.seed_given);
+  number("backlog", f.backlog);
+  field("transport", f.transport);
+  number("http2", f.http2 ? 1 : 0);
+  number("connections", f.connections);
+  number("max_streams", f.max_streams);
+  number("insecure", f.insecure ? 1 : 0);
+  number("follow", f.follow ? 1 : 0);
+  // FNV-1a, 64 bits: simple, stable across platforms and versions, and enough to tell tests
+  // apart (it is no defence against someone forging a match).
+  std::uint64_t hash = 0xcbf29ce484222325ULL;
+  for (const char c : text) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 0x100000001b3ULL;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+  return hex;
 }
 
 }  // namespace strain

@@ -3,8 +3,10 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "engine/runtime/execution_segment.hpp"
 #include "engine/runtime/load_plan.hpp"
 
 namespace strain {
@@ -42,7 +44,11 @@ struct RunRequest {
   bool insecure = false;             // --insecure
   bool follow = false;               // --follow
   std::vector<std::string> resolve;  // --resolve host:port:addr
-  bool vus_given = false;            // the flags were on the command line
+  // Execution segments (README: Execution segments): --segment, --segments and the
+  // environment's STRAIN_SEGMENT and JOB_COMPLETION_INDEX, as found.
+  SegmentSources segment;
+  std::string start_at;    // --start-at: RFC 3339 or +DURATION; "" starts at once
+  bool vus_given = false;  // the flags were on the command line
   bool duration_given = false;
   bool timeout_given = false;
   bool seed_given = false;
@@ -53,6 +59,13 @@ struct RunRequest {
 // once), and the descriptor and port limits (raised where allowed). Throws UsageError naming
 // the flag, the file or file:line.
 LoadPlan make_plan(const RunRequest& request);
+
+// The hash in RunConfig::fingerprint: FNV-1a 64 (hex) of the script's text, the request body
+// and every option that shapes the load or judges it, but not the segment, --start-at,
+// --threads, output paths or the machine-local transport files. Equal for the segments of one
+// test, so `strain merge` can tell them from another test's.
+std::string load_fingerprint(const RunRequest& request, std::string_view script_source,
+                             std::string_view body);
 
 // "latency{p99} < 250ms" → thresholds, split at the operator. Throws UsageError.
 std::vector<ThresholdSpec> parse_threshold_flags(const std::vector<std::string>& flags);

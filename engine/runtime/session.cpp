@@ -4,11 +4,13 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <thread>
 
 #include "engine/results/thresholds.hpp"
+#include "engine/runtime/execution_segment.hpp"
 #include "engine/runtime/exit_code.hpp"
 #include "engine/script/one_shot.hpp"
 
@@ -44,27 +46,51 @@ class CommandSession {
       plan.script = with_data;
     }
 
-    out.result = load(plan);
+    if (plan.start_at_unix_ms) {
+      // Checked again now that setup() has run: starting late would not start together.
+      const double now_ms = std::chrono::duration<double, std::milli>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+      if (*plan.start_at_unix_ms < now_ms - 1000) {
+        out.code = ExitCode::bad_usage;
+        out.errors.push_back("--start-at " + format_unix_ms(*plan.start_at_unix_ms) +
+                             " has passed (during setup()), so no load was run");
+        teardown(plan, out);
+        return out;
+      }
+      note("waiting for --start-at " + format_unix_ms(*plan.start_at_unix_ms));
+    }
+
+    std::optional<RunResult> result = load(plan);
+    if (!result) {
+      out.code = ExitCode::interrupted;
+      out.errors.push_back("interrupted while waiting for --start-at, so no load was run");
+      teardown(plan, out);
+      return out;
+    }
+    out.result = std::move(*result);
     out.ran = true;
     if (hooks_.on_result) hooks_.on_result(out.result);
     out.code = exit_code_for(out.result);
     if (const std::string why = exit_reason(out.result, out.code); !why.empty())
       out.errors.push_back(why);
 
-    if (plan.script && plan.script->has_teardown) {
-      // Teardown runs after an interrupted load too (it cleans up what setup made); a second
-      // signal cuts it short.
-      const OneShotResult teardown =
-          one_shot(*plan.script, "teardown", plan.script->setup_data_json);
-      if (!teardown.ok) {
-        out.errors.push_back("teardown() failed:\n" + teardown.error);
-        if (out.code == ExitCode::passed) out.code = ExitCode::run_failed;
-      }
-    }
+    teardown(plan, out);
     return out;
   }
 
  private:
+  void teardown(const LoadPlan& plan, SessionOutcome& out) {
+    if (!plan.script || !plan.script->has_teardown) return;
+    // Teardown runs after an interrupted load too (it cleans up what setup made); a second
+    // signal cuts it short.
+    const OneShotResult teardown = one_shot(*plan.script, "teardown", plan.script->setup_data_json);
+    if (!teardown.ok) {
+      out.errors.push_back("teardown() failed:\n" + teardown.error);
+      if (out.code == ExitCode::passed) out.code = ExitCode::run_failed;
+    }
+  }
+
   void note(std::string_view text) {
     if (hooks_.on_note) hooks_.on_note(text);
   }
@@ -100,7 +126,8 @@ class CommandSession {
     return result;
   }
 
-  RunResult load(const LoadPlan& plan) {
+  // The load's result; nullopt when it was interrupted while waiting for --start-at.
+  std::optional<RunResult> load(const LoadPlan& plan) {
     std::optional<std::string> threshold_abort;
     const bool any_abort = std::any_of(plan.thresholds.begin(), plan.thresholds.end(),
                                        [](const ThresholdSpec& t) { return t.abort_on_fail; });
@@ -119,11 +146,18 @@ class CommandSession {
       return verdict;
     };
     hooks.on_finished = [this] { io_.stop(); };
+    Controller* steered = nullptr;
+    // With --start-at the load begins only at the instant: a soak's samples count from there.
+    if (plan.start_at_unix_ms && hooks_.on_start) {
+      hooks.on_begin = [this, &steered] { hooks_.on_start(*steered); };
+    }
     Controller controller(io_, plan, hooks);
+    steered = &controller;
     controller.start();
-    if (hooks_.on_start) hooks_.on_start(controller);
+    if (!plan.start_at_unix_ms && hooks_.on_start) hooks_.on_start(controller);
     const bool interrupted_before = interrupted_;
     run_loop([&controller](int seen) { controller.stop(seen > 1); });
+    if (plan.start_at_unix_ms && !controller.began() && interrupted_) return std::nullopt;
     RunResult result = controller.take_result();
     if (interrupted_ && !interrupted_before) result.partial = true;
     if (threshold_abort) {

@@ -19,7 +19,8 @@ namespace strain {
 struct SessionHooks {
   // A step begins or a note is due: "running setup()".
   std::function<void(std::string_view)> on_note;
-  // The load is about to start: the controller, for a command that steers it (stress).
+  // The load is about to start (with --start-at: has just begun at the instant): the
+  // controller, for a command that steers it (stress) or watches alongside it (soak).
   std::function<void(Controller&)> on_start;
   // Every interval, after the thresholds' abort_on_fail judgement (see ControllerHooks).
   std::function<IntervalVerdict(const IntervalSnapshot&, const RunResult& so_far)> on_interval;

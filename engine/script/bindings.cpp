@@ -119,21 +119,33 @@ int l_json_decode(lua_State* L) {
   return 1;
 }
 
-int l_data_csv(lua_State* L) {
+// data.csv(path [, { segment = true }]) and data.json: the file's rows, or this execution
+// segment's part of them.
+int load_data(lua_State* L, bool csv) {
   auto& ctx = *ctx_of(L);
   const std::string_view path = luaL_checkstring(L, 1);
-  if (!ctx.load_data(L, path, true)) return raise_error(L, 1, ctx.error);
+  bool segment = false;
+  if (!lua_isnoneornil(L, 2)) {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_getfield(L, 2, "segment");
+    segment = lua_toboolean(L, -1) != 0;
+    lua_pop(L, 1);
+  }
+  if (!ctx.load_data(L, path, csv)) return raise_error(L, 1, ctx.error);
+  if (segment && !ctx.segment_rows(L)) return raise_error(L, 1, ctx.error);
   return 1;
+}
+
+int l_data_csv(lua_State* L) {
+  return load_data(L, true);
 }
 
 int l_data_json(lua_State* L) {
-  auto& ctx = *ctx_of(L);
-  const std::string_view path = luaL_checkstring(L, 1);
-  if (!ctx.load_data(L, path, false)) return raise_error(L, 1, ctx.error);
-  return 1;
+  return load_data(L, false);
 }
 
-// vu.id, vu.iteration, vu.scenario: read from whichever VU is running.
+// vu.id, vu.iteration, vu.scenario: read from whichever VU is running; vu.segment and
+// vu.segments: this process's execution segment (1-based) and how many there are.
 int l_vu_index(lua_State* L) {
   auto& ctx = *ctx_of(L);
   const std::string_view key = luaL_checkstring(L, 2);
@@ -142,6 +154,10 @@ int l_vu_index(lua_State* L) {
     lua_pushinteger(L, vu != nullptr ? vu->id() : 0);
   } else if (key == "iteration") {
     lua_pushinteger(L, vu != nullptr ? static_cast<lua_Integer>(vu->iteration()) : 0);
+  } else if (key == "segment") {
+    lua_pushinteger(L, static_cast<lua_Integer>(ctx.plan.segment.index) + 1);
+  } else if (key == "segments") {
+    lua_pushinteger(L, static_cast<lua_Integer>(ctx.plan.segment.count));
   } else if (key == "scenario") {
     if (vu != nullptr)
       lua_pushstring(L, vu->scenario_name().c_str());

@@ -1,4 +1,6 @@
 // data.csv() and data.json(): read-only data files, loaded once per worker and shared by its VUs.
+#include <algorithm>
+#include <cstdint>
 #include <exception>
 #include <filesystem>
 #include <lua.hpp>
@@ -52,6 +54,38 @@ bool ScriptContext::load_data(lua_State* co, std::string_view path_in, bool csv)
   lua_pushvalue(co, -1);
   lua_setfield(co, -3, key.c_str());
   lua_remove(co, -2);
+  return true;
+}
+
+bool ScriptContext::segment_rows(lua_State* co) {
+  // Stack: the whole rows. Nothing here owns memory: a Lua memory error may longjmp out.
+  const auto n = static_cast<std::uint64_t>(lua_rawlen(co, -1));
+  if (n == 0) {
+    lua_pushnil(co);
+    if (lua_next(co, -2) != 0) {
+      lua_pop(co, 2);
+      error = "{ segment = true } splits a list of rows; this file holds an object";
+      return false;
+    }
+  }
+  lua_getfield(co, LUA_REGISTRYINDEX, "strain.data");
+  key.insert(0, "segment:");
+  if (lua_getfield(co, -1, key.c_str()) == LUA_TNIL) {
+    lua_pop(co, 1);
+    const Share part = plan.segment;  // Share{I-1, N} of the whole
+    const std::uint64_t from = part.offset(n);
+    const std::uint64_t count = part.of(n);
+    lua_createtable(co, static_cast<int>(std::min<std::uint64_t>(count, INT32_MAX)), 0);
+    for (std::uint64_t i = 1; i <= count; ++i) {
+      lua_rawgeti(co, -3, static_cast<lua_Integer>(from + i));
+      lua_rawseti(co, -2, static_cast<lua_Integer>(i));
+    }
+    lua_pushvalue(co, -1);
+    lua_setfield(co, -3, key.c_str());
+  }
+  // Stack: rows, cache, part → part.
+  lua_replace(co, -3);
+  lua_pop(co, 1);
   return true;
 }
 

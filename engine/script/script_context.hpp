@@ -47,6 +47,10 @@ struct ScriptContext {
                    int params_index);
   int sleep(lua_State* co);
   bool load_data(lua_State* co, std::string_view path, bool csv);
+  // Replaces the rows load_data() just pushed (key still holding its cache key) with this
+  // execution segment's part of them: Share::offset/of of the rows, in order, made once per
+  // file. False with `error` set when they are not a list.
+  bool segment_rows(lua_State* co);
 
   boost::asio::io_context& io;
   const ScriptPlan& plan;

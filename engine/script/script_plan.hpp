@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/schedule/scenario.hpp"
+#include "engine/schedule/share.hpp"
 
 namespace strain {
 
@@ -42,6 +43,7 @@ struct ScriptPlan {
   bool has_setup = false;                  // the script defines setup()
   bool has_teardown = false;               // the script defines teardown()
   std::string setup_data_json = "null";    // setup()'s return value, as JSON, for every VU
+  Share segment = Share::whole();  // the execution segment this process runs (vu.segment, rows)
 };
 
 }  // namespace strain

@@ -306,3 +306,86 @@ TEST_CASE("arrivals() is non-null exactly for the arrival-rate executors") {
     CHECK((make_policy(s, Share::whole())->arrivals() != nullptr) == is_arrival_rate(kind));
   }
 }
+
+TEST_CASE("segments: every executor's segments and their workers add up to the whole run") {
+  // (segment, worker) policies of a test cut into N segments whose processes have unequal
+  // worker counts: VUs, iterations and arrival-rate VUs must sum to the scenario exactly, and
+  // each segment's workers to that segment's part.
+  const auto workers_of = [](std::uint32_t s) { return 1 + (s * 5 + 2) % 4; };
+  for (const std::uint32_t segments : {1u, 2u, 3u, 4u, 7u}) {
+    const auto each = [&](const Scenario& sc, auto&& per_policy) {
+      for (std::uint32_t s = 0; s < segments; ++s)
+        for (std::uint32_t w = 0; w < workers_of(s); ++w)
+          per_policy(s, *make_policy(sc, Share::within(Share{s, segments}, w, workers_of(s))));
+    };
+    for (const std::uint32_t vus : {7u, 10u, 23u}) {
+      for (const std::uint64_t iterations : {std::uint64_t{23}, std::uint64_t{100}}) {
+        CAPTURE(segments);
+        CAPTURE(vus);
+        CAPTURE(iterations);
+        // constant-vus: the VUs.
+        std::uint64_t vu_sum = 0;
+        std::vector<std::uint64_t> by_segment(segments, 0);
+        each(closed(ExecutorKind::constant_vus, vus), [&](std::uint32_t s, ExecutorPolicy& p) {
+          vu_sum += p.max_vus();
+          by_segment[s] += p.max_vus();
+        });
+        CHECK(vu_sum == vus);
+        for (std::uint32_t s = 0; s < segments; ++s)
+          CHECK(by_segment[s] == Share{s, segments}.of(vus));
+        // per-vu-iterations: every VU its iterations.
+        Scenario per = closed(ExecutorKind::per_vu_iterations, vus);
+        per.iterations = iterations;
+        std::uint64_t per_sum = 0;
+        each(per, [&](std::uint32_t, ExecutorPolicy& p) {
+          for (const std::uint64_t n : take_all(p)) {
+            CHECK(n == iterations);
+            per_sum += n;
+          }
+        });
+        CHECK(per_sum == vus * iterations);
+        // shared-iterations: the pool, only to parts with a VU.
+        Scenario shared = closed(ExecutorKind::shared_iterations, vus);
+        shared.iterations = iterations;
+        std::uint64_t shared_sum = 0;
+        each(shared, [&](std::uint32_t, ExecutorPolicy& p) {
+          std::uint64_t pool = 0;
+          for (const std::uint64_t n : take_all(p))
+            pool += n;
+          if (pool > 0) CHECK(p.max_vus() > 0);
+          CHECK(p.exhausted());
+          shared_sum += pool;
+        });
+        CHECK(shared_sum == iterations);
+        // arrival-rate: VUs made at the start and at most, and the arrivals per cycle.
+        Scenario open;
+        open.executor = ExecutorKind::constant_arrival_rate;
+        open.rate_per_s = 400;
+        open.duration = 5s;
+        open.preallocated_vus = vus;
+        open.max_vus = vus + 9;
+        std::uint64_t max_sum = 0, initial_sum = 0, cycle_sum = 0;
+        each(open, [&](std::uint32_t, ExecutorPolicy& p) {
+          max_sum += p.max_vus();
+          initial_sum += p.initial_vus();
+          cycle_sum += p.arrivals()->split.per_cycle();
+        });
+        CHECK(max_sum == vus + 9);
+        CHECK(initial_sum == vus);
+        CHECK(cycle_sum == vus + 9);  // every arrival of a cycle has exactly one taker
+      }
+    }
+    // ramping-vus: at every instant the segments' VUs add up to the ramp's.
+    Scenario ramp;
+    ramp.executor = ExecutorKind::ramping_vus;
+    ramp.start_vus = 3;
+    ramp.stages = {{10s, 31}, {10s, 0}};
+    for (std::int64_t ms = 0; ms <= 21'000; ms += 250) {
+      std::uint64_t sum = 0;
+      each(ramp, [&](std::uint32_t, ExecutorPolicy& p) {
+        sum += p.vus_at(std::chrono::milliseconds(ms));
+      });
+      CHECK(sum == ramping_vus_at(ramp, std::chrono::milliseconds(ms)));
+    }
+  }
+}

@@ -845,3 +845,63 @@ TEST_CASE("ScenarioSet: ids unique across scenarios and workers; on_done once wh
   for (const auto& begin : f[0][0].begins)
     CHECK(begin.vu_id == f[0][0].bodies[begin.slot]->vu_id());
 }
+
+TEST_CASE("ScenarioSet: over segments and their workers, VU ids are each made exactly once") {
+  // Three scenarios (closed, ramping, arrival-rate with all its VUs made at the start), cut
+  // into segments whose processes have unequal worker counts: together they make every id
+  // 1..the test's peak exactly once, and each scenario's ids are its own block.
+  boost::asio::io_context io;
+  std::array<Scenario, 3> scenarios;
+  scenarios[0] = constant_vus(11, 10s);
+  scenarios[0].name = "a";
+  scenarios[1].name = "b";
+  scenarios[1].executor = ExecutorKind::ramping_vus;
+  scenarios[1].start_vus = 2;
+  scenarios[1].stages = {{10s, 9}, {5s, 0}};  // peak 9
+  scenarios[2].name = "c";
+  scenarios[2].executor = ExecutorKind::constant_arrival_rate;
+  scenarios[2].rate_per_s = 100;
+  scenarios[2].duration = 5s;
+  scenarios[2].preallocated_vus = 7;
+  scenarios[2].max_vus = 7;
+  for (const std::uint32_t segments : {1u, 2u, 3u, 5u}) {
+    CAPTURE(segments);
+    std::array<std::multiset<std::uint32_t>, 3> ids;
+    std::vector<std::uint32_t> segment_of_id(28, UINT32_MAX);
+    for (std::uint32_t s = 0; s < segments; ++s) {
+      const std::uint32_t workers = 1 + (s * 3 + 1) % 4;
+      for (std::uint32_t w = 0; w < workers; ++w) {
+        std::array<FakeBodies, 3> f;
+        const std::array<BodyFactory*, 3> bodies{&f[0], &f[1], &f[2]};
+        ScenarioSet set(io, std::span<const Scenario>(scenarios),
+                        Share::within(Share{s, segments}, w, workers),
+                        std::span<BodyFactory* const>(bodies), [] {});
+        for (std::size_t i = 0; i < 3; ++i) {
+          for (const FakeBody* b : f[i].bodies) {
+            ids[i].insert(b->vu_id());
+            REQUIRE(b->vu_id() >= 1);
+            REQUIRE(b->vu_id() <= 27);
+            segment_of_id[b->vu_id()] = s;
+          }
+        }
+      }
+    }
+    std::array<std::multiset<std::uint32_t>, 3> want;
+    for (std::uint32_t id = 1; id <= 11; ++id)
+      want[0].insert(id);
+    for (std::uint32_t id = 12; id <= 20; ++id)
+      want[1].insert(id);
+    for (std::uint32_t id = 21; id <= 27; ++id)
+      want[2].insert(id);
+    CHECK(ids == want);
+    // Each segment holds its Share of each scenario's VUs.
+    for (std::uint32_t s = 0; s < segments; ++s) {
+      const auto held = [&](std::uint32_t from, std::uint32_t to) {
+        return std::count(segment_of_id.begin() + from, segment_of_id.begin() + to + 1, s);
+      };
+      CHECK(static_cast<std::uint64_t>(held(1, 11)) == Share{s, segments}.of(11));
+      CHECK(static_cast<std::uint64_t>(held(12, 20)) == Share{s, segments}.of(9));
+      CHECK(static_cast<std::uint64_t>(held(21, 27)) == Share{s, segments}.of(7));
+    }
+  }
+}

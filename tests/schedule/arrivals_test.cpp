@@ -9,6 +9,7 @@
 #include <limits>
 #include <optional>
 #include <random>
+#include <utility>
 #include <vector>
 
 using namespace strain;
@@ -75,7 +76,8 @@ std::vector<nanoseconds> merged(const RateProfile& p, ArrivalProcess process, st
                                 std::uint32_t workers) {
   std::vector<nanoseconds> out;
   for (std::uint32_t w = 0; w < workers; ++w) {
-    const auto share = drain(ArrivalSchedule(p, process, seed, ArrivalSplit(Share{w, workers}, workers)));
+    const auto share =
+        drain(ArrivalSchedule(p, process, seed, ArrivalSplit(Share{w, workers}, workers)));
     CHECK(std::is_sorted(share.begin(), share.end()));
     out.insert(out.end(), share.begin(), share.end());
   }
@@ -219,7 +221,8 @@ TEST_CASE("time_of_arrivals inverts expected_arrivals") {
   }
   // Rounding in the integral must not add an arrival: 500/s for 30 s sums to 15000.000000000002.
   for (const double rate : {500.0, 333.0, 1e6 / 7}) {
-    ArrivalSchedule sched(constant(rate, 30s), ArrivalProcess::uniform, 1, ArrivalSplit(Share{0, 1}, 1));
+    ArrivalSchedule sched(constant(rate, 30s), ArrivalProcess::uniform, 1,
+                          ArrivalSplit(Share{0, 1}, 1));
     std::uint64_t n = 0;
     while (sched.next())
       ++n;
@@ -386,8 +389,9 @@ namespace {
 
 // Arrivals of `workers` schedules, each retimed to `per_s` from `at` once it has handed out
 // every arrival before `at` (as a worker does when the change reaches it), merged and sorted.
-std::vector<nanoseconds> retimed(const RateProfile& p, ArrivalProcess process, std::uint32_t workers,
-                                 nanoseconds at, double per_s, nanoseconds seen_until) {
+std::vector<nanoseconds> retimed(const RateProfile& p, ArrivalProcess process,
+                                 std::uint32_t workers, nanoseconds at, double per_s,
+                                 nanoseconds seen_until) {
   std::vector<nanoseconds> out;
   for (std::uint32_t w = 0; w < workers; ++w) {
     ArrivalSchedule s(p, process, 3, ArrivalSplit(Share{w, workers}, workers));
@@ -411,11 +415,11 @@ std::vector<nanoseconds> retimed(const RateProfile& p, ArrivalProcess process, s
 }  // namespace
 
 TEST_CASE("rate_from: the same integral before the change, the new rate after, the same end") {
-  for (const RateProfile& p : {constant(1000, 10s), ramp(0, 1000, 10s), multi(), zero_then_ramp()}) {
+  for (const RateProfile& p :
+       {constant(1000, 10s), ramp(0, 1000, 10s), multi(), zero_then_ramp()}) {
     const nanoseconds len = profile_length(p);
-    for (const nanoseconds at :
-         {nanoseconds(0s), nanoseconds(1s), nanoseconds(2500ms), nanoseconds(len / 2),
-          nanoseconds(len - 1ms)}) {
+    for (const nanoseconds at : {nanoseconds(0s), nanoseconds(1s), nanoseconds(2500ms),
+                                 nanoseconds(len / 2), nanoseconds(len - 1ms)}) {
       CAPTURE(at.count());
       const RateProfile q = rate_from(p, at, 250);
       CHECK(profile_length(q) == len);
@@ -534,4 +538,48 @@ TEST_CASE("split: shares interleave, so no worker gets a long run of arrivals") 
     longest = std::max(longest, run);
   }
   CHECK(longest <= 2);
+}
+
+TEST_CASE("segments: every segment draws the same sequence and keeps its own arrivals") {
+  // Each (segment, worker) schedule's arrivals, by scenario-wide index, put together must be
+  // exactly the whole run's: every index once, at the very same time (uniform and Poisson).
+  struct Profile {
+    const char* name;
+    RateProfile profile;
+  };
+  const std::vector<Profile> profiles = {
+      {"constant 400/s for 5 s", constant(400, 5s)},
+      {"ramp 0 -> 800/s over 3 s", ramp(0, 800, 3s)},
+      {"multi-stage", multi()},
+  };
+  for (const Profile& pr : profiles) {
+    for (const ArrivalProcess process : {ArrivalProcess::uniform, ArrivalProcess::poisson}) {
+      for (const std::uint64_t vus : {1u, 7u, 50u}) {
+        std::vector<std::pair<std::uint64_t, nanoseconds>> whole;
+        ArrivalSchedule one(pr.profile, process, 42, ArrivalSplit(Share::whole(), vus));
+        while (auto t = one.next())
+          whole.emplace_back(one.index(), *t);
+        for (const std::uint32_t segments : {2u, 3u, 5u}) {
+          CAPTURE(pr.name);
+          CAPTURE(process == ArrivalProcess::poisson);
+          CAPTURE(vus);
+          CAPTURE(segments);
+          std::vector<std::pair<std::uint64_t, nanoseconds>> parts;
+          for (std::uint32_t s = 0; s < segments; ++s) {
+            const std::uint32_t workers = 1 + (s * 3 + 1) % 4;  // machines differ
+            for (std::uint32_t w = 0; w < workers; ++w) {
+              ArrivalSchedule mine(
+                  pr.profile, process, 42,
+                  ArrivalSplit(Share::within(Share{s, segments}, w, workers), vus));
+              while (auto t = mine.next())
+                parts.emplace_back(mine.index(), *t);
+            }
+          }
+          std::sort(parts.begin(), parts.end());
+          REQUIRE(parts.size() == whole.size());
+          CHECK(parts == whole);
+        }
+      }
+    }
+  }
 }

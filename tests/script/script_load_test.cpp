@@ -309,14 +309,16 @@ struct Runner {
   ScheduleStats schedule;        // the same for the arrival-rate scenarios' schedules
   std::uint32_t active_vus = 0;  // at the last take()
 
-  Runner(const ScriptPlan& plan, FakeServer& server, std::uint32_t worker = 0,
-         std::uint32_t workers = 1)
-      : load(io, plan, Share{worker, workers}, server.factory(), [this] {
+  Runner(const ScriptPlan& plan, FakeServer& server, Share share)
+      : load(io, plan, share, server.factory(), [this] {
           done = true;
           io.stop();
         }) {
     so_far.total.name = "total";
   }
+  Runner(const ScriptPlan& plan, FakeServer& server, std::uint32_t worker = 0,
+         std::uint32_t workers = 1)
+      : Runner(plan, server, Share{worker, workers}) {}
 
   // Starts the load and runs the loop until on_done, or at most `limit`.
   void run(std::chrono::milliseconds limit = 3000ms) {
@@ -1034,6 +1036,98 @@ end
     const std::multiset<std::string> want = {"/a/1/0", "/a/1/1", "/a/2/0", "/a/2/1",
                                              "/a/3/0", "/a/3/1", "/b/4/0", "/b/5/0"};
     CHECK(seen == want);
+  }
+}
+
+TEST_CASE("segments: vu.id unique over segments and workers, vu.segment, data rows split") {
+  TempDir dir;
+  std::string csv = "n\n";
+  for (int i = 1; i <= 11; ++i)
+    csv += std::to_string(i) + "\n";
+  dir.write("rows.csv", csv);
+  dir.write("obj.json", R"({"a":1})");
+  Scenario a = iterations(ExecutorKind::per_vu_iterations, 5, 2, "a", "report");
+  Scenario b = iterations(ExecutorKind::shared_iterations, 3, 7, "b", "report");
+  const std::string source = R"lua(
+local mine = data.csv("rows.csv", { segment = true })
+assert(data.csv("rows.csv", { segment = true }) == mine)  -- made once
+assert(#data.csv("rows.csv") == 11)                      -- the whole file is still there
+assert(vu.segment >= 1 and vu.segment <= vu.segments, tostring(vu.segment) .. "/" .. tostring(vu.segments))  -- at the top level too
+assert(not pcall(data.json, "obj.json", { segment = true }))
+assert(not pcall(data.csv, "rows.csv", 1))
+function report()
+  http.get("http://r.test/" .. vu.scenario .. "/" .. vu.id .. "/" .. vu.segment .. "/" .. vu.segments)
+end
+function rows()
+  for _, r in ipairs(mine) do http.get("http://r.test/row/" .. r.n .. "/" .. vu.segment) end
+end
+)lua";
+  for (const std::uint32_t segments : {1u, 2u, 3u}) {
+    CAPTURE(segments);
+    // One VU per segment for the rows scenario, so each segment reports its rows once.
+    Scenario c = iterations(ExecutorKind::per_vu_iterations, segments, 1, "c", "rows");
+    ScriptPlan plan = make_plan(source, {a, b, c});
+    plan.directory = dir.path.string();
+    std::multiset<std::string> seen;
+    std::vector<std::string> rows;
+    for (std::uint32_t s = 0; s < segments; ++s) {
+      plan.segment = Share{s, segments};
+      const std::uint32_t workers = 1 + s % 2 + (segments == 3 ? 1 : 0);
+      for (std::uint32_t w = 0; w < workers; ++w) {
+        FakeServer server;
+        Runner r(plan, server, Share::within(plan.segment, w, workers));
+        r.run();
+        CHECK(r.done);
+        check_clean(r.finish());
+        for (const auto& t : server.targets()) {
+          if (t.starts_with("/row/"))
+            rows.push_back(t);
+          else
+            seen.insert(t);
+        }
+      }
+    }
+    // Every VU id of a and b exactly once (a: 2 iterations each, b: 7 shared), and each in the
+    // segment that holds it: the first segments take the remainder.
+    std::multiset<std::string> ids_a, ids_b;
+    std::uint64_t b_iterations = 0;
+    std::set<std::string> b_ids;
+    for (const std::string& t : seen) {
+      if (t.starts_with("/a/")) ids_a.insert(t);
+      if (t.starts_with("/b/")) {
+        ++b_iterations;
+        b_ids.insert(t);
+      }
+    }
+    const std::string n = "/" + std::to_string(segments);
+    std::multiset<std::string> want_a;
+    const std::vector<std::uint32_t> seg_a =
+        segments == 1   ? std::vector<std::uint32_t>{1, 1, 1, 1, 1}
+        : segments == 2 ? std::vector<std::uint32_t>{1, 1, 1, 2, 2}
+                        : std::vector<std::uint32_t>{1, 1, 2, 2, 3};
+    for (std::uint32_t id = 1; id <= 5; ++id) {
+      const std::string t = "/a/" + std::to_string(id) + "/" + std::to_string(seg_a[id - 1]) + n;
+      want_a.insert(t);
+      want_a.insert(t);
+    }
+    CHECK(ids_a == want_a);
+    CHECK(b_iterations == 7);
+    for (const std::string& t : b_ids) {
+      const auto id = std::stoi(t.substr(3));
+      CHECK(id >= 6);
+      CHECK(id <= 8);
+    }
+    // Rows: each segment its contiguous part, together every row exactly once.
+    std::sort(rows.begin(), rows.end());
+    std::vector<std::string> want_rows;
+    const std::vector<std::uint32_t> seg_rows =
+        segments == 1   ? std::vector<std::uint32_t>(11, 1)
+        : segments == 2 ? std::vector<std::uint32_t>{1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2}
+                        : std::vector<std::uint32_t>{1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3};
+    for (std::uint32_t i = 1; i <= 11; ++i)
+      want_rows.push_back("/row/" + std::to_string(i) + "/" + std::to_string(seg_rows[i - 1]));
+    std::sort(want_rows.begin(), want_rows.end());
+    CHECK(rows == want_rows);
   }
 }
 

@@ -10,25 +10,9 @@
 #include "engine/results/json.hpp"
 #include "reporters/compare_table.hpp"
 #include "tools/strain/commands.hpp"
+#include "tools/strain/report_outputs.hpp"
 
 namespace strain {
-namespace {
-
-// Every problem with an input file is bad input (exit 2), and the message names the file.
-RunResult read_result(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UsageError("cannot read '" + path + "'");
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!in.eof() && in.fail()) throw UsageError("cannot read '" + path + "'");
-  try {
-    return run_result_from_json(text);
-  } catch (const Error& e) {
-    throw UsageError("'" + path + "': " + e.what());
-  }
-}
-
-}  // namespace
-
 CLI::App* add_compare_command(CLI::App& app, CommandAction& action) {
   struct Flags {
     std::string base;
@@ -50,8 +34,8 @@ CLI::App* add_compare_command(CLI::App& app, CommandAction& action) {
   action = [flags] {
     // Limits first: a typo in the flag is reported before any file is read.
     const RegressionLimits limits = parse_regression_limits(flags->limits);
-    const RunResult base = read_result(flags->base);
-    const RunResult next = read_result(flags->next);
+    const RunResult base = read_result_file(flags->base);
+    const RunResult next = read_result_file(flags->next);
     if (base.config.command != next.config.command)
       throw UsageError("'" + flags->base + "' is a " + base.config.command + " result but '" +
                        flags->next + "' is a " + next.config.command +

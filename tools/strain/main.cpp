@@ -17,13 +17,14 @@ int main(int argc, char** argv) {
     CLI::App* command;
     CommandAction action;
   };
-  std::vector<Entry> commands(6);
+  std::vector<Entry> commands(7);
   commands[0].command = add_run_command(app, commands[0].action);
   commands[1].command = add_demo_command(app, commands[1].action);
   commands[2].command = add_soak_command(app, commands[2].action);
   commands[3].command = add_report_command(app, commands[3].action);
   commands[4].command = add_stress_command(app, commands[4].action);
   commands[5].command = add_compare_command(app, commands[5].action);
+  commands[6].command = add_merge_command(app, commands[6].action);
 
   try {
     app.parse(argc, argv);

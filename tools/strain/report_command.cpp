@@ -50,17 +50,7 @@ CLI::App* add_report_command(CLI::App& app, CommandAction& action) {
       std::fprintf(stderr, "strain: rebuilt %s from %zu intervals (marked partial)\n",
                    flags->result.c_str(), r.timeline.size());
     } else {
-      std::ifstream in(flags->result, std::ios::binary);
-      if (!in) throw UsageError("cannot read '" + flags->result + "'");
-      const std::string text((std::istreambuf_iterator<char>(in)),
-                             std::istreambuf_iterator<char>());
-      try {
-        r = run_result_from_json(text);
-      } catch (const UsageError&) {
-        throw;
-      } catch (const Error& e) {
-        throw UsageError("'" + flags->result + "' is not a strain result: " + e.what());
-      }
+      r = read_result_file(flags->result);
     }
     std::fputs(render_summary(r).c_str(), stdout);
     const std::vector<std::string> failed = write_report_files(r, flags->reports);

@@ -1,10 +1,13 @@
 #include "tools/strain/report_outputs.hpp"
 
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "engine/core/error.hpp"
 #include "engine/core/units.hpp"
+#include "engine/results/json.hpp"
 #include "reporters/csv_timeline.hpp"
 #include "reporters/html/html_report.hpp"
 #include "reporters/junit.hpp"
@@ -21,6 +24,20 @@ void check(const std::string& path, const char* flag) {
 }
 
 }  // namespace
+
+RunResult read_result_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UsageError("cannot read '" + path + "'");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.eof() && in.fail()) throw UsageError("cannot read '" + path + "'");
+  try {
+    return run_result_from_json(text);
+  } catch (const UsageError&) {
+    throw;
+  } catch (const Error& e) {
+    throw UsageError("'" + path + "' is not a strain result: " + e.what());
+  }
+}
 
 void check_report_files(const OutputFlags& output) {
   check(output.out, "--out");

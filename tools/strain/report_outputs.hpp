@@ -16,6 +16,10 @@
 
 namespace strain {
 
+// Reads a saved result. Every problem is bad input (UsageError, exit 2) naming the file: it
+// cannot be read, is not JSON, or is not a strain result.
+RunResult read_result_file(const std::string& path);
+
 // Throws UsageError naming the flag when a requested file (--out, --html, --junit, --csv,
 // --hlog) cannot be written. Leaves no file behind.
 void check_report_files(const OutputFlags& output);

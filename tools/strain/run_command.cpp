@@ -16,9 +16,11 @@ CLI::App* add_run_command(CLI::App& app, CommandAction& action) {
   auto flags = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("run", "Run a load test: a Lua script, or --url");
   add_load_flags(*cmd, flags->request, flags->output, true);
+  add_segment_flags(*cmd, flags->request);
   add_watch_flags(*cmd, flags->watch);
   action = [cmd, flags] {
     note_given_flags(*cmd, flags->request);
+    read_segment_env(flags->request);
     const LoadPlan plan = make_plan(flags->request);
     // Watchers on a run give samples and timelines; verdicts only when a budget asks for them.
     std::unique_ptr<soak::SoakSession> soak;

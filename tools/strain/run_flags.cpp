@@ -1,6 +1,7 @@
 #include "tools/strain/run_flags.hpp"
 
 #include <cstdint>
+#include <cstdlib>
 
 namespace strain {
 
@@ -93,6 +94,24 @@ void note_given_flags(const CLI::App& cmd, RunRequest& request) {
   request.duration_given = cmd.count("--duration") > 0;
   request.timeout_given = cmd.count("--timeout") > 0;
   request.seed_given = cmd.count("--seed") > 0;
+}
+
+void add_segment_flags(CLI::App& cmd, RunRequest& f) {
+  auto* g = cmd.add_option_group("Execution segments (README: Execution segments)");
+  g->add_option("--segment", f.segment.flag,
+                "Run part I of N of the test, e.g. 2/4: rates, VUs, iterations, arrivals and "
+                "data rows divide exactly (also STRAIN_SEGMENT=I/N)");
+  g->add_option("--segments", f.segment.segments,
+                "N segments, this one JOB_COMPLETION_INDEX (0-based; a Kubernetes Indexed Job)")
+      ->check(CLI::Range(1u, kMaxSegments));
+  g->add_option("--start-at", f.start_at,
+                "Wait, then start the load at this instant: RFC 3339 "
+                "(2026-12-06T04:00:00Z) or +30s; its schedule counts from there");
+}
+
+void read_segment_env(RunRequest& request) {
+  if (const char* v = std::getenv("STRAIN_SEGMENT")) request.segment.strain_env = v;
+  if (const char* v = std::getenv("JOB_COMPLETION_INDEX")) request.segment.job_index_env = v;
 }
 
 }  // namespace strain

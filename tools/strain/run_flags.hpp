@@ -34,4 +34,10 @@ void add_transport_flags(CLI::App& cmd, RunRequest& request);
 
 void note_given_flags(const CLI::App& cmd, RunRequest& request);
 
+// --segment, --segments and --start-at (README: Execution segments), for the commands whose
+// load may be cut into segments (run, soak).
+void add_segment_flags(CLI::App& cmd, RunRequest& request);
+// After parsing: STRAIN_SEGMENT and JOB_COMPLETION_INDEX from the environment, when set.
+void read_segment_env(RunRequest& request);
+
 }  // namespace strain

@@ -1,6 +1,7 @@
 // strain stress: find the breaking point (an open-model search on the arrival rate), say what
 // broke first and how, and model capacity.
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 
 #include "engine/core/error.hpp"
@@ -33,7 +34,23 @@ struct StressFlags {
   std::uint32_t start_vus = 10;
   bool start_rate_given = false;
   bool start_vus_given = false;
+  std::string segment;         // --segment: refused (see refuse_segments)
+  std::uint32_t segments = 0;  // --segments: likewise
 };
+
+// A search steers one load by what that load measures, step after step: cut into segments,
+// no process would see the whole load it is steering. So stress is one process's job.
+void refuse_segments(const StressFlags& f) {
+  const char* env = std::getenv("STRAIN_SEGMENT");
+  if (f.segment.empty() && f.segments == 0 && env == nullptr) return;
+  const std::string what = !f.segment.empty() ? "--segment " + f.segment
+                           : f.segments != 0  ? "--segments " + std::to_string(f.segments)
+                                              : "STRAIN_SEGMENT=" + std::string(env);
+  throw UsageError(what +
+                   ": strain stress is one process's job (the search steers the load by what it "
+                   "measures, which no segment sees whole); to split a fixed load over machines, "
+                   "use strain run --segment I/N");
+}
 
 double seconds_of(const std::string& text, const char* flag) {
   return std::chrono::duration<double>(parse_duration(text, flag)).count();
@@ -224,8 +241,13 @@ CLI::App* add_stress_command(CLI::App& app, CommandAction& action) {
   g->add_option("--expected-peak", f->expected_peak,
                 "The rate you expect in production (--vus-search: the VUs): the headroom is "
                 "judged against it (exit 3 when it is above the sustainable level)");
+  // Declared only to be refused with the reason rather than as unknown flags.
+  auto* seg = cmd->add_option_group("Execution segments (not for stress)");
+  seg->add_option("--segment", f->segment, "Refused: a breaking-point search is one process's job");
+  seg->add_option("--segments", f->segments, "Refused, likewise");
   add_watch_flags(*cmd, f->watch);
   action = [cmd, f] {
+    refuse_segments(*f);
     f->request.vus_given = cmd->count("--vus") > 0;
     f->request.timeout_given = cmd->count("--timeout") > 0;
     f->start_rate_given = cmd->count("--start-rate") > 0;
