@@ -400,16 +400,4 @@ std::string render_summary(const RunResult& r) {
   return out;
 }
 
-std::string render_progress(const IntervalSnapshot& snap, const RunResult& so_far) {
-  const IntervalPoint& iv = snap.point;
-  const double rate = iv.length_s > 0 ? static_cast<double>(iv.responses) / iv.length_s : 0.0;
-  std::string line =
-      fmt::format("[{:>5.0f}s/{:.0f}s] {:>9} req/s  p50 {:>8}  p99 {:>8}  failed {:<8} {} VUs",
-                  iv.start_s + iv.length_s, snap.planned_s, format_count(rate), ms(iv.p50_ms),
-                  ms(iv.p99_ms), so_far.total.failed(), snap.active_vus);
-  // Open model: how late the interval's arrivals started.
-  if (iv.started > 0) line += fmt::format("  lag p99 {}", ms(iv.schedule_lag_p99_ms));
-  return line;
-}
-
 }  // namespace strain

@@ -174,22 +174,3 @@ TEST_CASE("a multi-line script error keeps every line under its message") {
             "    ×1      (no message)\n"));
   CHECK(has(out, "iterations     0 completed"));  // errors make it a scripted run
 }
-
-TEST_CASE("the progress line adds the schedule lag only for open-model intervals") {
-  IntervalSnapshot snap;
-  snap.point = IntervalPoint{4, 1, 1000, 0, 1.0, 4.0, 9.0};
-  snap.planned_s = 10;
-  snap.active_vus = 50;
-  RunResult so_far;
-  so_far.total.errors_by_kind[static_cast<std::size_t>(ErrorKind::dropped)] = 7;
-  const std::string c = render_progress(snap, so_far);
-  CHECK(c.find("[    5s/10s]") != std::string::npos);
-  CHECK(c.find("1000 req/s") != std::string::npos);
-  CHECK(c.find("failed 7 ") != std::string::npos);  // every failure so far, drops included
-  CHECK(c.find("50 VUs") != std::string::npos);
-  CHECK(c.find("lag") == std::string::npos);
-  snap.point.started = 1000;
-  snap.point.schedule_lag_p99_ms = 0.25;
-  const std::string o = render_progress(snap, so_far);
-  CHECK(o.find("lag p99 250us") != std::string::npos);
-}

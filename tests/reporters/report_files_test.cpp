@@ -126,6 +126,27 @@ TEST_CASE("live view: bar, times, rates; cut to the terminal's width") {
   CHECK(render_live_line(f).find("[  0:30/2:00]") == 0);
 }
 
+TEST_CASE(
+    "live figures: every failure so far, drops included; offered only when arrivals were due") {
+  IntervalSnapshot snap;
+  snap.point = IntervalPoint{4, 1, 1000, 0, 1.0, 4.0, 9.0};
+  snap.planned_s = 10;
+  snap.active_vus = 50;
+  RunResult so_far;
+  so_far.total.errors_by_kind[static_cast<std::size_t>(ErrorKind::dropped)] = 7;
+  LiveFigures f = live_figures(snap, so_far);
+  CHECK(f.elapsed_s == 5);
+  CHECK(f.rate_rps == 1000);
+  CHECK(f.failed == 7);
+  CHECK(f.active_vus == 50);
+  CHECK_FALSE(f.offered_rps.has_value());  // closed model: nothing was due
+  snap.schedule.due = 1250;
+  f = live_figures(snap, so_far);
+  REQUIRE(f.offered_rps.has_value());
+  CHECK(*f.offered_rps == 1250);
+  CHECK(render_live_line(f).find("failed 7 ") != std::string::npos);
+}
+
 TEST_CASE("soak progress: the most worrying verdict first, at most three") {
   std::vector<SoakVerdict> v(5);
   for (std::size_t i = 0; i < v.size(); ++i) {
