@@ -234,9 +234,15 @@ TrendVerdict judge(const Reduced& r, std::size_t samples, const TrendOptions& o)
   const bool whole_rises =
       !real || !v.change_point_s || rises_significantly(weigh(r.fitted, o.confidence), o.alpha);
   const bool rising = real && whole_rises;
+  // Material: the rise over the span judged reaches o.min_rise (a floor in absolute terms, which
+  // a longer run crosses at a smaller slope).
+  const double span_h = (judged.back().t_s - judged.front().t_s) / kSecondsPerHour;
+  const double rise = std::max(0.0, v.slope_per_hour) * span_h;
+  const bool material = rise >= o.min_rise;
   // A budget is a promise about the slope, so it breaks on a rise that passes every rule but
   // relevance: a wander past the budget breaks nothing.
-  v.budget_broken = o.budget_per_hour && rising && v.slope_per_hour > *o.budget_per_hour;
+  v.budget_broken =
+      o.budget_per_hour && rising && material && v.slope_per_hour > *o.budget_per_hour;
 
   const int ci_pct = static_cast<int>(std::lround(o.confidence * 100));
   char fig[320];
@@ -251,7 +257,12 @@ TrendVerdict judge(const Reduced& r, std::size_t samples, const TrendOptions& o)
     tail = line;
   }
 
-  if (rising && matters) {
+  if (rising && matters && !material) {
+    std::snprintf(line, sizeof line, " over the %.0f s judged, under the %s a rise must reach",
+                  span_h * kSecondsPerHour, figure(o.min_rise, u).c_str());
+    v.reason = "the " + std::string(what) + " rises " + fig + ", steadily, but only " +
+               figure(rise, u) + line + tail;
+  } else if (rising && matters) {
     v.verdict = rising_verdict(o.kind);
     std::string share;
     if (v.level > 0) {

@@ -53,6 +53,10 @@ struct TrendOptions {
   // Two lines split at a change point must leave at most this share of one line's squared
   // residuals for the later part alone to be judged.
   double change_point_rss_ratio = 0.25;
+  // The fitted rise over the judged span must reach this too (0: no such floor). strain's own
+  // memory uses 1 MiB: its start-up growth (pages its allocator and bounded stores take as they
+  // fill) is a few pages a minute, steady enough in a one-minute run to pass every other rule.
+  double min_rise = 0;
   std::size_t max_points = 512;  // most fitted points (the window widens past it)
   std::string unit;              // "bytes" prints sizes in `reason`; else appended to figures
 };

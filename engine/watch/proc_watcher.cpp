@@ -23,19 +23,28 @@ double ticks_per_second() {
   return hz > 0 ? static_cast<double>(hz) : 100.0;
 }
 
-std::optional<double> rss_bytes(const std::string& dir) {
+// Resident bytes from statm ("size resident shared text lib data dt", in pages); with
+// `private_only`, resident less shared: the anonymous pages the process holds, without the
+// file-backed ones (code and mapped files, paged in as first used and bounded by their size).
+std::optional<double> rss_bytes(const std::string& dir, bool private_only) {
   static const long page = ::sysconf(_SC_PAGESIZE);
   const FileText statm = read_small_file(dir + "statm", 1024);
   if (statm.error == 0) {
-    // statm: size resident shared text lib data dt, in pages.
     std::optional<std::uint64_t> resident;
+    std::optional<std::uint64_t> shared;
     int i = 0;
     for_each_field(statm.text, [&](std::string_view f) {
-      if (i++ == 1) resident = parse_u64(f);
-      return i < 2;
+      if (i == 1) resident = parse_u64(f);
+      if (i == 2) shared = parse_u64(f);
+      return ++i < 3;
     });
-    if (resident && page > 0) return static_cast<double>(*resident) * static_cast<double>(page);
+    if (resident && page > 0) {
+      std::uint64_t pages = *resident;
+      if (private_only && shared) pages = pages > *shared ? pages - *shared : 0;
+      return static_cast<double>(pages) * static_cast<double>(page);
+    }
   }
+  if (private_only) return std::nullopt;  // status's VmRSS has no private share to fall back on
   const FileText status = read_small_file(dir + "status");
   if (status.error != 0) return std::nullopt;
   const auto line = find_keyed_line(status.text, "VmRSS");
@@ -111,7 +120,8 @@ Sample ProcWatcher::sample() {
     s.gap_reason = gone;
     return s;
   }
-  if (const auto rss = rss_bytes(dir_)) s.readings.push_back({"rss", "bytes", Kind::gauge, *rss});
+  if (const auto rss = rss_bytes(dir_, private_rss_))
+    s.readings.push_back({"rss", "bytes", Kind::gauge, *rss});
   if (auto fds = count_dir_entries(path("fd"), max_fds_counted)) {
     // Listing our own fd/ holds one descriptor open for the listing itself.
     if (counts_itself_ && *fds > 0) --*fds;

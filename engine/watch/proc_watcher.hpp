@@ -52,6 +52,9 @@ class ProcWatcher final : public Watcher {
   std::vector<Limit> limits() override;
 
   const ProcIdentity& identity() const { return id_; }
+  // "rss" as the private (anonymous) resident bytes rather than all resident bytes: what strain
+  // reads of itself (engine/watch/watch_spec.cpp).
+  void read_private_rss() { private_rss_ = true; }
 
  private:
   std::string path(std::string_view file) const;
@@ -62,6 +65,7 @@ class ProcWatcher final : public Watcher {
   std::string proc_root_;
   std::string dir_;             // PROC_ROOT/PID/
   bool counts_itself_ = false;  // watching strain: the fd/ listing sees its own descriptor
+  bool private_rss_ = false;    // see read_private_rss()
 };
 
 // "0-3,6,8-9" (a /proc Cpus_allowed_list) -> 7; 0 when it does not parse.

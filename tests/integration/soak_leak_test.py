@@ -15,6 +15,11 @@
    on (target, fds) is not `leak`, its reason says it is judged net of strain's connections, and
    it fails nothing (memory, which grows with connections too, may); strain's `connections`
    series rose as fast as this test's count of the target's descriptors.
+4. strain itself leaking: a script that keeps a new 16 KiB string per iteration at 50/s for 30 s
+   (about 2.8 GiB/h, all of it in strain). The verdict on (strain, rss) is `leak` with a slope
+   within 25% of the one this test fits to strain's own /proc/PID/statm, while the target, which
+   leaks nothing, is not blamed (exit 0). With case 1 (strain's rss not a leak while it does its
+   ordinary work) this pins the self check from both sides.
 """
 import os
 import tempfile
@@ -236,5 +241,50 @@ with TargetProcess("--latency", "100ms") as t, tempfile.TemporaryDirectory() as 
     check(within(slope, truth, 0.35),
           f"strain's connections rose {num(slope)}/h, as the target's descriptors did "
           f"({num(truth)}/h, within 35%)")
+
+# --- 4. strain itself leaking is seen, and not blamed on the target -------------------------
+HOARD_S = 30
+HOARD_SCRIPT = """
+options = {{
+  scenarios = {{ hoard = {{ executor = "constant-arrival-rate", rate = 50, duration = "{d}s",
+                          preallocated_vus = 5, exec = "default" }} }},
+}}
+kept = {{}}
+function default()
+  http.get("{url}")
+  kept[#kept + 1] = string.rep("x", 16384)  -- a long string: a new object every time
+end
+"""
+with TargetProcess() as t, tempfile.TemporaryDirectory() as tmp:
+    script = os.path.join(tmp, "hoard.lua")
+    with open(script, "w") as f:
+        f.write(HOARD_SCRIPT.format(d=HOARD_S, url=t.url))
+    out = os.path.join(tmp, "result.json")
+    t0 = time.monotonic()
+    # Sampled every 0.25 s: a 30 s run then has enough floor points to be judged.
+    argv = soak_argv(script, "--sample-every", "0.25s", "--watch-pid", f"target={t.pid}", out=out)
+    with StrainRun(argv, tmp, out) as run:
+        own_sampler = ProcSampler(run.proc.pid, t0).start()
+        code = run.wait(HOARD_S + 60)
+        own_sampler.stop()
+        r = run.result()
+        print(f"strain exit {code}; stderr: {run.stderr().strip()[-600:]!r}")
+    print_verdicts(r)
+    lo, hi = fit_window(r, HOARD_S)
+    own = [(ts, rss) for ts, _, rss, _ in own_sampler.window(lo, hi)]
+    truth = theil_sen_slope(own) * 3600 if len(own) > 2 else None
+    nominal = 16384 * 50 * 3600
+    print(f"truth (test's Theil–Sen on strain's statm): {mib(truth)} MiB/h; nominal 16 KiB x 50/s "
+          f"= {mib(nominal)} MiB/h")
+    check(within(truth, nominal, 0.35), f"strain really grew as the script says ({mib(truth)} MiB/h)")
+    vs = one_verdict(r, "strain", "rss", "self") if r else None
+    check(vs is not None and vs.get("verdict") == "leak", f"(strain, rss): leak ({describe(vs)})")
+    slope = vs.get("slope_per_hour") if vs else None
+    check(within(slope, truth, 0.25),
+          f"(strain, rss) slope {mib(slope)} MiB/h within 25% of the test's own {mib(truth)} MiB/h")
+    check(vs is not None and not vs.get("fails_run"), "strain's own leak fails nothing")
+    vt = one_verdict(r, "target", "rss", "pid") if r else None
+    check(vt is not None and vt.get("verdict") != "leak", f"(target, rss): not a leak ({describe(vt)})")
+    check(code == 0, f"exit 0: strain's leak is reported, not the target's failure (got {code})")
 
 finish()

@@ -227,6 +227,50 @@ TEST_CASE("projection to a limit within 5%, and a budget broken or not") {
   CHECK(judge_trend(synth::heap(h, 3600, 901), o).verdict != Verdict::leak);
 }
 
+TEST_CASE("min_rise: a page every 8 s over a minute is not a leak; a real leak still is") {
+  // strain's own private RSS as it starts: 11 MiB, one more page every 8 s (about 1.8 MiB/h),
+  // sampled every second for 60 s. Steady enough to pass every rule but an absolute floor.
+  std::vector<TrendPoint> pages;
+  for (int t = 0; t <= 60; ++t)
+    pages.push_back({static_cast<double>(t), 11 * kMiB + 4096.0 * (t / 8), 0});
+  TrendOptions o = memory(6);
+  const TrendVerdict plain = judge_trend(pages, o);
+  CHECK(plain.verdict == Verdict::leak);  // what a one-minute soak said of strain itself
+  o.min_rise = 1 * kMiB;
+  o.budget_per_hour = 0.5 * kMiB;
+  const TrendVerdict floored = judge_trend(pages, o);
+  MESSAGE(floored.reason);
+  CHECK(floored.verdict == Verdict::inconclusive);
+  CHECK_FALSE(floored.budget_broken);  // an immaterial rise breaks no budget either
+  CHECK(floored.reason.find("under the 1.00 MiB a rise must reach") != std::string::npos);
+  CHECK(floored.slope_per_hour == doctest::Approx(plain.slope_per_hour));
+
+  // A script hoarding 16 KiB per iteration at 50/s for 30 s: far past the floor in a second.
+  std::vector<TrendPoint> hoard;
+  for (int i = 0; i <= 120; ++i) {
+    const double t = i * 0.25;
+    hoard.push_back({t, 19 * kMiB + 16384.0 * std::floor(50 * t), 0});
+  }
+  TrendOptions h = memory(3);
+  h.min_rise = 1 * kMiB;
+  const TrendVerdict leak = judge_trend(hoard, h);
+  CHECK(leak.verdict == Verdict::leak);
+  CHECK(relative_error(leak.slope_per_hour, 16384.0 * 50 * 3600) < 0.05);
+
+  // The same floor over a longer run: 2 MiB/h for an hour rises past 1 MiB, and is a leak.
+  synth::Heap slow;
+  slow.base_bytes = 20 * kMiB;
+  slow.churn_bytes_per_s = 1e6;
+  slow.headroom_bytes = 4 * kMiB;
+  slow.floating_bytes = 64 * 1024;
+  slow.leak_bytes_per_s = 2 * kMiB / 3600;
+  TrendOptions l = memory(300);
+  l.min_rise = 1 * kMiB;
+  const TrendVerdict hour = judge_trend(synth::heap(slow, 3600, 77), l);
+  MESSAGE(hour.reason);
+  CHECK(hour.verdict == Verdict::leak);
+}
+
 TEST_CASE("p99 drifting +30%/h is degrading; a flat noisy p99 never is") {
   TrendOptions o;
   o.kind = SeriesKind::latency;

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -123,6 +124,47 @@ TEST_CASE("proc watcher: rss from status VmRSS without statm; no io file omits t
   CHECK(find(s, "write_bytes") == nullptr);
   CHECK(s.readings.size() == 4);
   CHECK(s.gap_reason.empty());
+}
+
+TEST_CASE("proc watcher: private rss is resident less shared, and has no VmRSS fallback") {
+  TempTree root;
+  FakeProcess p;
+  test::write_fake_process(root, p);  // statm: 3000 resident pages, 800 shared
+  ProcWatcher w(1234, "strain", "self", root.str());
+  w.read_private_rss();
+  const double page = static_cast<double>(::sysconf(_SC_PAGESIZE));
+  CHECK(value(w.sample(), "rss") == (3000 - 800) * page);
+  root.remove("1234/statm");
+  CHECK(find(w.sample(), "rss") == nullptr);  // VmRSS counts shared pages too: not a stand-in
+}
+
+TEST_CASE("proc watcher: private rss of this process sees memory it writes, not a file it maps") {
+  ProcWatcher w(static_cast<std::int64_t>(::getpid()), "strain", "self");
+  w.read_private_rss();
+  const double before = value(w.sample(), "rss");
+
+  // 16 MiB of a file mapped and read: resident, but file-backed.
+  constexpr std::size_t size = std::size_t{16} << 20;
+  char path[] = "/tmp/strain-proc-watcher-XXXXXX";
+  const int fd = ::mkstemp(path);
+  REQUIRE(fd >= 0);
+  ::unlink(path);
+  REQUIRE(::ftruncate(fd, static_cast<off_t>(size)) == 0);
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  REQUIRE(map != MAP_FAILED);
+  volatile unsigned sum = 0;
+  for (std::size_t i = 0; i < size; i += 4096)
+    sum = sum + static_cast<const unsigned char*>(map)[i];
+  const double mapped = value(w.sample(), "rss");
+  ::munmap(map, size);
+  ::close(fd);
+  CHECK(mapped - before < 4.0 * (1 << 20));  // the 16 MiB do not count
+
+  // 16 MiB written to the heap: counted in full.
+  std::vector<char> hoard(size, 'x');
+  const double hoarded = value(w.sample(), "rss");
+  CHECK(hoarded - before > 15.0 * (1 << 20));
+  CHECK(hoard[size / 2] == 'x');
 }
 
 TEST_CASE("proc watcher: an unlimited open-file limit is no limit") {
