@@ -276,7 +276,9 @@ with TargetProcess() as t, tempfile.TemporaryDirectory() as tmp:
     nominal = 16384 * 50 * 3600
     print(f"truth (test's Theil–Sen on strain's statm): {mib(truth)} MiB/h; nominal 16 KiB x 50/s "
           f"= {mib(nominal)} MiB/h")
-    check(within(truth, nominal, 0.35), f"strain really grew as the script says ({mib(truth)} MiB/h)")
+    # At least what the script keeps (a sanitizer build adds its redzones and quarantine).
+    check(truth is not None and truth >= 0.75 * nominal,
+          f"strain really grew as the script says ({mib(truth)} MiB/h)")
     vs = one_verdict(r, "strain", "rss", "self") if r else None
     check(vs is not None and vs.get("verdict") == "leak", f"(strain, rss): leak ({describe(vs)})")
     slope = vs.get("slope_per_hour") if vs else None
