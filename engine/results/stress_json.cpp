@@ -37,7 +37,8 @@ json resource_json(const StressResource& r) {
           {"unit", r.unit},
           {"limit", optional_json(r.limit)},
           {"limit_source", r.limit_source},
-          {"utilisation", optional_json(r.utilisation)}};
+          {"utilisation", optional_json(r.utilisation)},
+          {"read_at_s", optional_json(r.read_at_s)}};
 }
 
 StressResource resource_from(const json& j, const std::string& where) {
@@ -49,6 +50,7 @@ StressResource resource_from(const json& j, const std::string& where) {
   r.limit = optional_from(j, "limit", where);
   r.limit_source = get_or<std::string>(j, "limit_source", where, {});
   r.utilisation = optional_from(j, "utilisation", where);
+  r.read_at_s = optional_from(j, "read_at_s", where);  // absent in files before it
   return r;
 }
 

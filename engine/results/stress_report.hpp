@@ -17,6 +17,9 @@ struct StressResource {
   std::optional<double> limit;        // what it cannot pass: cores it may use, memory.max, …
   std::string limit_source;           // "cpus", "memory.max", "RLIMIT_NOFILE", "--limit"
   std::optional<double> utilisation;  // value / limit, when a limit is known
+  // When the reading was taken (seconds from the load's start): the watcher's latest at the
+  // step's end, up to a sampling period old; a step cut short ends earlier than its window.
+  std::optional<double> read_at_s;
 };
 
 struct StressStep {

@@ -11,9 +11,9 @@ namespace strain::soak {
 namespace {
 
 // The least rise of strain's own memory, over the span judged, that can be a leak: above the
-// few pages a minute it takes as it starts (measured in a 60 s soak at 300/s: 56 KiB after the
-// warm-up, with its private RSS read after malloc_trim), far below any leak worth the name (a
-// script hoarding 16 KiB per iteration at 50/s passes it in a second).
+// pages it takes as it starts (measured in 50 s soaks at 300/s: 150-250 KiB after the warm-up,
+// private RSS, fixed allocator thresholds), far below any leak worth the name (a script
+// hoarding 16 KiB per iteration at 50/s passes it in a second).
 constexpr double kSelfMinRiseBytes = 1024.0 * 1024.0;
 
 bool is_disk(const std::string& resource) {

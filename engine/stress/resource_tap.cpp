@@ -71,6 +71,7 @@ std::vector<StressResource> step_resources(const std::vector<ComponentReadings>&
       StressResource s;
       s.component = b.component;
       s.resource = r.resource;
+      s.read_at_s = b.t_s;
       if (r.kind == watch::Kind::counter) {
         const watch::Reading* before = a != nullptr ? find_reading(*a, r.resource) : nullptr;
         // A restart resets a counter: no rate across it.

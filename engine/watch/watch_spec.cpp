@@ -1,9 +1,6 @@
 #include "engine/watch/watch_spec.hpp"
 
 #include <unistd.h>
-#if defined(__GLIBC__)
-#include <malloc.h>  // malloc_trim
-#endif
 
 #include <map>
 #include <optional>
@@ -108,11 +105,11 @@ namespace {
 
 // strain's own process, plus the connections its transports hold open ("connections"): the
 // soak judges descriptors net of them (engine/soak/soak_recorder.cpp).
-// Its "rss" is what strain holds, not what its allocator and the page cache happen to keep: free
-// heap pages go back to the kernel first, and file-backed pages (its code and libraries, paged
-// in as first used) are left out. Both rise for minutes before they level off, which a short
-// soak judged as strain leaking (seen in CI: +17 MiB/h over a 60 s run whose live heap grew
-// 22 KiB). Memory strain allocates and keeps still shows in full.
+// Its "rss" is its private resident memory: file-backed pages (its code and libraries, paged in
+// as first used) are left out. They rise for minutes before they level off, which a short soak
+// judged as strain leaking (seen in CI: +17 MiB/h over a 60 s run whose live heap grew 22 KiB;
+// the allocator's part of that is held down in tools/strain/main.cpp). Memory strain allocates
+// and keeps still shows in full.
 class SelfWatcher final : public Watcher {
  public:
   explicit SelfWatcher(const std::string& proc_root)
@@ -122,18 +119,13 @@ class SelfWatcher final : public Watcher {
   const std::string& component() const override { return proc_.component(); }
   const std::string& source() const override { return proc_.source(); }
   Sample sample() override {
-#if defined(__GLIBC__)
-    ::malloc_trim(0);  // tens of microseconds, once a sampling round (see above)
-#endif
     Sample s = proc_.sample();
     if (!s.readings.empty())
       s.readings.push_back({std::string(kConnectionsReading), "count", Kind::gauge,
                             static_cast<double>(open_sockets())});
     return s;
   }
-  std::vector<Limit> limits() override {
-    return proc_.limits();
-  }
+  std::vector<Limit> limits() override { return proc_.limits(); }
 
  private:
   ProcWatcher proc_;

@@ -89,17 +89,23 @@ with tempfile.TemporaryDirectory() as tmp:
                if x["component"] == "target" and x["resource"] == "rss"]
         check(bool(res) and res[0].get("limit_source") == "--limit",
               f"memory: the breaking step's rss limit comes from --limit ({res[:1]})")
-        if at:
-            # The test's own /proc readings around the end of the step's window: strain's
-            # reading is its watcher's latest, up to one sampling period (1 s) old, and strain's
-            # clock starts a moment after this test's; the leak only grows, so the window
-            # [end - 2.5 s, end + 1 s] holds it.
+        if at and res:
+            # The test's own /proc readings around the moment strain's reading was taken
+            # (read_at_s: its watcher's latest when the step ended, which for a step cut short
+            # is before the step's nominal end). strain's clock starts a moment after this
+            # test's, so the same instant is a little later here: [read - 0.5 s, read + 1.5 s].
             end_s = at["start_s"] + at["steady_after_s"] + at["judged_s"]
-            near = [rss for ts, _, rss, _ in sampler.samples if end_s - 2.5 <= ts <= end_s + 1.0]
-            print(f"memory: step {at['index']} ends at {end_s:.1f}s; strain says {value / 2**20:.1f}"
-                  f" MiB; this test read {min(near, default=0) / 2**20:.1f}.."
-                  f"{max(near, default=0) / 2**20:.1f} MiB around then")
-            check(bool(near) and min(near) <= value <= max(near),
+            read_s = res[0].get("read_at_s")
+            check(read_s is not None and at["start_s"] <= read_s <= end_s + 0.5,
+                  f"memory: the reading was taken during the step ({read_s} in "
+                  f"[{at['start_s']}, {end_s}])")
+            read_s = end_s if read_s is None else read_s
+            mine = res[0]["value"]
+            near = [rss for ts, _, rss, _ in sampler.samples if read_s - 0.5 <= ts <= read_s + 1.5]
+            print(f"memory: step {at['index']} ends at {end_s:.1f}s, read at {read_s:.1f}s; strain says "
+                  f"{mine / 2**20:.1f} MiB; this test read {min(near, default=0) / 2**20:.1f}.."
+                  f"{max(near, default=0) / 2**20:.1f} MiB then")
+            check(bool(near) and min(near) <= mine <= max(near),
                   "memory: strain's rss at the breaking step is the RSS this test read then")
 
 finish()
