@@ -5,7 +5,10 @@ set -euo pipefail
 
 build=(g++ cmake ninja-build pkg-config
        libboost-dev libcurl4-openssl-dev liblua5.4-dev libcli11-dev doctest-dev
-       nlohmann-json3-dev libfmt-dev zlib1g-dev libssl-dev libnghttp2-dev prometheus-cpp-dev)
+       nlohmann-json3-dev libfmt-dev zlib1g-dev libssl-dev libnghttp2-dev prometheus-cpp-dev
+       help2man dpkg-dev)
+# Fuzzing (tools/fuzz.sh): clang with libFuzzer and its sanitizer runtimes.
+fuzz=(clang libclang-rt-14-dev)
 # Tests: curl as an independent client, the Java HdrHistogram as the reference .hlog reader,
 # openssl to make the TLS tests' certificates (and ca-certificates: libcurl's default trust),
 # tmux to test the live console under a terminal, xmllint to validate the JUnit XML,
@@ -15,7 +18,7 @@ tests=(curl python3 default-jdk-headless libhdrhistogram-java procps openssl ca-
 # Peers measured against in tests/bench (wrk, h2load, ab, hey) and nginx as a target.
 bench=(wrk nghttp2-client apache2-utils hey nginx-light util-linux valgrind time bc)
 
-want=("${build[@]}" "${tests[@]}")
+want=("${build[@]}" "${tests[@]}" "${fuzz[@]}")
 [[ "${1:-}" == "--bench" ]] && want+=("${bench[@]}")
 # nginx is also an integration-test target.
 want+=(nginx-light)

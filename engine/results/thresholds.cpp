@@ -123,6 +123,8 @@ void parse_condition(ThresholdSpec& t, std::string_view key, std::string_view co
     // These rates are per second, not fractions of attempts.
     if (t.metric == "requests" || t.metric == "iterations")
       bad(key, t.metric + "{rate} is per second: a percentage does not apply");
+    if (!(v >= 0 && v <= 100))
+      bad(key, "'" + std::string(condition) + "' is outside 0%..100%: a rate is a share of attempts");
     t.limit = v / 100.0;
     return;
   }

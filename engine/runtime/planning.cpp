@@ -214,8 +214,15 @@ LoadPlan make_url_plan(const RunRequest& f, Share segment) {
   set_timeouts(f, parse_duration(f.timeout, "--timeout"), plan);
   plan.scenario = url_scenario(f, duration, plan.drain_grace);
   plan.duration = active_length(plan.scenario);
-  // Build the request once here so a bad method or header fails before any traffic.
-  (void)http::RequestTemplate(plan.method, url, plan.headers, plan.body);
+  // Build the request once here so a bad method or header fails before any traffic, named by
+  // the flag it came from.
+  try {
+    (void)http::RequestTemplate(plan.method, url, plan.headers, plan.body);
+  } catch (const UsageError& e) {
+    const std::string_view why = e.what();
+    throw UsageError(std::string(why.starts_with("bad HTTP method") ? "--method" : "-H") + ": " +
+                     std::string(why));
+  }
   // Each worker also holds an epoll set, its watcher, timers and a wake-up pipe.
   require_fds(plan.segment_vus() + std::uint64_t{plan.threads} * 4, raise_fd_limit());
   // One target address: every connection needs a local port of its own.

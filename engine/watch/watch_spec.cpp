@@ -140,7 +140,11 @@ std::unique_ptr<Watcher> make_self_watcher(const std::string& proc_root) {
 std::vector<std::unique_ptr<Watcher>> make_watchers(const WatchSpecs& specs) {
   std::vector<SeriesSelector> series;
   for (const std::string& text : specs.series)
-    series.push_back(parse_series_selector(text));
+    try {
+      series.push_back(parse_series_selector(text));
+    } catch (const UsageError& e) {
+      throw UsageError(std::string("--metric: ") + e.what());
+    }
 
   std::vector<std::unique_ptr<Watcher>> out;
   Builder b(out);

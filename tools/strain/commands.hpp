@@ -17,5 +17,6 @@ CLI::App* add_stress_command(CLI::App& app, CommandAction& action);
 CLI::App* add_report_command(CLI::App& app, CommandAction& action);
 CLI::App* add_compare_command(CLI::App& app, CommandAction& action);
 CLI::App* add_merge_command(CLI::App& app, CommandAction& action);
+CLI::App* add_completion_command(CLI::App& app, CommandAction& action);
 
 }  // namespace strain

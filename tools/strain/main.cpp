@@ -10,6 +10,7 @@
 
 #include "engine/core/error.hpp"
 #include "tools/strain/commands.hpp"
+#include "tools/strain/version.hpp"
 
 int main(int argc, char** argv) {
   using namespace strain;
@@ -23,14 +24,15 @@ int main(int argc, char** argv) {
   ::mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   ::mallopt(M_TRIM_THRESHOLD, 256 * 1024);
 #endif
-  CLI::App app{"strain: load, stress and soak testing for HTTP services"};
-  app.set_version_flag("--version", "strain 0.1.0");
+  // Named, so help and the man page say "strain", not the path it was started by.
+  CLI::App app{"strain: load, stress and soak testing for HTTP services", "strain"};
+  app.set_version_flag("--version", version_line());
   app.require_subcommand(1);
   struct Entry {
     CLI::App* command;
     CommandAction action;
   };
-  std::vector<Entry> commands(7);
+  std::vector<Entry> commands(8);
   commands[0].command = add_run_command(app, commands[0].action);
   commands[1].command = add_demo_command(app, commands[1].action);
   commands[2].command = add_soak_command(app, commands[2].action);
@@ -38,12 +40,26 @@ int main(int argc, char** argv) {
   commands[4].command = add_stress_command(app, commands[4].action);
   commands[5].command = add_compare_command(app, commands[5].action);
   commands[6].command = add_merge_command(app, commands[6].action);
+  commands[7].command = add_completion_command(app, commands[7].action);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    // "strain frobnicate": CLI11 says only that a command is required; say which word it took.
+    const auto known = [&app](const char* word) {
+      for (const CLI::App* sub : app.get_subcommands({}))
+        if (sub->get_name() == word) return true;
+      return false;
+    };
+    if (argc > 1 && argv[1][0] != '-' && !known(argv[1])) {
+      std::fprintf(stderr,
+                   "strain: unknown command '%s' (commands: run, demo, soak, stress, report, "
+                   "compare, merge)\nRun 'strain --help' for usage.\n",
+                   argv[1]);
+      return static_cast<int>(ExitCode::bad_usage);
+    }
     std::fprintf(stderr, "strain: %s\nRun 'strain --help' for usage.\n", e.what());
     return static_cast<int>(ExitCode::bad_usage);
   }

@@ -1,8 +1,10 @@
 // strain merge: the results of one test's segments (--segment I/N) as the result of the whole,
 // judged again on the whole (exit 3 when a threshold or a soak verdict fails).
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <memory>
 
 #include "engine/core/error.hpp"
@@ -15,6 +17,28 @@
 #include "tools/strain/report_outputs.hpp"
 
 namespace strain {
+namespace {
+
+// Signals. A merge has no load to drain: the first SIGINT or SIGTERM stops reading further
+// results, and what was read is merged, written marked partial, and exits 130. A second one
+// exits at once; every output is written to a temporary name and renamed, so a file on disk is
+// whole or absent.
+std::atomic<int> g_signals{0};
+
+extern "C" void on_merge_signal(int) {
+  if (g_signals.fetch_add(1) >= 1) ::_exit(static_cast<int>(ExitCode::interrupted));
+}
+
+void catch_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_merge_signal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+}
+
+}  // namespace
+
 CLI::App* add_merge_command(CLI::App& app, CommandAction& action) {
   struct Flags {
     std::vector<std::string> results;
@@ -37,11 +61,27 @@ CLI::App* add_merge_command(CLI::App& app, CommandAction& action) {
   action = [flags] {
     // Before reading: an output that cannot be written is a usage error, nothing left behind.
     check_report_files(flags->reports);
+    catch_signals();
     std::vector<NamedResult> parts;
-    for (const std::string& path : flags->results)
+    for (const std::string& path : flags->results) {
+      if (g_signals.load() > 0) break;
       parts.push_back(NamedResult{path, read_result_file(path)});
-    MergeOutcome merged = merge_results(std::move(parts), MergeOptions{flags->allow_partial});
+    }
+    const bool interrupted = g_signals.load() > 0;
+    if (interrupted && parts.empty()) {
+      std::fprintf(stderr, "strain: merge interrupted before any result was read: nothing written\n");
+      return static_cast<int>(ExitCode::interrupted);
+    }
+    const std::size_t read = parts.size();
+    MergeOutcome merged =
+        merge_results(std::move(parts), MergeOptions{flags->allow_partial || interrupted});
     RunResult& r = merged.result;
+    if (interrupted) {
+      r.partial = true;
+      merged.notes.push_back("merge interrupted after " + std::to_string(read) + " of " +
+                             std::to_string(flags->results.size()) + " results");
+      r.generator.notes.push_back(merged.notes.back());
+    }
     for (const std::string& n : merged.notes)
       std::fprintf(stderr, "strain: note: %s\n", n.c_str());
 
@@ -60,6 +100,7 @@ CLI::App* add_merge_command(CLI::App& app, CommandAction& action) {
     for (const std::string& e : failed_files)
       std::fprintf(stderr, "strain: %s\n", e.c_str());
     if (!failed_files.empty()) return static_cast<int>(ExitCode::run_failed);
+    if (interrupted || g_signals.load() > 0) return static_cast<int>(ExitCode::interrupted);
 
     // Judged as a run judges its result. A merge was not interrupted: a partial one (a part
     // that stopped early, --allow-partial) is judged on what it holds.

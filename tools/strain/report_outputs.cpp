@@ -1,11 +1,10 @@
 #include "tools/strain/report_outputs.hpp"
 
 #include <chrono>
-#include <fstream>
-#include <iterator>
 #include <thread>
 
 #include "engine/core/error.hpp"
+#include "engine/core/read_file.hpp"
 #include "engine/core/units.hpp"
 #include "engine/results/json.hpp"
 #include "reporters/csv_timeline.hpp"
@@ -14,8 +13,9 @@
 #include "reporters/report_files.hpp"
 
 namespace strain {
-
 namespace {
+
+constexpr std::uint64_t kMaxResultFileBytes = std::uint64_t{1} << 30;  // 1 GiB
 
 void check(const std::string& path, const char* flag) {
   if (path.empty()) return;
@@ -26,10 +26,9 @@ void check(const std::string& path, const char* flag) {
 }  // namespace
 
 RunResult read_result_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UsageError("cannot read '" + path + "'");
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!in.eof() && in.fail()) throw UsageError("cannot read '" + path + "'");
+  // A result is a few MiB (its timeline is bounded, its histograms compressed); anything near the
+  // limit is not one, and a FIFO or a device is refused before it is read.
+  const std::string text = read_regular_file(path, kMaxResultFileBytes);
   try {
     return run_result_from_json(text);
   } catch (const UsageError&) {
