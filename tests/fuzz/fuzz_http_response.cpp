@@ -1,6 +1,7 @@
 // The HTTP/1.1 response parser: bytes as a server might send them. Whatever the bytes, the
 // parser reaches the same verdict fed at once or in pieces (a read may end anywhere), the
 // observer's body pieces add up to body_bytes(), and it never reads past what it was given.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -84,7 +85,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // The first byte chooses: HEAD or not, a small header limit or the default, the piece size.
   const bool head = (data[0] & 1) != 0;
   const std::uint32_t max_header = (data[0] & 2) != 0 ? 256 : 64 * 1024;
-  const std::size_t piece = 1 + ((data[0] >> 2) & 7);
+  const std::size_t piece = 1 + static_cast<std::size_t>((data[0] >> 2) & 7);
   const std::string bytes(reinterpret_cast<const char*>(data + 1), size - 1);
   const Verdict whole = parse(bytes, head, 0, max_header);
   FUZZ_CHECK(parse(bytes, head, piece, max_header) == whole);

@@ -25,7 +25,7 @@ namespace {
 // whole or absent.
 std::atomic<int> g_signals{0};
 
-extern "C" void on_merge_signal(int) {
+void on_merge_signal(int) {
   if (g_signals.fetch_add(1) >= 1) ::_exit(static_cast<int>(ExitCode::interrupted));
 }
 
