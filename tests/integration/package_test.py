@@ -78,7 +78,8 @@ with tempfile.TemporaryDirectory() as tmp:
     # The source and build trees hidden: nothing installed may need them.
     empty = os.path.join(tmp, "empty")
     os.makedirs(empty)
-    hide = (f"mount --bind {empty} {SOURCE} && mount --bind {empty} {BUILD} && "
+    # The build tree first: it may lie inside the source tree, which hides it too.
+    hide = (f"mount --bind {empty} {BUILD} && mount --bind {empty} {SOURCE} && "
             f"test ! -e {SOURCE}/CMakeLists.txt && exec \"$@\"")
     probe = run(["unshare", "--mount", "--propagation", "private", "sh", "-c", hide, "sh", "true"])
     if probe.returncode == 0:

@@ -11,15 +11,22 @@
 namespace strain {
 namespace {
 
-// The long and short names of `app`'s flags, "--help" included.
-std::string flag_words(const CLI::App& app) {
-  std::string words;
+// The long and short names of `app`'s flags, "--help" included, and those of its option groups
+// (CLI11 keeps a group's options in an unnamed child App).
+void collect_flags(const CLI::App& app, std::string& words) {
   for (const CLI::Option* o : app.get_options()) {
     for (const std::string& l : o->get_lnames())
       words += " --" + l;
     for (const std::string& s : o->get_snames())
       words += " -" + s;
   }
+  for (const CLI::App* group : app.get_subcommands({}))
+    if (group->get_name().empty()) collect_flags(*group, words);
+}
+
+std::string flag_words(const CLI::App& app) {
+  std::string words;
+  collect_flags(app, words);
   return words.empty() ? words : words.substr(1);
 }
 
@@ -27,7 +34,8 @@ std::string bash_script(const CLI::App& root) {
   std::string commands;
   std::string cases;
   for (const CLI::App* sub : root.get_subcommands({})) {
-    if (sub->get_group().empty()) continue;  // hidden, as this one is
+    // Option groups have no name; a hidden command (this one) has no group.
+    if (sub->get_name().empty() || sub->get_group().empty()) continue;
     commands += (commands.empty() ? "" : " ") + sub->get_name();
     cases += "    " + sub->get_name() + ") flags=\"" + flag_words(*sub) + "\" ;;\n";
   }
