@@ -16,6 +16,8 @@ import sys
 
 import yaml
 
+from harness import check, finish
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DIR = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "examples", "kubernetes")
 INDEX_VAR = "JOB_COMPLETION_INDEX"
@@ -24,25 +26,6 @@ INDEX_FIELDS = {f"metadata.{where}['batch.kubernetes.io/job-completion-index']"
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]"}
 MAX_DEADLINE_S = 24 * 3600
 MAX_BACKOFF = 10
-
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
-    return cond
-
-
-def finish():
-    if failures:
-        print(f"{len(failures)} check(s) failed:")
-        for f in failures:
-            print("  - " + f)
-        sys.exit(1)
-    print("all checks passed")
-
 
 def k8s_refs(text):
     """$(NAME) references, as Kubernetes expands them in command, args and subPathExpr."""
