@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace strain {
 
@@ -16,11 +17,15 @@ enum class ExitCode : int {
   interrupted = 130,
 };
 
-// Base of every start-up error. what() is one line a user can act on.
+// Text as it can appear inside a one-line message: control bytes (a newline, a NUL, an
+// escape sequence a user's input carried) written as \xNN; other bytes as they are.
+std::string printable(std::string_view text);
+
+// Base of every start-up error. what() is one line a user can act on: whatever user text
+// the message quotes, the constructor keeps it on one line (printable).
 class Error : public std::runtime_error {
  public:
-  explicit Error(const std::string& message, ExitCode code = ExitCode::run_failed)
-      : std::runtime_error(message), code_(code) {}
+  explicit Error(std::string_view message, ExitCode code = ExitCode::run_failed);
   ExitCode code() const noexcept { return code_; }
 
  private:
@@ -30,7 +35,7 @@ class Error : public std::runtime_error {
 // Bad options, URL, duration, size, or script: exit 2, and no traffic was sent.
 class UsageError : public Error {
  public:
-  explicit UsageError(const std::string& message) : Error(message, ExitCode::bad_usage) {}
+  explicit UsageError(std::string_view message) : Error(message, ExitCode::bad_usage) {}
 };
 
 }  // namespace strain

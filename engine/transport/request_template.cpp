@@ -24,23 +24,6 @@ bool is_token(std::string_view s) {
   return true;
 }
 
-// Quoted in a one-line message: control bytes escaped.
-std::string printable(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[u >> 4];
-      out += kHex[u & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 bool is_ows(char c) {
   return c == ' ' || c == '\t';
 }

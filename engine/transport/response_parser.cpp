@@ -415,10 +415,18 @@ ResponseParser::Result ResponseParser::feed(const char* data, std::size_t len,
   if (state_ == State::error) return Result::error;
 
   const char* p = data;
-  const char* const end = data + len;
+  const char* const data_end = data + len;
   // Start of the current status, field or blank line within this read. Lines are counted
   // toward the header limit as they end, and a partial line when the read ends.
   const char* line = data;
+  // The header states see no byte past the limit: whatever error lies beyond it, the limit
+  // is what the response broke first, however the bytes were split into reads.
+  const char* end = data_end;
+  auto header_window = [&] {
+    const std::uint64_t room = max_header_bytes_ - header_bytes_;
+    const auto avail = static_cast<std::uint64_t>(data_end - line);
+    return room < avail ? line + room : data_end;
+  };
   auto count_line = [&](const char* upto) {
     const std::uint64_t total = header_bytes_ + static_cast<std::uint64_t>(upto - line);
     line = upto;
@@ -431,7 +439,9 @@ ResponseParser::Result ResponseParser::feed(const char* data, std::size_t len,
     return r;
   };
 
-  while (p < end) {
+  while (p < data_end) {
+    end = state_ <= State::field_value ? header_window() : data_end;
+    if (p == end) return stop(fail(ParseError::header_too_large));
     switch (state_) {
       case State::status_line: {
         if (line_pos_ == 0 && end - p >= 12) {  // the whole "HTTP/1.x NNN" is here
@@ -663,6 +673,7 @@ ResponseParser::Result ResponseParser::feed(const char* data, std::size_t len,
 
   if (state_ <= State::field_value) {  // the read ended inside the header section
     const char* begin = line;
+    end = data_end;
     if (!count_line(end)) return stop(fail(ParseError::header_too_large));
     if (hook_ && (flags_ & kInterim) == 0 &&
         (state_ == State::field_name || state_ == State::field_value)) {

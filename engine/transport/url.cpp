@@ -10,23 +10,6 @@
 namespace strain::http {
 namespace {
 
-// The URL as it can safely appear inside a one-line message: control bytes escaped.
-std::string printable(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u >= 0x7f) {
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned>(u));
-      out += hex;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 [[noreturn]] void bad(std::string_view text, const std::string& problem) {
   throw UsageError("bad URL '" + printable(text) + "': " + problem);
 }

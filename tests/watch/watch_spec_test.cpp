@@ -151,8 +151,9 @@ TEST_CASE("make_watchers: each bad value is a usage error naming the flag and th
     f.specs.series = {"up"};
     CHECK(error_of(f.specs) == "no error");
     f.specs.series = {"up{job=}"};
-    CHECK(error_of(f.specs) ==
-          "series selector 'up{job=}': expected '\"' opening the label value at column 8");
+    CHECK(
+        error_of(f.specs) ==
+        "--metric: series selector 'up{job=}': expected '\"' opening the label value at column 8");
   }
   SUBCASE("paths") {
     f.specs.paths = {f.dirs.at("a-file")};
