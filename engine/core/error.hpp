@@ -21,8 +21,12 @@ enum class ExitCode : int {
 // escape sequence a user's input carried) written as \xNN; other bytes as they are.
 std::string printable(std::string_view text);
 
-// Base of every start-up error. what() is one line a user can act on: whatever user text
-// the message quotes, the constructor keeps it on one line (printable).
+// The message on one line: lines joined with "; " (their indentation dropped), tabs as
+// spaces, other control bytes as printable() writes them.
+std::string one_line(std::string_view message);
+
+// Base of every start-up error. what() is one line a user can act on: the constructor keeps
+// it so (one_line), whatever user text or library message it quotes.
 class Error : public std::runtime_error {
  public:
   explicit Error(std::string_view message, ExitCode code = ExitCode::run_failed);

@@ -56,5 +56,9 @@ TEST_CASE("cpu work: burnt on the calling thread only") {
   worker.join();  // blocks without spinning: this thread's clock barely moves
   const auto here = thread_cpu_time() - before;
   CHECK(burnt >= 10ms);
+#if defined(__SANITIZE_THREAD__)
+  CHECK(here < 25ms);  // ThreadSanitizer's bookkeeping of a thread's start and join
+#else
   CHECK(here < 5ms);
+#endif
 }

@@ -311,3 +311,20 @@ TEST_CASE("bad harness shapes name their flag and quote the text") {
   CHECK(failure({"--trickle", "1/1m", "--body-size", "11"}).rfind("--trickle", 0) == 0);
   CHECK(parse({"--trickle", "1/1m", "--body-size", "10"}));
 }
+
+TEST_CASE("--phases: over the other flags whatever their order; off by default") {
+  const auto o = parse({"--phases", "1s:ok; 2s:slow?latency=250ms", "--body-size", "1KiB",
+                        "--error-rate", "503:1%"});
+  REQUIRE(o);
+  REQUIRE(o->phases.phases.size() == 2);
+  CHECK(o->phases.cycle == 3s);
+  CHECK(o->phases.phases[0].behaviour == o->defaults);
+  CHECK(o->phases.phases[1].behaviour.latency == strain::target::Latency::fixed(250ms));
+  CHECK(o->phases.phases[1].behaviour.body_bytes == 1024);
+  CHECK(o->phases.phases[1].behaviour.error_rates == o->defaults.error_rates);
+  CHECK_FALSE(parse({})->phases.enabled());
+  CHECK(failure({"--phases", "1s:a?hang_rate=5"}).rfind("--phases: phase 1", 0) == 0);
+  // Checked together with the flags: 60% + 50% is more than 100%.
+  CHECK(failure({"--error-rate", "503:60%", "--phases", "1s:a?reset_rate=50%"})
+            .find("more than 100%") != std::string::npos);
+}

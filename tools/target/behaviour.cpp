@@ -224,6 +224,16 @@ Outcome decide(const Behaviour& b, Rng& rng) noexcept {
   return out;
 }
 
+bool is_behaviour_parameter(std::string_view name) noexcept {
+  std::string_view rest = kBehaviourParameters;
+  while (!rest.empty()) {
+    const auto comma = rest.find(", ");
+    if (rest.substr(0, comma) == name) return true;
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 2);
+  }
+  return false;
+}
+
 Resolved resolve_behaviour(const Behaviour& defaults, std::string_view query) {
   Resolved out{defaults, {}};
   auto& b = out.behaviour;

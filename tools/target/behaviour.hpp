@@ -101,6 +101,12 @@ struct Resolved {
 // are ignored, so cache-busters like ?id=7 work. Never throws; allocates only on error.
 Resolved resolve_behaviour(const Behaviour& defaults, std::string_view query);
 
+// The parameters resolve_behaviour reads, for messages; and whether `name` is one of them.
+inline constexpr std::string_view kBehaviourParameters =
+    "delay, latency, size, status, service, cpu_work, close_every, error_rate, trickle, hang, "
+    "hang_rate, hang_for, reset, reset_rate, garbage, garbage_rate, header_bytes";
+bool is_behaviour_parameter(std::string_view name) noexcept;
+
 // Checks what the fields allow together: the fault rates add up to at most 100%, and a trickle
 // of body_bytes ends within kMaxTrickle. Throws UsageError starting with `rates_what` or
 // `trickle_what`.

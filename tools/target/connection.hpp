@@ -13,6 +13,7 @@
 #include "engine/core/clock.hpp"
 #include "tools/target/asio_types.hpp"
 #include "tools/target/behaviour.hpp"
+#include "tools/target/phases.hpp"
 #include "tools/target/request_parser.hpp"
 
 namespace strain::target {
@@ -20,7 +21,8 @@ namespace strain::target {
 class Worker;
 
 // Lives on its worker's thread and is owned by it. Deletes itself through Worker::destroy once
-// it is closed and its last handler has run.
+// it is closed and its last handler has run. connection.cpp reads requests and decides their
+// answers; connection_write.cpp writes them.
 class Connection {
  public:
   Connection(Worker& worker, Socket socket, std::size_t index);
@@ -38,6 +40,9 @@ class Connection {
   void set_index(std::size_t index) noexcept { index_ = index; }
 
  private:
+  // Responses queued per connection; beyond this reading pauses until writes catch up.
+  static constexpr std::size_t kMaxPipeline = 64;
+
   // An /api request: copies of its head (whose views die with the read buffer), its body, and
   // its answer's extra field. Lives in its slot; the body is dropped once it is answered.
   struct ApiCall {
@@ -75,6 +80,7 @@ class Connection {
     std::uint32_t trickle_bytes = 0;  // body piece size when trickled; 0: not trickled
     // Between trickled pieces, and between the head and the first.
     std::chrono::nanoseconds trickle_every{0};
+    std::uint8_t phase = kNoPhase;  // --phases: the phase its head was read in
   };
   // A piece of the next write: bytes of wbuf_ (ptr null) or of the static body pattern.
   struct Piece {

@@ -68,6 +68,14 @@ int main(int argc, char** argv) {
       }
     }
     std::printf("%s\n", strain::target::format_stats_line(stats).c_str());
+    if (const auto& ph = stats.phases) {
+      // After the count line, so a reader of its first "served=" still finds the total.
+      std::printf("strain-target phase_clock start_epoch_ms=%llu cycle_ms=%llu\n",
+                  static_cast<unsigned long long>(ph->start_epoch_ms),
+                  static_cast<unsigned long long>(ph->cycle_ms));
+      for (std::size_t i = 0; i < ph->list.size(); ++i)
+        std::printf("%s\n", strain::target::format_phase_line(*ph, i).c_str());
+    }
     std::fflush(stdout);
     return 0;
   } catch (const strain::Error& e) {

@@ -50,6 +50,14 @@ std::optional<TargetOptions> parse_options(int argc, const char* const* argv, st
       "    Windows are printed at exit as 'strain-target stall start_ms=S end_ms=E' (since start;\n"
       "    'strain-target stall_clock start_epoch_ms=T' maps them to wall time) and listed in\n"
       "    /__strain/stats.\n"
+      "  --phases '60s:ok; 60s:slow?latency=250ms; 60s:bad?error_rate=500:20%&reset_rate=2%':\n"
+      "    the defaults take turns: these phases from the start, in order, again and again\n"
+      "    until exit. Each is DURATION:NAME[?QUERY] (';' between them, up to 16, each 100ms to\n"
+      "    24h); its QUERY, the query parameters below joined by '&', applies over the flags,\n"
+      "    and a request's own query over that. A request belongs to the phase in force when\n"
+      "    its head was read. Counts per phase: \"phases\" in /__strain/stats; at exit, after\n"
+      "    the count line, 'strain-target phase_clock start_epoch_ms=T cycle_ms=C', then one\n"
+      "    'strain-target phase index=I name=N ... query=Q' line per phase.\n"
       "  --rate-limit 500/s [--burst N]: token bucket (burst: 1 s worth); beyond it 429 with\n"
       "    Retry-After: 1.\n"
       "  --leak 16KiB [--leak-limit 1GiB]: keep that much memory per served request.\n"
@@ -122,6 +130,7 @@ std::optional<TargetOptions> parse_options(int argc, const char* const* argv, st
   std::string reset_rate;
   std::string garbage_rate;
   std::string header_bytes = "0";
+  std::string phases;
   app.add_option("--host", host, "Address to listen on: 127.0.0.1, localhost or ::1")
       ->capture_default_str();
   app.add_option("--port", port, "TCP port; 0 picks a free one (printed on start)")
@@ -166,6 +175,8 @@ std::optional<TargetOptions> parse_options(int argc, const char* const* argv, st
       ->capture_default_str();
   app.add_option("--stall-every", stall_every, "Freeze all responses once per period, e.g. 5s");
   app.add_option("--stall-for", stall_for, "Length of each freeze, e.g. 1s (< --stall-every)");
+  app.add_option("--phases", phases,
+                 "Defaults that take turns, e.g. '60s:ok; 30s:slow?latency=250ms' (see above)");
   app.add_option("--rate-limit", rate_limit, "Token bucket, e.g. 500/s; beyond: 429");
   app.add_option("--burst", burst, "Token bucket size (default: 1 s of --rate-limit)");
   app.add_option("--leak", leak, "Memory kept per served request, e.g. 16KiB");
@@ -294,6 +305,8 @@ std::optional<TargetOptions> parse_options(int argc, const char* const* argv, st
   o.defaults.header_bytes = parse_header_bytes(header_bytes, "--header-bytes");
   check_behaviour(o.defaults, "--error-rate, --hang-rate, --reset-rate, --garbage-rate",
                   "--trickle");
+  // Last: each phase applies its query over the flags above.
+  if (!phases.empty()) o.phases = parse_phases(phases, o.defaults, "--phases");
   return o;
 }
 

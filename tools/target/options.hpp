@@ -8,6 +8,7 @@
 #include <string>
 
 #include "tools/target/behaviour.hpp"
+#include "tools/target/phases.hpp"
 
 namespace strain::target {
 
@@ -16,6 +17,7 @@ struct TargetOptions {
   std::uint16_t port = 8080;       // 0: an ephemeral port
   unsigned threads = 1;            // workers, each with its own io_context
   Behaviour defaults;              // per-request behaviour without a query
+  PhaseSchedule phases;            // --phases: defaults that take turns; empty: `defaults` only
   std::chrono::nanoseconds idle_timeout = std::chrono::seconds(60);  // close silent connections
   std::uint32_t max_connections = 20000;               // beyond: accept and close at once
   std::optional<std::chrono::nanoseconds> exit_after;  // stop after this long

@@ -29,6 +29,21 @@ void for_each_fault_field(const FaultStats& faults, F&& f) {
   f("trickled", faults.trickled);
 }
 
+// One phase's counts by name, in the order both outputs list them.
+template <typename F>
+void for_each_phase_count(const PhaseStats& p, F&& f) {
+  f("offset_ms", p.offset_ms);
+  f("for_ms", p.for_ms);
+  f("entered", p.entered);
+  f("requests", p.requests);
+  f("served", p.served);
+  f("errors_injected", p.errors_injected);
+  f("hung", p.hung);
+  f("reset", p.reset);
+  f("garbage", p.garbage);
+  f("trickled", p.trickled);
+}
+
 }  // namespace
 
 void ApiStats::add(const ApiCounters& c) {
@@ -62,6 +77,19 @@ void StatsSnapshot::add(const WorkerCounters& counters) {
   if (churn) {
     churn->blocks += counters.churn_blocks.load(relaxed);
     churn->bytes += counters.churn_bytes.load(relaxed);
+  }
+  if (phases) {
+    for (std::size_t i = 0; i < phases->list.size() && i < counters.phases.size(); ++i) {
+      const auto& c = counters.phases[i];
+      auto& p = phases->list[i];
+      p.requests += c.requests.load(relaxed);
+      p.served += c.served.load(relaxed);
+      p.errors_injected += c.errors_injected.load(relaxed);
+      p.hung += c.hung.load(relaxed);
+      p.reset += c.reset.load(relaxed);
+      p.garbage += c.garbage.load(relaxed);
+      p.trickled += c.trickled.load(relaxed);
+    }
   }
   // Also without the flag: a ?cpu_work= alone should still show what it cost.
   const auto burns = counters.cpu_work_requests.load(relaxed);
@@ -195,7 +223,38 @@ std::string format_stats_json(const StatsSnapshot& stats) {
     out += ",\"cpu_work\":{\"requests\":" + std::to_string(c->requests);
     out += ",\"cpu_ns\":" + std::to_string(c->cpu_ns) + '}';
   }
+  if (const auto& ph = stats.phases) {
+    out += ",\"phases\":{\"start_epoch_ms\":" + std::to_string(ph->start_epoch_ms);
+    out += ",\"cycle_ms\":" + std::to_string(ph->cycle_ms);
+    out += ",\"current\":" + std::to_string(ph->current) + ",\"list\":[";
+    first = true;
+    for (const auto& p : ph->list) {
+      if (!first) out += ',';
+      first = false;
+      // Names and queries hold no quote, backslash or control character (parse_phases).
+      out += "{\"name\":\"" + p.name + "\",\"query\":\"" + p.query + '"';
+      for_each_phase_count(p, [&out](const char* name, std::uint64_t n) {
+        out += ",\"";
+        out += name;
+        out += "\":" + std::to_string(n);
+      });
+      out += '}';
+    }
+    out += "]}";
+  }
   out += '}';
+  return out;
+}
+
+std::string format_phase_line(const PhasesStats& phases, std::size_t index) {
+  const auto& p = phases.list.at(index);
+  std::string out = "strain-target phase index=" + std::to_string(index) + " name=" + p.name;
+  for_each_phase_count(p, [&out](const char* name, std::uint64_t n) {
+    out += ' ';
+    out += name;
+    out += '=' + std::to_string(n);
+  });
+  out += " query=" + p.query;
   return out;
 }
 

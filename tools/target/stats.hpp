@@ -12,6 +12,21 @@
 
 namespace strain::target {
 
+// --phases at most (phases.hpp).
+inline constexpr std::size_t kMaxPhases = 16;
+
+// What one --phases phase did, counted by the worker that answered; a request belongs to the
+// phase its head was read in, however late it ends. Same rules as WorkerCounters.
+struct PhaseCounters {
+  std::atomic<std::uint64_t> requests{0};         // heads read (not /__strain/stats nor /metrics)
+  std::atomic<std::uint64_t> served{0};           // of those, responses fully written
+  std::atomic<std::uint64_t> errors_injected{0};  // served with a status from the error rates
+  std::atomic<std::uint64_t> hung{0};             // read in full, never to be answered
+  std::atomic<std::uint64_t> reset{0};            // part of a head, then a TCP reset
+  std::atomic<std::uint64_t> garbage{0};          // non-HTTP answers written whole
+  std::atomic<std::uint64_t> trickled{0};         // served with a trickled body
+};
+
 // What the demo API (/api/...) did, counted by the worker that answered. Same rules as
 // WorkerCounters: written only by the owning thread, read by any.
 struct ApiCounters {
@@ -66,7 +81,8 @@ struct alignas(64) WorkerCounters {
     auto& slot = by_status[static_cast<std::size_t>(status) % by_status.size()];
     slot.store(slot.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
-  ApiCounters api;  // the demo API's share of what this worker did
+  ApiCounters api;                                 // the demo API's share of what this worker did
+  std::array<PhaseCounters, kMaxPhases> phases{};  // --phases: this worker's share, per phase
 };
 
 // The demo API's counters summed over the workers, plus the size of its item store.
@@ -148,6 +164,30 @@ struct FaultStats {
   bool any() const noexcept { return (hung | reset | garbage | errors_injected | trickled) != 0; }
 };
 
+// --phases: one phase's schedule and what it did, summed over the workers.
+struct PhaseStats {
+  std::string name;                   // its label
+  std::string query;                  // its parameters as given; "" for the flags' defaults
+  std::uint64_t offset_ms = 0;        // where it begins in each cycle
+  std::uint64_t for_ms = 0;           // how long it lasts
+  std::uint64_t entered = 0;          // times it has begun so far
+  std::uint64_t requests = 0;         // heads read in it (not /__strain/stats nor /metrics)
+  std::uint64_t served = 0;           // of those, responses fully written
+  std::uint64_t errors_injected = 0;  // served with a status from the error rates
+  std::uint64_t hung = 0;             // read in full and never answered
+  std::uint64_t reset = 0;            // cut by a TCP reset after part of a head
+  std::uint64_t garbage = 0;          // answered with non-HTTP bytes
+  std::uint64_t trickled = 0;         // served with a trickled body
+};
+
+// --phases: the cycle and each phase's count.
+struct PhasesStats {
+  std::uint64_t start_epoch_ms = 0;  // wall clock (Unix ms) when the server started listening
+  std::uint64_t cycle_ms = 0;        // the phases' lengths summed
+  std::uint64_t current = 0;         // index of the phase in force at the snapshot
+  std::vector<PhaseStats> list;      // in --phases order
+};
+
 // The server-wide count, as printed on exit and returned by GET /__strain/stats.
 struct StatsSnapshot {
   std::uint64_t served = 0;                 // responses fully written (stats, metrics excluded)
@@ -164,11 +204,13 @@ struct StatsSnapshot {
   std::optional<TransientStats> transient;  // set with --transient
   std::optional<FdLeakStats> fd_leak;       // set with --fd-leak
   std::optional<CpuWorkStats> cpu_work;     // set with --cpu-work or once a ?cpu_work= burnt
+  std::optional<PhasesStats> phases;        // set with --phases
   FaultStats faults;                        // hangs, resets, garbage, injected errors, trickles
   bool faults_enabled = false;              // a fault or trickle flag is on: the line shows them
 
   // Adds one worker's counters (the churn's only when `churn` is set; the CPU work's when
-  // `cpu_work` is set or this worker burnt some, which sets it).
+  // `cpu_work` is set or this worker burnt some, which sets it; the first phases.list.size()
+  // phases' when `phases` is set).
   void add(const WorkerCounters& counters);
 };
 
@@ -193,6 +235,14 @@ std::string format_stats_line(const StatsSnapshot& stats);
 //  ,"transient":{"bytes":N,"every_ms":E,"hold_ms":H,"cycles":N,"held_bytes":N}
 //  ,"fd_leak":{"leaked_fds":N,"limit":N,"limit_reached":false}
 //  ,"cpu_work":{"requests":N,"cpu_ns":N}
+//  ,"phases":{"start_epoch_ms":T,"cycle_ms":C,"current":I,"list":[{"name":"slow",
+//   "query":"latency=250ms","offset_ms":O,"for_ms":F,"entered":N,"requests":N,"served":N,
+//   "errors_injected":N,"hung":N,"reset":N,"garbage":N,"trickled":N},...]}
 std::string format_stats_json(const StatsSnapshot& stats);
+
+// --phases, one line per phase for the exit log (no newline): "strain-target phase index=I
+// name=N offset_ms=O for_ms=F entered=N requests=N served=N errors_injected=N hung=N reset=N
+// garbage=N trickled=N query=Q" (the query last: it may hold '=').
+std::string format_phase_line(const PhasesStats& phases, std::size_t index);
 
 }  // namespace strain::target

@@ -51,6 +51,28 @@ StatsSnapshot ServerShared::snapshot() const {
   StatsSnapshot s;
   if (options.churn) s.churn.emplace();
   if (options.defaults.cpu_work.count() > 0) s.cpu_work.emplace();
+  const auto uptime = Clock::now() - started;
+  if (const auto& phases = options.phases; phases.enabled()) {
+    const auto ms = [](std::chrono::nanoseconds d) {
+      return static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+    };
+    PhasesStats ph;
+    ph.start_epoch_ms = started_epoch_ms;
+    ph.cycle_ms = ms(phases.cycle);
+    ph.current = phases.at(uptime);
+    for (std::size_t i = 0; i < phases.phases.size(); ++i) {
+      const auto& p = phases.phases[i];
+      PhaseStats st;
+      st.name = p.name;
+      st.query = p.query;
+      st.offset_ms = ms(p.offset);
+      st.for_ms = ms(p.length);
+      st.entered = phases.entered(i, uptime);
+      ph.list.push_back(std::move(st));
+    }
+    s.phases = std::move(ph);
+  }
   for (std::size_t i = 0; i < worker_count; ++i)
     s.add(counters[i]);
   s.connections = accepted_connections.load(std::memory_order_relaxed);
@@ -58,7 +80,7 @@ StatsSnapshot ServerShared::snapshot() const {
   s.rejected_connections = rejected_connections.load(std::memory_order_relaxed);
   s.api.item_count = api.item_count();
   s.uptime_ms = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
+      std::chrono::duration_cast<std::chrono::milliseconds>(uptime).count());
   if (capacity) {
     s.capacity =
         CapacityStats{capacity->in_service_max(), capacity->queued_max(), capacity->rejected()};
@@ -89,7 +111,7 @@ StatsSnapshot ServerShared::snapshot() const {
   }
   const auto& d = options.defaults;
   s.faults_enabled = d.hang_rate > 0 || d.reset_rate > 0 || d.garbage_rate > 0 ||
-                     d.error_rates.count > 0 || d.trickle.on();
+                     d.error_rates.count > 0 || d.trickle.on() || options.phases.any_faults();
   return s;
 }
 

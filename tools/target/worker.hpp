@@ -84,6 +84,13 @@ class Worker {
   void count(int status);
   // This worker's counters, for the shapes' counts (WorkerCounters::bump).
   WorkerCounters& counters() noexcept { return counters_; }
+  // --phases: the phase in force now, and a bump of one of its counters.
+  std::uint8_t phase_now() const noexcept {
+    return static_cast<std::uint8_t>(shared_.options.phases.at(Clock::now() - shared_.started));
+  }
+  void count_in_phase(std::uint8_t phase, std::atomic<std::uint64_t> PhaseCounters::*counter) {
+    WorkerCounters::bump(counters_.phases[phase].*counter);
+  }
   // This worker's random numbers: Rng(--seed, index), so a run repeats draw for draw.
   Rng& rng() noexcept { return rng_; }
   // Answers a /api request on this worker's thread, counting it in this worker's counters.

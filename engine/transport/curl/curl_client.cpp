@@ -22,8 +22,9 @@
 #include "engine/core/clock.hpp"
 #include "engine/core/error.hpp"
 #include "engine/core/open_sockets.hpp"
-#include "engine/transport/curl/curl_errors.hpp"
+#include "engine/transport/connect_backoff.hpp"
 #include "engine/transport/curl/curl_library.hpp"
+#include "engine/transport/curl/curl_transfer.hpp"
 #include "engine/transport/poller.hpp"
 
 namespace strain {
@@ -31,8 +32,6 @@ namespace {
 
 // Header lines kept for a script's observer: a response's fields beyond this are dropped.
 constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
-// libcurl 7.88 sends a POST body shorter than this with the head (http.c, MAX_INITIAL_POST_SIZE).
-constexpr std::size_t kBodyWithHeadBytes = 64 * 1024;
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
@@ -41,10 +40,6 @@ std::string_view trim(std::string_view s) {
          (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
     s.remove_suffix(1);
   return s;
-}
-
-std::int64_t us_to_ns(curl_off_t us) {
-  return static_cast<std::int64_t>(us) * 1000;
 }
 
 class CurlClient;
@@ -65,7 +60,14 @@ class CurlClient final : public HttpClient, private BatchListener {
  public:
   CurlClient(boost::asio::io_context& io, const http::Url& origin,
              const NativeClientOptions& timeouts, const TransportOptions& options)
-      : io_(io), poller_(io), timer_(io), timeouts_(timeouts), options_(options) {
+      : io_(io),
+        poller_(io),
+        timer_(io),
+        timeouts_(timeouts),
+        options_(options),
+        backoff_{timeouts.connect_backoff_first.count(), timeouts.connect_backoff_cap.count()},
+        jitter_state_(static_cast<std::uint64_t>(now_ns()) ^
+                      reinterpret_cast<std::uintptr_t>(this)) {
     curl_global_once();
     base_url_ = origin.scheme + "://" +
                 (origin.is_ipv6_literal ? "[" + origin.host + "]" : origin.host) + ":" +
@@ -98,6 +100,7 @@ class CurlClient final : public HttpClient, private BatchListener {
   std::unique_ptr<Session> open_session() override;
   std::uint64_t in_flight() const override { return in_flight_; }
   std::uint64_t connects() const override { return connects_; }
+  std::uint64_t connect_backoffs() const override { return connect_backoffs_; }
   void shutdown() override;
 
   // Used by the sessions and the watches.
@@ -112,6 +115,12 @@ class CurlClient final : public HttpClient, private BatchListener {
   bool shut_down() const { return shut_down_; }
   void forget(CurlSession* session, CURL* easy);
   void count_start() { ++in_flight_; }
+  // The wait before a session's next connect after `failures` failed ones in a row (the native
+  // client's schedule: 5 ms doubling to 1 s, jittered); 0 when back-off is off.
+  std::int64_t backoff_wait_ns(std::uint32_t failures) {
+    return backoff_.enabled() ? backoff_.wait_ns(failures, next_random(jitter_state_)) : 0;
+  }
+  void count_backoff() { ++connect_backoffs_; }
   void count_end() { --in_flight_; }
   // A socket opened for a connect (the opensocket callback): counted, errno kept for failures.
   curl_socket_t open_socket(curlsocktype purpose, const curl_sockaddr* address);
@@ -143,6 +152,9 @@ class CurlClient final : public HttpClient, private BatchListener {
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   std::uint64_t in_flight_ = 0;
   std::uint64_t connects_ = 0;
+  std::uint64_t connect_backoffs_ = 0;
+  BackoffSchedule backoff_;
+  std::uint64_t jitter_state_ = 0;                     // next_random() state for back-off jitter
   std::chrono::steady_clock::time_point timer_due_{};  // when timer_ fires; {}: not armed
   bool timeout_posted_ = false;  // libcurl asked for "now": a post is on its way
   bool shut_down_ = false;
@@ -156,7 +168,7 @@ void SocketWatch::on_poll(std::uint32_t ready) {
 // One VU's easy handle: connections live in the multi's pool, so sessions share them.
 class CurlSession final : public Session {
  public:
-  explicit CurlSession(CurlClient& client) : client_(&client) {
+  explicit CurlSession(CurlClient& client) : client_(&client), backoff_timer_(client.io()) {
     easy_ = curl_easy_init();
     if (easy_ == nullptr) throw Error("libcurl: curl_easy_init failed");
     configure();
@@ -187,13 +199,29 @@ class CurlSession final : public Session {
     socket_opened_ns_ = 0;
     block_.clear_block();
     body_seen_ = false;
+    error_text_[0] = '\0';  // a failure's kind may read it (error_kind_of)
     client_->count_start();
     if (client_->shut_down()) return post_failure(ErrorKind::other);
     prepare(request);
-    if (curl_multi_add_handle(client_->multi(), easy_) != CURLM_OK) {
-      return post_failure(ErrorKind::other);
+    // After connects that failed, the next waits (as the native client's do): without it a
+    // refused port takes thousands of connects a second per VU. The exchange is in flight
+    // meanwhile, and the wait counts in its response time.
+    const std::int64_t wait_ns =
+        failed_connects_ > 0 ? client_->backoff_wait_ns(failed_connects_) : 0;
+    if (wait_ns > 0) {
+      backing_off_ = true;
+      backoff_timer_.expires_after(std::chrono::nanoseconds(wait_ns));
+      backoff_timer_.async_wait(
+          [this, round = ++backoff_round_](const boost::system::error_code& ec) {
+            // Cancelled (closed, abandoned, destroyed): `this` may be gone, so ec is read first.
+            if (ec || round != backoff_round_ || !backing_off_) return;
+            backing_off_ = false;
+            client_->count_backoff();
+            add_to_multi();
+          });
+      return;
     }
-    in_multi_ = true;
+    add_to_multi();
   }
 
   void set_response_observer(http::ResponseObserver* observer) override {
@@ -206,6 +234,7 @@ class CurlSession final : public Session {
   void abandon(std::int64_t now) override {
     if (!busy()) return;
     if (failure_posted_) return report();
+    stop_backoff();
     leave_multi();
     exchange_ = Exchange{};
     exchange_.error = ErrorKind::abandoned;
@@ -218,6 +247,7 @@ class CurlSession final : public Session {
     if (busy()) client_->count_end();
     observer_ = nullptr;
     failure_posted_ = false;
+    stop_backoff();
     leave_multi();
   }
 
@@ -225,61 +255,15 @@ class CurlSession final : public Session {
   void finish(CURLcode code, std::int64_t now) {
     leave_multi();
     if (!busy()) return;
-    long status = 0;
-    curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
-    curl_off_t dns_us = 0, connect_us = 0, tls_us = 0;
-    curl_easy_getinfo(easy_, CURLINFO_NAMELOOKUP_TIME_T, &dns_us);
-    curl_easy_getinfo(easy_, CURLINFO_CONNECT_TIME_T, &connect_us);
-    curl_easy_getinfo(easy_, CURLINFO_APPCONNECT_TIME_T, &tls_us);
-    long new_connections = 0;
-    curl_easy_getinfo(easy_, CURLINFO_NUM_CONNECTS, &new_connections);
-    curl_off_t down = 0, up = 0;
-    long header_bytes = 0, request_bytes = 0;
-    curl_easy_getinfo(easy_, CURLINFO_SIZE_DOWNLOAD_T, &down);
-    curl_easy_getinfo(easy_, CURLINFO_SIZE_UPLOAD_T, &up);
-    curl_easy_getinfo(easy_, CURLINFO_HEADER_SIZE, &header_bytes);
-    curl_easy_getinfo(easy_, CURLINFO_REQUEST_SIZE, &request_bytes);
-
-    // libcurl's own times are read from a clock it samples once per call into it, so the
-    // send, the first byte and the end are read here (prereq and header callbacks, reap); its
-    // times only split a new connection's set-up into name lookup, TCP connect and TLS.
-    exchange_.done_ns = now;
-    if (exchange_.sent_ns == 0) exchange_.sent_ns = now;  // failed before sending
-    if (new_connections > 0 && socket_opened_ns_ != 0) {
-      exchange_.dns_ns = us_to_ns(dns_us);
-      const std::int64_t setup_ns =
-          std::max<std::int64_t>(0, exchange_.sent_ns - socket_opened_ns_);
-      const std::int64_t tcp_ns = us_to_ns(std::max<curl_off_t>(0, connect_us - dns_us));
-      const std::int64_t tls_ns =
-          tls_us > 0 ? us_to_ns(std::max<curl_off_t>(0, tls_us - connect_us)) : 0;
-      // Split the measured set-up in libcurl's proportions.
-      const std::int64_t both = tcp_ns + tls_ns;
-      exchange_.tls_ns = both > 0 ? static_cast<std::int64_t>(static_cast<double>(setup_ns) *
-                                                              static_cast<double>(tls_ns) /
-                                                              static_cast<double>(both))
-                                  : 0;
-      exchange_.connect_ns = setup_ns - exchange_.tls_ns;
-    }
-    exchange_.bytes_in =
-        static_cast<std::uint64_t>(down) + static_cast<std::uint64_t>(header_bytes);
-    // libcurl sends a body under 64 KiB in the same write as the head and counts it in both
-    // the request size and the upload; a larger one only in the upload.
-    const bool body_in_head =
-        has_body_ && body_bytes_ < kBodyWithHeadBytes && request_bytes >= static_cast<long>(up);
-    exchange_.bytes_out = static_cast<std::uint64_t>(request_bytes) +
-                          (body_in_head ? 0 : static_cast<std::uint64_t>(up));
-
-    if (code == CURLE_OK && status > 0) {
-      exchange_.status = static_cast<int>(status);
-    } else {
-      CurlFailure f;
-      f.code = code == CURLE_OK ? CURLE_WEIRD_SERVER_REPLY : code;
-      curl_easy_getinfo(easy_, CURLINFO_OS_ERRNO, &f.os_errno);
-      curl_easy_getinfo(easy_, CURLINFO_SSL_VERIFYRESULT, &f.ssl_verify_result);
-      f.connected = connect_us > 0;
-      exchange_.error = error_kind_of(f);
-      exchange_.status = 0;
-    }
+    TransferMarks marks;
+    marks.done_ns = now;
+    marks.socket_opened_ns = socket_opened_ns_;
+    marks.has_body = has_body_;
+    marks.body_bytes = body_bytes_;
+    marks.require_h2 = client_->options().http2;
+    marks.error_text = error_text_.data();
+    const bool failed_connect = read_transfer(easy_, code, marks, exchange_);
+    failed_connects_ = failed_connect ? failed_connects_ + 1 : 0;
     deliver_headers();
     report();
   }
@@ -403,6 +387,19 @@ class CurlSession final : public Session {
     }
   }
 
+  void add_to_multi() {
+    if (curl_multi_add_handle(client_->multi(), easy_) != CURLM_OK) {
+      return post_failure(ErrorKind::other);
+    }
+    in_multi_ = true;
+  }
+
+  void stop_backoff() {
+    if (!backing_off_) return;
+    backing_off_ = false;
+    backoff_timer_.cancel();
+  }
+
   void leave_multi() {
     if (in_multi_) {
       curl_multi_remove_handle(client_->multi(), easy_);
@@ -516,6 +513,10 @@ class CurlSession final : public Session {
   HeaderBlock block_;
   bool in_multi_ = false;
   bool failure_posted_ = false;
+  bool backing_off_ = false;           // waiting out backoff_timer_ before add_to_multi()
+  std::uint32_t failed_connects_ = 0;  // in a row; a transfer that sent its request resets it
+  std::uint64_t backoff_round_ = 0;    // which wait a timer callback belongs to
+  boost::asio::steady_timer backoff_timer_;
   bool body_seen_ = false;
   bool has_body_ = false;       // this request has a body (POSTFIELDS)
   std::size_t body_bytes_ = 0;  // and its size

@@ -1,6 +1,7 @@
 #include "engine/transport/curl/curl_errors.hpp"
 
 #include <cerrno>
+#include <cstring>
 
 #include "engine/transport/tls/tls_stream.hpp"
 
@@ -17,6 +18,11 @@ ErrorKind verify_failure(long verify_result) {
 bool is_local_limit(long os_errno) {
   return os_errno == EMFILE || os_errno == ENFILE || os_errno == EADDRNOTAVAIL ||
          os_errno == ENOBUFS || os_errno == ENOMEM;
+}
+
+// libcurl's own message says so: some failures share a code with unrelated ones.
+bool says(const CurlFailure& f, const char* text) {
+  return f.message != nullptr && std::strstr(f.message, text) != nullptr;
 }
 
 }  // namespace
@@ -37,9 +43,11 @@ ErrorKind error_kind_of(const CurlFailure& f) {
     case CURLE_PEER_FAILED_VERIFICATION:
       return verify_failure(f.ssl_verify_result);
     case CURLE_SSL_CONNECT_ERROR:
-      // A failed chain can surface here too, with the verify result set.
-      return f.ssl_verify_result != 0 ? verify_failure(f.ssl_verify_result)
-                                      : ErrorKind::tls_handshake;
+      // A failed chain can surface here too, with the verify result set. libcurl 7.88 sets it
+      // to 1 (not X509_V_OK) as a handshake begins, so 1 here means no certificate was ever
+      // verified (a server that does not speak TLS, no shared protocol): not a wrong host.
+      return f.ssl_verify_result > 1 ? verify_failure(f.ssl_verify_result)
+                                     : ErrorKind::tls_handshake;
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_CIPHER:
     case CURLE_SSL_CACERT_BADFILE:
@@ -55,6 +63,8 @@ ErrorKind error_kind_of(const CurlFailure& f) {
       return ErrorKind::tls_handshake;
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
+      // libcurl 7.88 refuses a response head over 300 KiB as a receive error.
+      if (says(f, "Too large response headers")) return ErrorKind::bad_response;
       return ErrorKind::reset;
     case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
@@ -63,14 +73,19 @@ ErrorKind error_kind_of(const CurlFailure& f) {
     case CURLE_BAD_CONTENT_ENCODING:
     case CURLE_FILESIZE_EXCEEDED:
       return ErrorKind::bad_response;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+      // "Received HTTP/0.9 when not allowed": the answer was not HTTP (a status line).
+      if (says(f, "HTTP/0.9")) return ErrorKind::bad_response;
+      return ErrorKind::protocol;
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
     case CURLE_HTTP3:
     case CURLE_QUIC_CONNECT_ERROR:
     case CURLE_TOO_MANY_REDIRECTS:
-    case CURLE_UNSUPPORTED_PROTOCOL:
       return ErrorKind::protocol;
     case CURLE_OUT_OF_MEMORY:
+      // "Avoided giant realloc for header": one header line over libcurl's 100 KiB.
+      if (says(f, "giant realloc")) return ErrorKind::bad_response;
       return ErrorKind::local_limit;
     default:
       return ErrorKind::other;

@@ -12,7 +12,8 @@ struct CurlFailure {
   CURLcode code = CURLE_OK;
   long os_errno = 0;           // CURLINFO_OS_ERRNO: the socket error behind a connect failure
   long ssl_verify_result = 0;  // CURLINFO_SSL_VERIFYRESULT: OpenSSL's X509_V_* code, 0 if none
-  bool connected = false;      // a connection was up (CURLINFO_CONNECT_TIME_T > 0)
+  bool connected = false;      // a connection was up (a connect time, or the request was sent)
+  const char* message = "";    // libcurl's error buffer (CURLOPT_ERRORBUFFER), never null
 };
 
 // The kind of failure; ErrorKind::none only for CURLE_OK. TLS failures say why (unknown CA,

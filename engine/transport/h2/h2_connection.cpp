@@ -133,6 +133,10 @@ struct H2Callbacks {
   }
 
   static int frame_send(nghttp2_session* s, const nghttp2_frame* frame, void* p) {
+    // nghttp2 ends a session whose incoming framing is broken (not HTTP/2, a frame too large)
+    // with a GOAWAY carrying the error: the cause of whatever ends the connection next.
+    if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR)
+      self(p).broken_framing_ = true;
     if (frame->hd.stream_id == 0) return 0;
     H2Exchange* x = exchange_of(s, frame->hd.stream_id);
     if (x == nullptr) return 0;
@@ -292,6 +296,9 @@ void H2Connection::end(H2Exchange& x, ErrorKind error, std::int64_t now_ns) {
 }
 
 void H2Connection::fail(ErrorKind kind, std::int64_t now_ns) {
+  // The close or reset that follows broken framing is not the cause: the framing was.
+  if (broken_framing_ && (kind == ErrorKind::closed || kind == ErrorKind::reset))
+    kind = ErrorKind::protocol;
   if ((state_ == State::connecting || state_ == State::handshaking) && kind != ErrorKind::abandoned)
     note_failed_connect(now_ns);
   // The session first: its stream callbacks must not run for exchanges ended here.
@@ -370,6 +377,7 @@ bool H2Connection::new_session() {
   nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
   nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
   remote_max_streams_ = options_.max_streams;  // until the server's SETTINGS say otherwise
+  broken_framing_ = false;
   out_.clear();
   out_pos_ = 0;
   dirty_ = true;
@@ -488,7 +496,14 @@ void H2Connection::read_all() {
       if (got < 0) broken = ErrorKind::reset;
       if (got > 0) n = static_cast<std::size_t>(got);
     }
-    if (broken != ErrorKind::none) return fail(broken, now_ns_);
+    if (broken != ErrorKind::none) {
+      // The server closed or reset: frames nghttp2 still holds may say it was already ending
+      // the session over broken framing (fail() then counts that). Nothing can be sent now.
+      const std::uint8_t* data = nullptr;
+      while (nghttp2_session_mem_send(session_, &data) > 0) {
+      }
+      return fail(broken, now_ns_);
+    }
     const auto used = nghttp2_session_mem_recv(
         session_, reinterpret_cast<const std::uint8_t*>(read_buffer_.data()), n);
     if (used < 0) return fail(ErrorKind::protocol, now_ns_);

@@ -132,6 +132,7 @@ class H2Connection final : private PollHandler {
   std::size_t out_pos_ = 0;
   bool dirty_ = false;                      // nghttp2 may have frames to send
   bool writable_ = false;                   // the socket took everything last time
+  bool broken_framing_ = false;             // nghttp2 sent a GOAWAY with an error: see fail()
   std::vector<H2Exchange*> active_;         // streams open here
   H2Exchange* opener_ = nullptr;            // the stream that made it connect, until it is ready
   std::string scratch_;                     // a request's field names, lowered

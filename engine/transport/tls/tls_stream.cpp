@@ -5,8 +5,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
 
 #include <cerrno>
+#include <csignal>
 #include <limits>
 
 #include "engine/core/error.hpp"
@@ -25,6 +27,19 @@ std::string openssl_error() {
   char text[256];
   ERR_error_string_n(e, text, sizeof text);
   return text;
+}
+
+// OpenSSL writes to the socket with write(), not send(MSG_NOSIGNAL): a write to a connection
+// the peer has reset raises SIGPIPE, which kills the process. Blocked once on every thread
+// that speaks TLS, the write fails with EPIPE instead: a reset, counted as one.
+void block_sigpipe_on_this_thread() {
+  thread_local const bool blocked = [] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    return pthread_sigmask(SIG_BLOCK, &set, nullptr) == 0;
+  }();
+  (void)blocked;
 }
 
 }  // namespace
@@ -100,6 +115,7 @@ TlsStream::~TlsStream() {
 
 bool TlsStream::open(const TlsContext& ctx, int fd) {
   close();
+  block_sigpipe_on_this_thread();
   ssl_ = SSL_new(ctx.get());
   if (ssl_ == nullptr) return false;
   if (SSL_set_fd(ssl_, fd) != 1) {
@@ -132,6 +148,7 @@ std::string_view TlsStream::alpn() const {
 void TlsStream::close() {
   if (ssl_ != nullptr) SSL_free(ssl_);
   ssl_ = nullptr;
+  established_ = false;
 }
 
 TlsStream::Io TlsStream::result(int rc) {
@@ -146,21 +163,24 @@ TlsStream::Io TlsStream::result(int rc) {
     case SSL_ERROR_SYSCALL:
       ERR_clear_error();
       if (errno == ECONNRESET || errno == EPIPE) return Io::reset;
-      return SSL_is_init_finished(ssl_) ? Io::eof : Io::failed;
+      return established_ ? Io::eof : Io::failed;
     default: {
       // A certificate that failed verification says why; anything else is the handshake's.
       const long verify = SSL_get_verify_result(ssl_);
       failure_ = verify != X509_V_OK ? tls_verify_failure(verify) : ErrorKind::tls_handshake;
       ERR_clear_error();
       // An unexpected EOF after the handshake is a close without close_notify: an EOF.
-      return SSL_is_init_finished(ssl_) ? Io::eof : Io::failed;
+      return established_ ? Io::eof : Io::failed;
     }
   }
 }
 
 TlsStream::Io TlsStream::handshake() {
   const int rc = SSL_do_handshake(ssl_);
-  if (rc == 1) return Io::ok;
+  if (rc == 1) {
+    established_ = true;
+    return Io::ok;
+  }
   const Io io = result(rc);
   // The peer closed or reset during the handshake: the handshake failed.
   return io == Io::eof || io == Io::reset ? Io::failed : io;

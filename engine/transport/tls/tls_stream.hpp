@@ -80,6 +80,10 @@ class TlsStream {
 
   ssl_st* ssl_ = nullptr;
   ErrorKind failure_ = ErrorKind::tls_handshake;
+  // The handshake finished. Kept here: after a fatal error (an EOF without close_notify is
+  // one in OpenSSL 3) SSL_is_init_finished() is false again, and the close would pass for a
+  // failed handshake.
+  bool established_ = false;
 };
 
 // The TLS kind of an OpenSSL X509_V_* verify result (0: no certificate problem, so the
