@@ -51,8 +51,25 @@ def whole(kind, path):
     return True
 
 
+def catches(pid, sig):
+    """Whether the process has a handler for sig yet (SigCgt in /proc/PID/status)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("SigCgt:"):
+                    return (int(line.split()[1], 16) >> (int(sig) - 1)) & 1 == 1
+    except OSError:
+        pass
+    return False
+
+
 def signalled(argv, sig, twice, settle_s):
     p = subprocess.Popen([STRAIN, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # settle_s from the moment strain catches the signal: before, the signal would kill any
+    # program (a sanitizer build takes longer than 0.1 s just to start).
+    deadline = time.monotonic() + 10
+    while not catches(p.pid, sig) and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
     time.sleep(settle_s)
     p.send_signal(sig)
     if twice:
