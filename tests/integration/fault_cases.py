@@ -122,7 +122,7 @@ CASES = [
     C("curl-h2", "garbage", CL, U, "bad_response", note="via nginx: :status 000"),
     C("h2c", "garbage", CL, S, "protocol", note="via nginx: :status 000"),
     C("curl-tls", "garbage@server", O, U, "bad_response", note="TLS server"),
-    C("h2", "garbage@server", CL, S, "protocol", note="TLS server: not a frame"),
+    C("h2", "garbage@server", CL, S, "protocol", END, note="TLS server: not a frame"),
     # --- oversized headers (1 MiB of fields)
     C("h1", "big-header", CL, U, "bad_response"),
     C("curl", "big-header", O, U, "bad_response"),
@@ -150,18 +150,20 @@ CASES = [
     C("curl-h2", "close", O, S, "200", ("reset",), note=f"GOAWAY/{CLOSE_AFTER}"),
     C("h2c", "close", O, S, "200", note=f"GOAWAY/{CLOSE_AFTER}"),
     # --- TLS handshake failures
-    C("tls", "wrong-ca", O, U, "tls_unknown_ca"),
-    C("curl-tls", "wrong-ca", CL, U, "tls_unknown_ca"),
+    # Handshakes that fail are failed connects: the next waits out a back-off, and one still
+    # waiting when the run stops is abandoned.
+    C("tls", "wrong-ca", O, U, "tls_unknown_ca", END),
+    C("curl-tls", "wrong-ca", CL, U, "tls_unknown_ca", END),
     # HTTP/2 VUs waiting for the connection that keeps failing may time out (as refused)
-    C("h2", "wrong-ca", CL, S, "tls_unknown_ca", ("timeout",)),
-    C("curl-h2", "wrong-ca", O, S, "tls_unknown_ca"),
-    C("tls", "not-tls", CL, U, "tls_handshake", note="plain HTTP server"),
-    C("curl-tls", "not-tls", O, S, "tls_handshake", note="plain HTTP server"),
-    C("h2", "not-tls", O, U, "tls_handshake", ("timeout",), note="plain HTTP server"),
-    C("curl-h2", "not-tls", CL, S, "tls_handshake", note="plain HTTP server"),
-    C("h2", "no-h2-alpn", O, S, "tls_handshake", ("timeout",)),
+    C("h2", "wrong-ca", CL, S, "tls_unknown_ca", END + ("timeout",)),
+    C("curl-h2", "wrong-ca", O, S, "tls_unknown_ca", END),
+    C("tls", "not-tls", CL, U, "tls_handshake", END, note="plain HTTP server"),
+    C("curl-tls", "not-tls", O, S, "tls_handshake", END, note="plain HTTP server"),
+    C("h2", "not-tls", O, U, "tls_handshake", END + ("timeout",), note="plain HTTP server"),
+    C("curl-h2", "not-tls", CL, S, "tls_handshake", END, note="plain HTTP server"),
+    C("h2", "no-h2-alpn", O, S, "tls_handshake", END + ("timeout",)),
     # README: a server that does not choose h2 fails the handshake (tls_handshake)
-    C("curl-h2", "no-h2-alpn", CL, U, "tls_handshake"),
+    C("curl-h2", "no-h2-alpn", CL, U, "tls_handshake", END),
     C("tls", "handshake-hang", O, S, "connect_timeout", END, "silent server"),
     C("curl-tls", "handshake-hang", CL, U, "connect_timeout", END, "silent server"),
     C("h2", "handshake-hang", CL, U, "connect_timeout", END + ("timeout",), "silent server"),
@@ -169,7 +171,7 @@ CASES = [
     # prior knowledge to an HTTP/1.1-only server (its answer is not HTTP/2 framing: protocol)
     C("h1", "http-to-tls", O, U, "400"),
     C("curl", "http-to-tls", CL, S, "400"),
-    C("h2c", "h2c-to-h1", O, U, "protocol", note="strain-target answers in HTTP/1.1"),
+    C("h2c", "h2c-to-h1", O, U, "protocol", END, note="strain-target answers in HTTP/1.1"),
     # --- the server killed (SIGKILL) mid-run and started again on the same port
     C("h1", "killed", CL, U, "200", KILLED),
     C("curl", "killed", O, S, "200", KILLED),
