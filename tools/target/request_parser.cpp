@@ -32,14 +32,6 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
-
 // Calls f(token) for each comma-separated, trimmed, non-empty element of a field value.
 template <typename F>
 void for_each_token(std::string_view value, F&& f) {
@@ -60,6 +52,14 @@ int hex_value(char c) noexcept {
 }
 
 }  // namespace
+
+std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return s;
+}
 
 const char* to_string(RequestError error) noexcept {
   switch (error) {

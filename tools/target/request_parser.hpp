@@ -8,6 +8,9 @@
 
 namespace strain::target {
 
+// s without leading and trailing spaces and tabs (header values, phase specs).
+std::string_view trim(std::string_view s) noexcept;
+
 // Why a request could not be parsed. Each maps to a response status and a closed connection.
 enum class RequestError : std::uint8_t {
   none,
