@@ -201,6 +201,14 @@ class FaultServer:
             pass
         raise _Closed()
 
+    def _fault(self, sock, data, end):
+        """One fault: `data` (a part of a response, or garbage), counted, then `end(sock)`
+        (a reset, a close or a hang)."""
+        if data:
+            sock.sendall(data)
+        self._bump("faults")
+        end(sock)
+
     def _hold(self, sock):
         """A hang: read and discard until the client closes, hang_s passes or stop."""
         deadline = time.monotonic() + self.hang_s
@@ -222,20 +230,15 @@ class FaultServer:
                 sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nhello\n")
                 self._bump("answered")
             elif self.mode == "reset":
-                sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nX-Fill: ")
-                self._bump("faults")
-                self._reset(sock)
+                self._fault(sock, b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nX-Fill: ",
+                            self._reset)
             elif self.mode == "hang":
-                self._bump("faults")
-                self._hold(sock)
+                self._fault(sock, b"", self._hold)
             elif self.mode == "truncate":
-                sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"x" * 10)
-                self._bump("faults")
-                self._close(sock)
+                self._fault(sock, b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"x" * 10,
+                            self._close)
             else:
-                sock.sendall(GARBAGE + random.randbytes(256))
-                self._bump("faults")
-                self._close(sock)
+                self._fault(sock, GARBAGE + random.randbytes(256), self._close)
 
     # --- HTTP/2 --------------------------------------------------------------------------
 
@@ -267,22 +270,16 @@ class FaultServer:
             sock.sendall(_frame(HEADERS, END_HEADERS, stream, H2_STATUS_200) +
                          _frame(DATA, END_STREAM, stream, b"hello\n"))
             self._bump("answered")
-        elif self.mode == "reset":
-            sock.sendall(_frame(HEADERS, END_HEADERS, stream, H2_STATUS_200 + H2_LENGTH_100) +
-                         _frame(DATA, 0, stream, b"x" * 10))
-            self._bump("faults")
-            self._reset(sock)
+        elif self.mode in ("reset", "truncate"):
+            head = H2_STATUS_200 + H2_LENGTH_100
+            head_and_10_of_100 = (_frame(HEADERS, END_HEADERS, stream, head) +
+                                  _frame(DATA, 0, stream, b"x" * 10))
+            self._fault(sock, head_and_10_of_100,
+                        self._reset if self.mode == "reset" else self._close)
         elif self.mode == "hang":
             self._bump("faults")  # this stream is never answered; later ones neither
-        elif self.mode == "truncate":
-            sock.sendall(_frame(HEADERS, END_HEADERS, stream, H2_STATUS_200 + H2_LENGTH_100) +
-                         _frame(DATA, 0, stream, b"x" * 10))
-            self._bump("faults")
-            self._close(sock)
         else:
-            sock.sendall(GARBAGE + random.randbytes(256))
-            self._bump("faults")
-            self._close(sock)
+            self._fault(sock, GARBAGE + random.randbytes(256), self._close)
 
     # --- stop ----------------------------------------------------------------------------
 

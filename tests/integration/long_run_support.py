@@ -1,7 +1,7 @@
 """The long run (issue 15): `strain soak` at an open-model rate against a strain-target whose
 defaults take turns (--phases): healthy, slow (latency beyond what the starting VUs can carry,
 so strain must open more connections), failing (injected 500s, resets, hangs, garbage). This
-process samples strain's RSS itself from /proc/PID/status, and reconciles strain's counts with
+process samples strain's RSS itself from /proc (soak_support's ProcSampler), and reconciles strain's counts with
 the target's own (its exit log: the total line and one line per phase).
 
 Used by long_run_test.py (a short run in CI) and tests/bench/long_run.sh (30 minutes).
@@ -10,10 +10,10 @@ Every process started here is killed at the end, even when a check fails.
 import os
 import re
 import signal
-import threading
 import time
 
-from soak_support import StrainRun, TargetProcess, least_squares_slope, soak_argv
+from soak_support import (ProcSampler, StrainRun, TargetProcess, least_squares_slope,
+                          soak_argv)
 
 MIB = 1024 * 1024
 # A request that times out at strain must be a hang at the target and nothing else: the slow
@@ -42,44 +42,6 @@ def is_asan(binary):
         return False
 
 
-class RssSampler:
-    """VmRSS of a pid from /proc/PID/status every `every_s`, in a thread: (seconds since t0,
-    bytes). This process's own reading, independent of strain's soak sampler."""
-
-    def __init__(self, pid, t0, every_s):
-        self.pid, self.t0, self.every_s = pid, t0, every_s
-        self.samples = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def _read(self):
-        try:
-            with open(f"/proc/{self.pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        return int(line.split()[1]) * 1024
-        except (OSError, ValueError, IndexError):
-            pass
-        return None
-
-    def _loop(self):
-        next_at = time.monotonic()
-        while not self._stop.is_set():
-            rss = self._read()
-            if rss:
-                self.samples.append((time.monotonic() - self.t0, rss))
-            next_at += self.every_s
-            self._stop.wait(max(0.0, next_at - time.monotonic()))
-
-    def start(self):
-        self._thread.start()
-        return self
-
-    def stop(self):
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-
 def parse_target_log(text):
     """The target's exit log: (total, clock, phases). total: the count line's numbers
     (by_status as a dict); clock: phase_clock's; phases: one dict per phase line, in order."""
@@ -100,6 +62,11 @@ def parse_target_log(text):
             p["query"] = query
             phases.append(p)
     return total, clock, phases
+
+
+def rss_only(samples):
+    """(seconds since t0, RSS bytes) from ProcSampler's (t_s, segment, rss_bytes, fds)."""
+    return [(t_s, rss) for t_s, _segment, rss, _fds in samples]
 
 
 class LongRun:
@@ -129,8 +96,8 @@ def run_long(workdir, duration_s, rate, phase_s, vus=20, max_vus=2000, sample_s=
             "-q", out=out)
         t0 = time.monotonic()
         with StrainRun(argv, workdir, out) as run:
-            sampler = RssSampler(run.proc.pid, t0, sample_s).start()
-            target_sampler = RssSampler(target.pid, t0, sample_s).start()
+            sampler = ProcSampler(run.proc.pid, t0, sample_s).start()
+            target_sampler = ProcSampler(target.pid, t0, sample_s).start()
             try:
                 code = run.wait(timeout_s=duration_s + 120)
             finally:
@@ -143,8 +110,8 @@ def run_long(workdir, duration_s, rate, phase_s, vus=20, max_vus=2000, sample_s=
         log = target.proc.stdout.read() if target.proc.stdout else ""
     total, clock, phases = parse_target_log(log)
     return LongRun(code=code, result=result, stdout=stdout, stderr=stderr, target_log=log,
-                   total=total, clock=clock, phases=phases, samples=sampler.samples,
-                   target_samples=target_sampler.samples,
+                   total=total, clock=clock, phases=phases, samples=rss_only(sampler.samples),
+                   target_samples=rss_only(target_sampler.samples),
                    duration_s=duration_s, wall_s=wall_s, rate=rate, phase_s=phase_s, spec=spec,
                    argv=argv)
 
