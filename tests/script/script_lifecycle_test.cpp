@@ -89,7 +89,17 @@ TEST_CASE("load errors: syntax, top-level errors, top-level http, missing exec f
   }
 }
 
-TEST_CASE("the watchdog stops a VU that never yields") {
+// ThreadSanitizer holds an asynchronous signal until the thread next enters a function it
+// intercepts; a Lua loop that never yields never does (liblua is not instrumented), so under
+// TSan the watchdog's signal never lands and this test would spin until its timeout.
+#if defined(__SANITIZE_THREAD__)
+constexpr bool kSignalsWaitForInterceptors = true;
+#else
+constexpr bool kSignalsWaitForInterceptors = false;
+#endif
+
+TEST_CASE("the watchdog stops a VU that never yields" *
+          doctest::skip(kSignalsWaitForInterceptors)) {
   FakeServer server;
   ScriptPlan plan = make_plan(R"lua(
 function default()
