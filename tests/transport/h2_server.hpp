@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -242,6 +243,21 @@ class H2Server {
                             a.body.empty() ? nullptr : &prd);
   }
 
+  // close_connection means a FIN: a close() with the client's late frames (its SETTINGS ack,
+  // a WINDOW_UPDATE) still unread would send a reset instead, and the client would rightly
+  // count `reset`. So: FIN first, then read and drop until the client closes (at most 1 s).
+  static void close_gracefully(int fd) {
+    ::shutdown(fd, SHUT_WR);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    char buf[4096];
+    while (std::chrono::steady_clock::now() < until) {
+      pollfd pf{fd, POLLIN, 0};
+      if (::poll(&pf, 1, 50) <= 0) continue;
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return;
+    }
+  }
+
   void accept_one() {
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
@@ -269,6 +285,7 @@ class H2Server {
   void drop(Connection& c) {
     if (c.session != nullptr) nghttp2_session_del(c.session);
     c.session = nullptr;
+    if (c.fd >= 0 && c.close_now) close_gracefully(c.fd);
     if (c.fd >= 0) ::close(c.fd);
     c.fd = -1;
     std::lock_guard lock(mutex_);
