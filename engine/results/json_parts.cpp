@@ -86,13 +86,13 @@ RequestMetrics metrics_from_json(const json& j, const std::string& where) {
       bad_field(where + "status_codes." + code, "not a status code");
     }
     if (value < 0 || value > 999) bad_field(where + "status_codes." + code, "out of range");
-    m.status_codes[value] = count.get<std::uint64_t>();
+    m.status_codes[value] = value_as<std::uint64_t>(count, where + "status_codes." + code);
   }
   const json& errors = need(j, "errors", where);
   for (std::size_t i = 1; i < m.errors_by_kind.size(); ++i) {
     const std::string key(error_kind_names[i]);
     if (auto it = errors.find(key); it != errors.end())
-      m.errors_by_kind[i] = it->get<std::uint64_t>();
+      m.errors_by_kind[i] = value_as<std::uint64_t>(*it, where + "errors." + key);
   }
   const json& hist = need(j, "histograms", where);
   const std::string hwhere = where + "histograms.";

@@ -105,7 +105,7 @@ StressStep step_from(const json& j, const std::string& where) {
   s.broke = get_or<std::string>(j, "broke", where, {});
   if (auto it = j.find("errors"); it != j.end() && it->is_object()) {
     for (const auto& [kind, n] : it->items())
-      s.errors.emplace_back(kind, n.get<std::uint64_t>());
+      s.errors.emplace_back(kind, value_as<std::uint64_t>(n, where + "errors." + kind));
   }
   if (auto it = j.find("resources"); it != j.end() && it->is_array()) {
     for (std::size_t i = 0; i < it->size(); ++i)

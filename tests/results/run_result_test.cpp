@@ -139,6 +139,28 @@ TEST_CASE("foreign or damaged result files are rejected with the field named") {
   }
 }
 
+TEST_CASE("a count that is not a whole number in range is refused, naming the field") {
+  RunResult r;
+  r.total = sample_metrics(4, 100);
+  const auto good = nlohmann::json::parse(to_json(r));
+  // 2.8e57 is what fuzz_result_json found: converting it to an integer was undefined behaviour.
+  for (const char* bad : {"2.8e57", "-1", "1.5", "18446744073709551616.0", "-1e3"}) {
+    CAPTURE(bad);
+    auto doc = good;
+    doc["generator"]["connects"] = nlohmann::json::parse(bad);
+    try {
+      (void)run_result_from_json(doc.dump());
+      FAIL("accepted a bad count");
+    } catch (const Error& e) {
+      CHECK(std::string(e.what()).find("generator.connects") != std::string::npos);
+    }
+  }
+  // A whole number written as a float still reads.
+  auto doc = good;
+  doc["generator"]["connects"] = 1e3;
+  CHECK(run_result_from_json(doc.dump()).generator.connects == 1000);
+}
+
 namespace {
 
 // A scripted run's result with every field the script model adds.
