@@ -15,15 +15,13 @@
 namespace strain {
 namespace {
 
-std::string ms(double value_ms) {
-  return format_duration(std::chrono::nanoseconds(static_cast<std::int64_t>(value_ms * 1e6)));
-}
-
 std::string latency_row(const char* label, const Histogram& h) {
   const LatencySummary s = summarize_us(h);
-  return fmt::format("  {:<15}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}\n", label, ms(s.min),
-                     ms(s.mean), ms(s.p50), ms(s.p90), ms(s.p99), ms(s.p999), ms(s.max),
-                     ms(s.stddev));
+  return fmt::format("  {:<15}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}\n", label,
+                     format_duration_ms(s.min), format_duration_ms(s.mean),
+                     format_duration_ms(s.p50), format_duration_ms(s.p90),
+                     format_duration_ms(s.p99), format_duration_ms(s.p999),
+                     format_duration_ms(s.max), format_duration_ms(s.stddev));
 }
 
 // At most this many distinct script errors and request series are listed; the file has all.
@@ -122,7 +120,9 @@ std::string series_table(const RunResult& r) {
   for (std::size_t i = 0; i < shown; ++i) {
     const RequestMetrics& m = *rows[i];
     const Histogram& h = m.response_time_us;
-    auto pct = [&](double p) { return ms(static_cast<double>(h.value_at_percentile(p)) / 1000.0); };
+    auto pct = [&](double p) {
+      return format_duration_ms(static_cast<double>(h.value_at_percentile(p)) / 1000.0);
+    };
     const bool any = h.total_count() > 0;
     out += fmt::format("    {:<{}}{}{:>10}{:>9}{:>9}{:>9}{:>9}\n", clip(m.name, name_w), name_w,
                        tags_cell(tags[i]), m.responses, any ? pct(50) : "-", any ? pct(95) : "-",

@@ -12,10 +12,6 @@ namespace strain {
 
 namespace {
 
-std::string ms(double value_ms) {
-  return format_duration(std::chrono::nanoseconds(static_cast<std::int64_t>(value_ms * 1e6)));
-}
-
 std::string clock(double seconds) {
   const auto s = static_cast<std::int64_t>(std::max(0.0, seconds));
   if (s >= 3600) return fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
@@ -78,9 +74,10 @@ std::vector<std::string> render_live_view(const LiveFigures& f, std::size_t widt
   if (f.draining) timing += ", draining";
   lines.push_back(fit(fmt::format("[{}] {:3.0f}%  {}", bar, share * 100, timing), width));
   // Line 2: the last interval.
-  lines.push_back(fit(fmt::format("  {}  p50 {}  p99 {}  {}  {} VUs", rates(f), ms(f.p50_ms),
-                                  ms(f.p99_ms), errors(f), f.active_vus),
-                      width));
+  lines.push_back(
+      fit(fmt::format("  {}  p50 {}  p99 {}  {}  {} VUs", rates(f), format_duration_ms(f.p50_ms),
+                      format_duration_ms(f.p99_ms), errors(f), f.active_vus),
+          width));
   if (!f.mode.empty()) lines.push_back(fit("  " + f.mode, width));
   return lines;
 }
@@ -89,8 +86,8 @@ std::string render_live_line(const LiveFigures& f) {
   std::string line = f.planned_s > 0
                          ? fmt::format("[{:>6}/{}]", clock(f.elapsed_s), clock(f.planned_s))
                          : fmt::format("[{:>6}]", clock(f.elapsed_s));
-  line += fmt::format("  {}  p50 {}  p99 {}  {}  {} VUs", rates(f), ms(f.p50_ms), ms(f.p99_ms),
-                      errors(f), f.active_vus);
+  line += fmt::format("  {}  p50 {}  p99 {}  {}  {} VUs", rates(f), format_duration_ms(f.p50_ms),
+                      format_duration_ms(f.p99_ms), errors(f), f.active_vus);
   if (f.draining) line += "  draining";
   if (!f.mode.empty()) line += "  " + f.mode;
   return line;

@@ -162,6 +162,10 @@ std::string format_duration(std::chrono::nanoseconds d) {
   return buf;
 }
 
+std::string format_duration_ms(double value_ms) {
+  return format_duration(std::chrono::nanoseconds(static_cast<std::int64_t>(value_ms * 1e6)));
+}
+
 std::string format_size(std::uint64_t bytes) {
   char buf[48];
   const double b = static_cast<double>(bytes);

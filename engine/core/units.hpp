@@ -27,6 +27,8 @@ Rate parse_rate(std::string_view text, std::string_view what);
 
 // "1.23s", "45.6ms", "789us", "2m30s": three significant digits, unit chosen by magnitude.
 std::string format_duration(std::chrono::nanoseconds d);
+// The same for a figure in milliseconds, as the histogram summaries give them.
+std::string format_duration_ms(double value_ms);
 // "1.23 KiB", "512 B".
 std::string format_size(std::uint64_t bytes);
 // "12.3k", "456", "1.23M": for counts and rates in tables.

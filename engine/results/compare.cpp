@@ -27,7 +27,7 @@ bool is_latency(Figure f) {
   return f != Figure::throughput && f != Figure::errors;
 }
 
-std::string_view trim(std::string_view s) {
+std::string_view trim_blanks(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
     s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
@@ -375,20 +375,21 @@ const char* to_string(FigureVerdict verdict) noexcept {
 
 RegressionLimits parse_regression_limits(std::string_view spec, std::string_view what) {
   const std::string prefix = std::string(what) + ": ";
-  if (trim(spec).empty()) throw UsageError(prefix + "empty; e.g. " + default_regression_limits);
+  if (trim_blanks(spec).empty())
+    throw UsageError(prefix + "empty; e.g. " + default_regression_limits);
   RegressionLimits limits;
   std::set<Figure> seen;
   for (bool more = true; more;) {
     const auto comma = spec.find(',');
-    const std::string_view part = trim(spec.substr(0, comma));
+    const std::string_view part = trim_blanks(spec.substr(0, comma));
     more = comma != std::string_view::npos;
     spec = more ? spec.substr(comma + 1) : std::string_view{};
     const std::string quoted = "'" + std::string(part) + "'";
     const auto eq = part.find('=');
     if (eq == std::string_view::npos)
       throw UsageError(prefix + quoted + ": expected FIGURE=LIMIT%, e.g. p99=10%");
-    const std::string_view key = trim(part.substr(0, eq));
-    std::string_view value = trim(part.substr(eq + 1));
+    const std::string_view key = trim_blanks(part.substr(0, eq));
+    std::string_view value = trim_blanks(part.substr(eq + 1));
     const std::optional<Figure> figure = figure_named(key);
     if (!figure)
       throw UsageError(prefix + quoted + ": unknown figure '" + std::string(key) +
@@ -399,7 +400,7 @@ RegressionLimits parse_regression_limits(std::string_view spec, std::string_view
       throw UsageError(prefix + quoted + ": the limit needs a '%', e.g. " + std::string(key) +
                        "=10%");
     value.remove_suffix(1);
-    const std::string number(trim(value));
+    const std::string number(trim_blanks(value));
     char* end = nullptr;
     const double limit = number.empty() ? -1.0 : std::strtod(number.c_str(), &end);
     if (number.empty() || end != number.c_str() + number.size() || !std::isfinite(limit) ||

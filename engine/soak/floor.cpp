@@ -19,7 +19,7 @@ std::vector<TrendPoint> finite_sorted(std::span<const TrendPoint> points) {
   return out;
 }
 
-double median_of(std::vector<double>& v) {
+double median_in_place(std::vector<double>& v) {
   const std::size_t n = v.size();
   const auto mid = v.begin() + static_cast<std::ptrdiff_t>(n / 2);
   std::nth_element(v.begin(), mid, v.end());
@@ -54,7 +54,7 @@ std::vector<Window> cut(const std::vector<TrendPoint>& sorted, double width_s) {
   counts.reserve(windows.size());
   for (const Window& w : windows)
     counts.push_back(static_cast<double>(w.end - w.begin));
-  const double typical = median_of(counts);
+  const double typical = median_in_place(counts);
   std::erase_if(
       windows, [&](const Window& w) { return static_cast<double>(w.end - w.begin) < typical / 2; });
   return windows;
@@ -92,8 +92,8 @@ std::vector<TrendPoint> window_medians(std::span<const TrendPoint> points, doubl
       values.push_back(sorted[i].value);
       t_sum += sorted[i].t_s;
     }
-    out.push_back(
-        {t_sum / static_cast<double>(w.end - w.begin), median_of(values), sorted[w.begin].segment});
+    out.push_back({t_sum / static_cast<double>(w.end - w.begin), median_in_place(values),
+                   sorted[w.begin].segment});
   }
   return out;
 }
@@ -106,7 +106,7 @@ double auto_window_s(std::span<const TrendPoint> points, bool sawtooth) {
     if (sorted[i].segment == sorted[i - 1].segment && dt > 0) steps.push_back(dt);
   }
   if (steps.empty()) return 0;
-  const double spacing = median_of(steps);
+  const double spacing = median_in_place(steps);
   // The time the samples cover: each segment's span plus one spacing (its last sample's share).
   double covered = 0;
   std::size_t seg_begin = 0;
@@ -134,7 +134,7 @@ double sawtooth_period_s(std::span<const TrendPoint> points) {
     }
   }
   if (steps.size() < 4) return 0;
-  const double big = 4 * median_of(steps);
+  const double big = 4 * median_in_place(steps);
   std::size_t drops = 0;
   std::size_t rises = 0;
   std::vector<double> gaps;
@@ -155,7 +155,7 @@ double sawtooth_period_s(std::span<const TrendPoint> points) {
     }
   }
   if (drops < 3 || drops < 3 * rises || gaps.empty()) return 0;
-  return median_of(gaps);
+  return median_in_place(gaps);
 }
 
 }  // namespace strain::soak

@@ -4,22 +4,17 @@
 #include <vector>
 
 #include "engine/core/error.hpp"
+#include "engine/transport/response_scan.hpp"
 
 namespace strain::http {
 namespace {
 
 constexpr std::string_view kUserAgent = "strain/0.1";
 
-// RFC 9110 §5.6.2 token characters: what method and field names may contain.
-bool is_tchar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
 bool is_token(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s) {
-    if (!is_tchar(c)) return false;
+    if (!scan::is_tchar(c)) return false;  // RFC 9110 token characters
   }
   return true;
 }

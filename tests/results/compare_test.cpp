@@ -8,29 +8,13 @@
 #include <vector>
 
 #include "engine/core/error.hpp"
+#include "tests/results/samples.hpp"
 
 using namespace strain;
+using strain::test::brute_percentile_ms;
+using strain::test::exponential_us;
 
 namespace {
-
-// n latencies in µs from an exponential distribution of mean `mean_us`, deterministic: the
-// quantile function at the midpoints (i + 0.5) / n. A heavy enough tail that the few samples
-// above p99 of a small run spread widely, as real tails do.
-std::vector<std::int64_t> exponential_us(int n, double mean_us) {
-  std::vector<std::int64_t> v;
-  for (int i = 0; i < n; ++i) {
-    const double u = (i + 0.5) / n;
-    v.push_back(static_cast<std::int64_t>(std::llround(-mean_us * std::log(1.0 - u))));
-  }
-  return v;
-}
-
-// Nearest-rank percentile of the raw samples: the independent truth for the histogram's.
-double brute_percentile_ms(std::vector<std::int64_t> v, double p) {
-  std::sort(v.begin(), v.end());
-  const auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
-  return static_cast<double>(v[std::max<std::size_t>(rank, 1) - 1]) / 1000.0;
-}
 
 // A 10-second run whose responses have the given latencies; `failed` of them are 5xx.
 RunResult run_with(const std::vector<std::int64_t>& latencies_us, std::uint64_t failed = 0) {

@@ -10,8 +10,11 @@
 #include "engine/core/error.hpp"
 #include "engine/results/json.hpp"
 #include "engine/results/thresholds.hpp"
+#include "tests/results/samples.hpp"
 
 using namespace strain;
+using strain::test::brute_percentile_ms;
+using strain::test::exponential_us;
 
 namespace {
 
@@ -22,21 +25,6 @@ std::vector<std::int64_t> latencies(int n, std::int64_t fast_us, int slow, std::
   std::vector<std::int64_t> v(static_cast<std::size_t>(n - slow), fast_us);
   v.insert(v.end(), static_cast<std::size_t>(slow), slow_us);
   return v;
-}
-
-// n latencies spread over an exponential of mean `mean_us` (quantiles at the midpoints).
-std::vector<std::int64_t> exponential_us(int n, double mean_us) {
-  std::vector<std::int64_t> v;
-  for (int i = 0; i < n; ++i)
-    v.push_back(static_cast<std::int64_t>(std::llround(-mean_us * std::log(1.0 - (i + 0.5) / n))));
-  return v;
-}
-
-// Nearest-rank percentile of raw samples, ms: the independent truth.
-double brute_percentile_ms(std::vector<std::int64_t> v, double p) {
-  std::sort(v.begin(), v.end());
-  const auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
-  return static_cast<double>(v[std::max<std::size_t>(rank, 1) - 1]) / 1000.0;
 }
 
 // Segment `index` (0-based) of `count`: a 10-second run whose responses have these latencies,

@@ -7,22 +7,12 @@
 
 #include "engine/core/error.hpp"
 #include "engine/results/json.hpp"
+#include "tests/results/samples.hpp"
 
 using namespace strain;
+using strain::test::make_metric;
 
 namespace {
-
-// A script metric with its tallies; the trend histogram starts empty.
-CustomMetric make_metric(std::string name, CustomMetricKind kind, double sum = 0,
-                         std::uint64_t count = 0, std::uint64_t nonzero = 0) {
-  CustomMetric m;
-  m.name = std::move(name);
-  m.kind = kind;
-  m.sum = sum;
-  m.count = count;
-  m.nonzero = nonzero;
-  return m;
-}
 
 RequestMetrics sample_metrics(std::uint64_t seed, int n) {
   std::mt19937_64 rng(seed);

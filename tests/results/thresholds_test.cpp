@@ -10,8 +10,10 @@
 #include <vector>
 
 #include "engine/core/error.hpp"
+#include "tests/results/samples.hpp"
 
 using namespace strain;
+using strain::test::make_metric;
 
 TEST_CASE("threshold expressions parse into metric, tags, aggregate and a limit in base units") {
   auto t = parse_threshold("latency{p99}", "< 250ms");
@@ -62,18 +64,6 @@ TEST_CASE("bad threshold expressions name the expression and the problem") {
 }
 
 namespace {
-
-// A script metric with its tallies; the trend histogram starts empty.
-CustomMetric make_metric(std::string name, CustomMetricKind kind, double sum = 0,
-                         std::uint64_t count = 0, std::uint64_t nonzero = 0) {
-  CustomMetric m;
-  m.name = std::move(name);
-  m.kind = kind;
-  m.sum = sum;
-  m.count = count;
-  m.nonzero = nonzero;
-  return m;
-}
 
 // 1000 responses of 1..1000 ms, 20 of them 503s, plus 5 resets; a "login" subset of 100.
 RunResult known_run(std::vector<double>& latencies_ms) {

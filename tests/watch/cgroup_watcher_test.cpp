@@ -5,19 +5,15 @@
 #include <optional>
 
 #include "engine/core/error.hpp"
+#include "tests/watch/readings.hpp"
 #include "tests/watch/temp_tree.hpp"
 
 using namespace strain;
 using namespace strain::watch;
+using strain::watch::test::find;
 using strain::watch::test::TempTree;
 
 namespace {
-
-const Reading* find(const Sample& s, const std::string& resource) {
-  for (const Reading& r : s.readings)
-    if (r.resource == resource) return &r;
-  return nullptr;
-}
 
 // A cgroup v2 directory as the kernel lays it out, with the memory, pids, cpu and io
 // controllers enabled.

@@ -7,20 +7,16 @@
 
 #include "engine/core/error.hpp"
 #include "tests/watch/go_client_scrape.hpp"
+#include "tests/watch/readings.hpp"
 #include "tests/watch/tiny_http_server.hpp"
 
 using namespace strain;
 using namespace strain::watch;
+using strain::watch::test::find;
 using strain::watch::test::TinyHttpServer;
 using namespace std::chrono_literals;
 
 namespace {
-
-const Reading* find(const Sample& s, const std::string& resource) {
-  for (const Reading& r : s.readings)
-    if (r.resource == resource) return &r;
-  return nullptr;
-}
 
 std::vector<SeriesSelector> selectors(std::initializer_list<const char*> texts) {
   std::vector<SeriesSelector> out;

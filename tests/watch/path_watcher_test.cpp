@@ -5,22 +5,15 @@
 #include <filesystem>
 
 #include "engine/core/error.hpp"
+#include "tests/watch/readings.hpp"
 #include "tests/watch/temp_tree.hpp"
 
 using namespace strain;
 using namespace strain::watch;
 using strain::watch::test::TempTree;
+using strain::watch::test::value;
 
-namespace {
-
-double value(const Sample& s, const std::string& resource) {
-  for (const Reading& r : s.readings)
-    if (r.resource == resource) return r.value;
-  FAIL("no reading " << resource);
-  return -1;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("path watcher: sizes and counts of regular files, nested, symlinks not followed") {
   TempTree tree;

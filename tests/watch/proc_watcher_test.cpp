@@ -13,26 +13,17 @@
 #include <vector>
 
 #include "engine/core/error.hpp"
+#include "tests/watch/readings.hpp"
 #include "tests/watch/temp_tree.hpp"
 
 using namespace strain;
 using namespace strain::watch;
 using strain::watch::test::FakeProcess;
+using strain::watch::test::find;
 using strain::watch::test::TempTree;
+using strain::watch::test::value;
 
 namespace {
-
-const Reading* find(const Sample& s, const std::string& resource) {
-  for (const Reading& r : s.readings)
-    if (r.resource == resource) return &r;
-  return nullptr;
-}
-
-double value(const Sample& s, const std::string& resource) {
-  const Reading* r = find(s, resource);
-  REQUIRE_MESSAGE(r != nullptr, "no reading " << resource);
-  return r->value;
-}
 
 // Descriptors open now, probed one by one: an independent count.
 int probe_open_fds() {

@@ -17,7 +17,7 @@ constexpr std::string_view kForms =
 // The standard normal's 99th percentile: p99 = median * exp(sigma * z99) gives sigma.
 constexpr double kZ99 = 2.3263478740408408;
 
-[[noreturn]] void bad(std::string_view what, std::string_view text, std::string_view why) {
+[[noreturn]] void bad_latency(std::string_view what, std::string_view text, std::string_view why) {
   throw UsageError(std::string(what) + ": '" + std::string(text) + "' is not a latency (" +
                    std::string(why) + ")");
 }
@@ -28,9 +28,9 @@ std::chrono::nanoseconds part(std::string_view what, std::string_view text, std:
   try {
     d = parse_duration(p, what);
   } catch (const UsageError&) {
-    bad(what, text, "'" + std::string(p) + "' is not a duration; " + std::string(kForms));
+    bad_latency(what, text, "'" + std::string(p) + "' is not a duration; " + std::string(kForms));
   }
-  if (d > kMaxDelay) bad(what, text, "'" + std::string(p) + "' is longer than 1h");
+  if (d > kMaxDelay) bad_latency(what, text, "'" + std::string(p) + "' is longer than 1h");
   return d;
 }
 
@@ -45,23 +45,24 @@ Latency parse_latency(std::string_view text, std::string_view what) {
   if (kind == "fixed") return Latency::fixed(part(what, text, rest));
   if (kind == "uniform") {
     const auto dots = rest.find("..");
-    if (dots == std::string_view::npos) bad(what, text, "uniform needs LOW..HIGH, e.g. 1ms..5ms");
+    if (dots == std::string_view::npos)
+      bad_latency(what, text, "uniform needs LOW..HIGH, e.g. 1ms..5ms");
     l.kind = LatencyKind::uniform;
     l.low = part(what, text, rest.substr(0, dots));
     l.high = part(what, text, rest.substr(dots + 2));
-    if (l.low > l.high) bad(what, text, "the low end is above the high end");
+    if (l.low > l.high) bad_latency(what, text, "the low end is above the high end");
     return l;
   }
   if (kind == "lognormal") {
     const auto comma = rest.find(",p99=");
     if (comma == std::string_view::npos) {
-      bad(what, text, "lognormal needs MEDIAN,p99=P99, e.g. 10ms,p99=80ms");
+      bad_latency(what, text, "lognormal needs MEDIAN,p99=P99, e.g. 10ms,p99=80ms");
     }
     l.kind = LatencyKind::lognormal;
     l.low = part(what, text, rest.substr(0, comma));
     l.high = part(what, text, rest.substr(comma + 5));
     if (l.low.count() <= 0 || l.high <= l.low) {
-      bad(what, text, "the median must be above 0 and the p99 above the median");
+      bad_latency(what, text, "the median must be above 0 and the p99 above the median");
     }
     l.sigma =
         std::log(static_cast<double>(l.high.count()) / static_cast<double>(l.low.count())) / kZ99;
@@ -71,7 +72,7 @@ Latency parse_latency(std::string_view text, std::string_view what) {
     const auto comma = rest.find(',');
     const auto at = rest.find('@');
     if (comma == std::string_view::npos || at == std::string_view::npos || at < comma) {
-      bad(what, text, "bimodal needs FAST,SLOW@P%, e.g. 2ms,200ms@5%");
+      bad_latency(what, text, "bimodal needs FAST,SLOW@P%, e.g. 2ms,200ms@5%");
     }
     l.kind = LatencyKind::bimodal;
     l.low = part(what, text, rest.substr(0, comma));
@@ -80,11 +81,11 @@ Latency parse_latency(std::string_view text, std::string_view what) {
     try {
       l.slow_fraction = parse_percent(p, what);
     } catch (const UsageError&) {
-      bad(what, text, "'" + std::string(p) + "' is not a percentage from 0% to 100%");
+      bad_latency(what, text, "'" + std::string(p) + "' is not a percentage from 0% to 100%");
     }
     return l;
   }
-  bad(what, text, kForms);
+  bad_latency(what, text, kForms);
 }
 
 std::chrono::nanoseconds sample(const Latency& l, Rng& rng) noexcept {
